@@ -1,0 +1,51 @@
+# syntax=docker/dockerfile:1
+# The service image: the `hashtag-analysis` command with its locked dependencies.
+# compose.yaml runs it as `migrate`, `api` and `worker` against real PostgreSQL and Redis
+# (and health-checks the API on /healthz; the worker serves no HTTP).
+
+# --- builder: resolve and install the locked environment into /app/.venv --------------------
+FROM python:3.11-slim AS builder
+
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PROJECT_ENVIRONMENT=/app/.venv
+
+# uv from PyPI (the uv container image is not reachable from every build machine).
+RUN pip install uv
+
+WORKDIR /app
+# Dependencies first: this layer is reused until uv.lock changes.
+COPY pyproject.toml uv.lock ./
+RUN uv sync --frozen --no-dev --no-install-project
+
+COPY README.md alembic.ini ./
+COPY alembic ./alembic
+COPY src ./src
+RUN uv sync --frozen --no-dev
+
+# --- runtime: the environment and the sources, no build tools, not root ---------------------
+FROM python:3.11-slim AS runtime
+
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --home-dir /app --shell /usr/sbin/nologin app
+
+WORKDIR /app
+# Same path as in the builder: the virtualenv's scripts and the editable install point here.
+COPY --from=builder --chown=app:app /app /app
+# Writable by the app: embedded engines and the generated API key live under HASHTAG_DATA_DIR.
+RUN mkdir -p /app/.data && chown app:app /app /app/.data
+
+ENV PATH="/app/.venv/bin:$PATH" \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    HASHTAG_API_HOST=0.0.0.0 \
+    HASHTAG_API_PORT=8000 \
+    HASHTAG_DATA_DIR=/app/.data
+
+USER app
+EXPOSE 8000
+
+CMD ["hashtag-analysis", "api"]

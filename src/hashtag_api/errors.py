@@ -1,0 +1,276 @@
+"""One JSON error shape for every failure, and the mapping of domain errors to HTTP.
+
+Nothing here lets a stack trace reach the caller: an unexpected exception is logged with its
+request id and answered with a 500 that says only that.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+from hashtag_core.errors import (
+    Conflict,
+    HashtagError,
+    InvalidInput,
+    NotFound,
+    ServiceUnavailable,
+)
+
+__all__ = ["ApiError", "ErrorBody", "ErrorDetail", "ErrorInfo", "error_responses", "install"]
+
+logger = logging.getLogger(__name__)
+RETRY_AFTER_S = 5
+
+
+class ErrorDetail(BaseModel):
+    """One thing wrong with the request."""
+
+    field: str | None = Field(
+        default=None, description="Where: e.g. 'query.limit' or 'body.likes'."
+    )
+    message: str = Field(description="What is wrong.")
+
+
+class ErrorInfo(BaseModel):
+    """The error."""
+
+    status: int = Field(description="HTTP status code.")
+    code: str = Field(description="Stable machine-readable code, e.g. 'not_found'.")
+    message: str = Field(description="What went wrong and what to do, for a person.")
+    details: list[ErrorDetail] = Field(default_factory=list)
+    request_id: str | None = Field(default=None, description="Quote it when reporting a problem.")
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": {
+                        "status": 422,
+                        "code": "invalid_request",
+                        "message": "invalid request: query.window: Input should be "
+                        "'7d', '30d', '90d', '365d' or 'all'",
+                        "details": [
+                            {
+                                "field": "query.window",
+                                "message": "Input should be '7d', '30d', '90d', '365d' or 'all'",
+                            }
+                        ],
+                        "request_id": "5f0c2a9e8b7d4c1e9a3b6d2f1e0c9b8a",
+                    }
+                }
+            ]
+        }
+    )
+
+    error: ErrorInfo
+
+
+class ApiError(Exception):
+    """An HTTP-level failure (authentication, media type, size)."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers
+
+
+_DESCRIPTIONS = {
+    401: "No API key was sent.",
+    403: "The API key is not valid for this operation.",
+    404: "The thing named does not exist.",
+    409: "The request contradicts stored state.",
+    413: "The request body is larger than the configured limit.",
+    415: "The body's media type is not one the operation accepts.",
+    422: "A parameter or body field is invalid; details name each one.",
+    503: "PostgreSQL or Redis does not answer; retry after the Retry-After seconds.",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the given error codes, all with the ErrorBody schema."""
+    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes}
+
+
+def _body(
+    request: Request, status: int, code: str, message: str, details: list[ErrorDetail] | None = None
+) -> dict[str, Any]:
+    info = ErrorInfo(
+        status=status,
+        code=code,
+        message=message,
+        details=details or [],
+        request_id=getattr(request.state, "request_id", None),
+    )
+    return ErrorBody(error=info).model_dump()
+
+
+def _respond(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: list[ErrorDetail] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(_body(request, status, code, message, details), status, headers=headers)
+
+
+_DOMAIN = {
+    NotFound: (404, "not_found"),
+    Conflict: (409, "conflict"),
+    InvalidInput: (422, "invalid_input"),
+}
+
+
+async def _domain(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HashtagError)
+    if isinstance(exc, ServiceUnavailable):
+        return _respond(
+            request,
+            503,
+            "unavailable",
+            exc.message,
+            headers={"Retry-After": str(exc.retry_after_s)},
+        )
+    status, code = next(
+        (v for cls, v in _DOMAIN.items() if isinstance(exc, cls)), (400, "bad_request")
+    )
+    details = None
+    if isinstance(exc, InvalidInput) and exc.field:
+        details = [ErrorDetail(field=exc.field, message=exc.message)]
+    return _respond(request, status, code, exc.message, details)
+
+
+async def _api(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return _respond(request, exc.status, exc.code, exc.message, headers=exc.headers)
+
+
+def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        ErrorDetail(field=_loc(err.get("loc", ())), message=str(err.get("msg", "invalid")))
+        for err in exc.errors()
+    ]
+    summary = "; ".join(f"{d.field}: {d.message}" for d in details[:3])
+    return _respond(request, 422, "invalid_request", f"invalid request: {summary}", details)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI answers a JSON body that is not UTF-8 with a bare 400; malformed JSON gets
+        # a 422, and this is the same mistake.
+        detail = ErrorDetail(field="body", message="the body is not valid UTF-8 JSON")
+        return _respond(
+            request, 422, "invalid_request", "invalid request: " + detail.message, [detail]
+        )
+    codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+    message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    if exc.status_code == 404 and message == "Not Found":
+        message = f"no such endpoint: {request.method} {request.url.path}; see /docs"
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+    return _respond(
+        request, exc.status_code, codes.get(exc.status_code, "http_error"), message, headers=headers
+    )
+
+
+#: Exception classes that can mean "a dependency is down"; handled (not re-raised) as 503.
+UNAVAILABLE_TYPES: tuple[type[Exception], ...] = (
+    OperationalError,
+    InterfaceError,
+    PoolTimeoutError,
+    DBAPIError,
+    RedisConnectionError,
+    RedisTimeoutError,
+    OSError,
+    TimeoutError,
+)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True for errors that mean Postgres or Redis cannot be reached right now."""
+    if isinstance(
+        exc,
+        (
+            OperationalError,
+            InterfaceError,
+            PoolTimeoutError,
+            RedisConnectionError,
+            RedisTimeoutError,
+            ConnectionError,
+            TimeoutError,
+        ),
+    ):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    cause = exc.__cause__ or exc.__context__
+    name = type(exc).__name__
+    return name in {
+        "CannotConnectNowError",
+        "ConnectionDoesNotExistError",
+        "InterfaceError",
+        "ConnectionFailureError",
+        "AdminShutdownError",
+    } or (cause is not None and cause is not exc and is_unavailable(cause))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if is_unavailable(exc):
+        logger.warning("dependency unavailable: %s", exc.__class__.__name__)
+        return _respond(
+            request,
+            503,
+            "unavailable",
+            "the database or queue does not answer right now; retry shortly",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+    logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    return _respond(
+        request, 500, "internal_error", "unexpected error; it was logged with this request id"
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Register every handler on `app`."""
+    app.add_exception_handler(HashtagError, _domain)
+    app.add_exception_handler(ApiError, _api)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    # Registered by class so Starlette's ExceptionMiddleware answers them; a handler for
+    # bare Exception runs in ServerErrorMiddleware, which re-raises after answering.
+    for exc_type in UNAVAILABLE_TYPES:
+        app.add_exception_handler(exc_type, _unexpected)
+    app.add_exception_handler(Exception, _unexpected)

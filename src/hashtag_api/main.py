@@ -1,0 +1,179 @@
+"""The FastAPI application: `create_app()` builds it; uvicorn serves `hashtag_api.main:app`."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from arq.connections import ArqRedis
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hashtag_api import errors, metrics, openapi
+from hashtag_api.routers import (
+    accounts,
+    hashtags,
+    health,
+    imports,
+    insights,
+    jobs,
+    posts,
+    trends,
+)
+from hashtag_core.config import Settings, get_settings
+from hashtag_core.db import create_engine, create_sessionmaker
+from hashtag_core.logging import log_context
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Which hashtags drive engagement on a brand's social posts, when, and which to use next.
+
+* **Figures** come from precomputed tables rebuilt by the worker after every change; each
+  response says when they were computed and each mean says how many posts it rests on.
+  Definitions: `docs/metrics.md`.
+* **Writes** (`POST /posts/import`, `POST /update-post`) need `Authorization: Bearer <key>`.
+* **Errors** share one shape: `{"error": {"status", "code", "message", "details"}}`.
+"""
+
+TAGS = [
+    {"name": "hashtags", "description": "Per-hashtag figures and the posts behind them."},
+    {"name": "trends", "description": "Engagement by local weekday x hour and over time."},
+    {"name": "insights", "description": "Recommendations and the full hashtag report."},
+    {"name": "posts", "description": "Getting posts in and keeping their metrics current."},
+    {"name": "accounts", "description": "Accounts the worker collects, and their sync state."},
+    {"name": "jobs", "description": "Background recomputes, collections and re-fetches."},
+    {"name": "health", "description": "Liveness and readiness."},
+]
+
+
+def _operation_id(route: APIRoute) -> str:
+    """Stable snake_case operation ids: the handler's name."""
+    return route.name
+
+
+class RequestContext:
+    """ASGI middleware: a request id on every response, and an early 413 for large bodies."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app, self.max_body_bytes = app, max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        length = headers.get(b"content-length")
+        if length and length.isdigit() and int(length) > self.max_body_bytes:
+            await _too_large(send, request_id, self.max_body_bytes)
+            return
+
+        received = 0
+        limit = self.max_body_bytes
+
+        async def receive_limited() -> Message:
+            # A chunked body has no Content-Length to refuse early: count it as it arrives.
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise StarletteHTTPException(413, _too_large_message(limit))
+            return message
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        # Every log line of the request, and every job it enqueues, carries its id.
+        with log_context(request_id=request_id):
+            await self.app(scope, receive_limited, send_with_id)
+
+
+def _too_large_message(limit: int) -> str:
+    return (
+        f"request body is larger than {limit} bytes (HASHTAG_MAX_BODY_BYTES); "
+        "split the file or use the command-line import"
+    )
+
+
+async def _too_large(send: Send, request_id: str, limit: int) -> None:
+    body = (
+        errors.ErrorBody(
+            error=errors.ErrorInfo(
+                status=413,
+                code="too_large",
+                request_id=request_id,
+                message=_too_large_message(limit),
+            )
+        )
+        .model_dump_json()
+        .encode()
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"x-request-id", request_id.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Build the engine and the Redis pool; close them on shutdown."""
+    settings: Settings = app.state.settings
+    if not settings.database_url or not settings.redis_url:
+        raise RuntimeError(
+            "HASHTAG_DATABASE_URL and HASHTAG_REDIS_URL must be set; "
+            "'hashtag-analysis up' or 'hashtag-analysis api' start embedded ones for you"
+        )
+    engine = create_engine(settings, application_name="hashtag-api")
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    # redis-py connects lazily, so the API starts (and reports not-ready) while Redis is down.
+    app.state.arq = ArqRedis.from_url(
+        settings.redis_url, socket_timeout=2, socket_connect_timeout=2
+    )
+    logger.info("API ready")
+    try:
+        yield
+    finally:
+        await app.state.arq.aclose()
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application, configured by `settings` (default: the environment)."""
+    settings = settings or get_settings()
+    app = FastAPIOffline(
+        title="Hashtag Analysis",
+        version="0.1.0",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    openapi.install(app, read_requires_key=settings.read_requires_key)
+    for module in (hashtags, trends, insights, posts, imports, accounts, jobs, health):
+        app.include_router(module.router)
+    app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
+    metrics.install(app)  # outermost: measures every answer, the early 413 included
+    return app

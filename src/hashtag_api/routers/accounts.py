@@ -1,0 +1,115 @@
+"""/accounts and POST /collect: the accounts the worker keeps current."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+
+from hashtag_api.deps import QueueDep, ReaderDep, SessionDep, SettingsDep, WriterDep
+from hashtag_api.errors import error_responses
+from hashtag_core.accounts import service as account_service
+from hashtag_core.accounts.schemas import (
+    MAX_ID,
+    AccountCreate,
+    AccountPublic,
+    AccountUpdate,
+    CollectRequest,
+    CollectStarted,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["accounts"])
+AccountId = Annotated[int, Path(ge=1, le=MAX_ID, description="The service's id of the account.")]
+
+
+@router.get(
+    "/accounts",
+    response_model=list[AccountPublic],
+    summary="Accounts and their sync state",
+    responses=error_responses(503),
+)
+async def list_accounts(session: SessionDep, _: ReaderDep) -> list[AccountPublic]:
+    """Every account with its last and next sync, status and last error."""
+    return await account_service.list_accounts(session)
+
+
+@router.post(
+    "/accounts",
+    status_code=201,
+    response_model=AccountPublic,
+    summary="Register an account to collect",
+    responses={
+        200: {"model": AccountPublic, "description": "An imported account was adopted."},
+        **error_responses(401, 403, 409, 422, 503),
+    },
+)
+async def register_account(
+    body: AccountCreate,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: WriterDep,
+) -> AccountPublic:
+    """Register a platform account with the reference name of its token; the worker then
+    collects it every `sync_interval_minutes`. An account already known from imports is
+    adopted (200) rather than duplicated."""
+    account, created = await account_service.register_account(session, body, settings=settings)
+    response.status_code = 201 if created else 200
+    return account
+
+
+@router.get(
+    "/accounts/{account_id}",
+    response_model=AccountPublic,
+    summary="One account",
+    responses=error_responses(404, 422, 503),
+)
+async def get_account(account_id: AccountId, session: SessionDep, _: ReaderDep) -> AccountPublic:
+    """One account and the state of its collection."""
+    return await account_service.get_account(session, account_id)
+
+
+@router.patch(
+    "/accounts/{account_id}",
+    response_model=AccountPublic,
+    summary="Change an account",
+    responses=error_responses(401, 403, 404, 409, 422, 503),
+)
+async def update_account(
+    account_id: AccountId,
+    body: AccountUpdate,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: WriterDep,
+) -> AccountPublic:
+    """Change the handle, time zone, token reference or sync interval, or pause/resume.
+    A new token_ref clears a needs_reauth status."""
+    return await account_service.update_account(session, account_id, body, settings=settings)
+
+
+@router.delete(
+    "/accounts/{account_id}",
+    status_code=204,
+    summary="Remove an account",
+    responses=error_responses(401, 403, 404, 422, 503),
+)
+async def delete_account(account_id: AccountId, session: SessionDep, _: WriterDep) -> Response:
+    """Remove the account with its posts and history (figures are recomputed)."""
+    await account_service.delete_account(session, account_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/collect",
+    status_code=202,
+    response_model=CollectStarted,
+    summary="Collect one account or all now",
+    responses=error_responses(401, 403, 404, 409, 422, 503),
+)
+async def collect_now(
+    body: CollectRequest, session: SessionDep, queue: QueueDep, _: WriterDep
+) -> CollectStarted:
+    """Queue a collection now instead of waiting for the schedule; poll the job ids."""
+    return await account_service.request_collection(session, body, queue=queue)

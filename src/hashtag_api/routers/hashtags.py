@@ -1,0 +1,138 @@
+"""GET /hashtags/{hashtag} and GET /hashtag-performance."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from hashtag_api.deps import ReaderDep, SessionDep
+from hashtag_api.errors import error_responses
+from hashtag_api.params import IsoDateTime
+from hashtag_core.hashtags import service as hashtag_service
+from hashtag_core.hashtags.schemas import (
+    Goal,
+    HashtagPage,
+    PerformancePage,
+    PerformanceSort,
+    PostSort,
+    Window,
+)
+from hashtag_core.ingest.schemas import StorableText
+from hashtag_core.platforms import Platform
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["hashtags"])
+
+PlatformQ = Annotated[Platform | None, Query(description="Only this platform.")]
+AccountQ = Annotated[
+    StorableText | None,
+    Query(
+        max_length=200,
+        description="Only this account (handle or id); add platform if the "
+        "handle exists on several platforms.",
+    ),
+]
+
+
+@router.get(
+    "/hashtag-performance",
+    response_model=PerformancePage,
+    summary="Figures for every hashtag",
+    responses=error_responses(404, 422, 503),
+)
+async def get_hashtag_performance(
+    session: SessionDep,
+    _: ReaderDep,
+    platform: PlatformQ = None,
+    account: AccountQ = None,
+    window: Annotated[
+        Window, Query(description="Posts from the last 7/30/90/365 days, or all.")
+    ] = Window.D90,
+    min_posts: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=100_000,
+            description="Leave out hashtags on fewer posts (the score already discounts them).",
+        ),
+    ] = 1,
+    goal: Annotated[
+        Goal, Query(description="Goal of the lift, score and verdict fields.")
+    ] = Goal.ENGAGEMENT,
+    sort: Annotated[
+        PerformanceSort,
+        Query(description="Figure to sort by; default score, which shrinks small samples."),
+    ] = PerformanceSort.SCORE,
+    order: Annotated[
+        str, Query(pattern="^(asc|desc)$", description="desc (default) or asc; nulls last.")
+    ] = "desc",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> PerformancePage:
+    """Per-hashtag engagement, engagement rates, virality, reach and impressions, each with
+    the number of posts it rests on, and for the chosen goal the lift over each post's own
+    account baseline with its 95% interval, the shrunk score the default ranking uses, and a
+    verdict. From the precomputed tables; every figure is defined in docs/metrics.md."""
+    return await hashtag_service.performance_page(
+        session,
+        platform=platform,
+        account=account,
+        window=window,
+        min_posts=min_posts,
+        sort=sort,
+        descending=order == "desc",
+        limit=limit,
+        offset=offset,
+        goal=goal,
+    )
+
+
+@router.get(
+    "/hashtags/{hashtag}",
+    response_model=HashtagPage,
+    summary="One hashtag: its figures and its posts",
+    responses=error_responses(404, 422, 503),
+)
+async def get_hashtag(
+    session: SessionDep,
+    _: ReaderDep,
+    hashtag: Annotated[
+        str,
+        Path(
+            max_length=300,
+            description="With or without '#', any case; URL-encode non-ASCII (e.g. %23LEGOLAND).",
+            examples=["LEGOLAND"],
+        ),
+    ],
+    platform: PlatformQ = None,
+    account: AccountQ = None,
+    since: Annotated[
+        IsoDateTime | None, Query(description="Posts at or after this time (ISO 8601).")
+    ] = None,
+    until: Annotated[
+        IsoDateTime | None, Query(description="Posts before this time (ISO 8601).")
+    ] = None,
+    sort: Annotated[
+        PostSort, Query(description="newest first, or by engagement.")
+    ] = PostSort.NEWEST,
+    cursor: Annotated[
+        StorableText | None, Query(max_length=500, description="next_cursor of the previous page.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> HashtagPage:
+    """The posts that carry the hashtag with their metrics and engagement, a page at a
+    time (keyset pagination: pass `next_cursor` back as `cursor`), and the hashtag's
+    all-time figures for the same platform/account."""
+    return await hashtag_service.hashtag_page(
+        session,
+        hashtag=hashtag,
+        platform=platform,
+        account=account,
+        since=since,
+        until=until,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
+    )

@@ -1,0 +1,103 @@
+"""GET /recommendations and GET /reports/hashtags."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from hashtag_api.deps import ReaderDep, SessionDep
+from hashtag_api.errors import error_responses
+from hashtag_core.hashtags.schemas import Goal, Window
+from hashtag_core.ingest.schemas import StorableText
+from hashtag_core.insights import service as insight_service
+from hashtag_core.insights.schemas import Recommendations, ReportPage
+from hashtag_core.platforms import Platform
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["insights"])
+PlatformQ = Annotated[Platform | None, Query(description="Only this platform.")]
+AccountQ = Annotated[
+    StorableText | None, Query(max_length=200, description="Only this account (handle or id).")
+]
+
+
+@router.get(
+    "/recommendations",
+    response_model=Recommendations,
+    summary="Hashtags to use and to avoid for a goal",
+    responses=error_responses(404, 422, 503),
+)
+async def get_recommendations(
+    session: SessionDep,
+    _: ReaderDep,
+    goal: Annotated[Goal, Query(description="What the campaign should raise.")] = Goal.ENGAGEMENT,
+    platform: PlatformQ = None,
+    account: AccountQ = None,
+    window: Annotated[Window, Query(description="Posts the evidence comes from.")] = Window.ALL,
+    min_posts: Annotated[
+        int, Query(ge=2, le=10_000, description="Least evidence a recommended hashtag needs.")
+    ] = 10,
+    limit: Annotated[int, Query(ge=1, le=50, description="At most this many of each kind.")] = 5,
+) -> Recommendations:
+    """For a goal (engagement, reach, virality, engagement rate per follower, followers), the
+    hashtags to use — each with its expected lift and interval, how many posts back it, its
+    best posting slot, hashtags that go well with it and a one-sentence reason — and the
+    hashtags to avoid (reliably below the account's typical post)."""
+    return await insight_service.recommendations(
+        session,
+        goal=goal,
+        platform=platform,
+        account=account,
+        window=window,
+        min_posts=min_posts,
+        limit=limit,
+    )
+
+
+@router.get(
+    "/reports/hashtags",
+    response_model=ReportPage,
+    summary="Every figure per hashtag, as JSON or CSV",
+    responses={
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "The report; CSV with format=csv or Accept: text/csv.",
+        },
+        **error_responses(404, 422, 503),
+    },
+)
+async def get_hashtag_report(
+    request: Request,
+    session: SessionDep,
+    _: ReaderDep,
+    platform: PlatformQ = None,
+    account: AccountQ = None,
+    window: Annotated[
+        Window, Query(description="Posts from the last 7/30/90/365 days, or all.")
+    ] = Window.ALL,
+    min_posts: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    format: Annotated[
+        Literal["json", "csv"] | None,
+        Query(description="json or csv; default from the Accept header, else json."),
+    ] = None,
+) -> ReportPage | Response:
+    """One table an analyst can open in a spreadsheet: per hashtag the engagement figures,
+    lift with interval for every goal, follower growth, content reach, sentiment, momentum
+    and best slot. Text cells that a spreadsheet would run as formulas are neutralised."""
+    page = await insight_service.hashtag_report(
+        session, platform=platform, account=account, window=window, min_posts=min_posts
+    )
+    wants_csv = format == "csv" or (
+        format is None and "text/csv" in request.headers.get("accept", "")
+    )
+    if not wants_csv:
+        return page
+    return Response(
+        insight_service.report_csv(page),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="hashtag-report-{window.value}.csv"'
+        },
+    )

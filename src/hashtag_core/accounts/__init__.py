@@ -1,0 +1,1 @@
+"""Accounts: resolving the account a request names."""

@@ -1,0 +1,1 @@
+"""Precomputed aggregates: rebuilding them (worker) and reading them (API)."""

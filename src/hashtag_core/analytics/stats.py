@@ -1,0 +1,240 @@
+"""Small statistics as polars expressions: t quantiles, mergeable moments, intervals, shrinkage.
+
+Group figures are built from three mergeable moments per group: ``n``, ``mean`` and ``m2``
+(the sum of squared deviations from the mean). Account-level moments are merged into platform
+and all-platform ones by summing ``n``, ``n*mean`` and ``m2 + n*mean^2`` (`roll_up_moments`).
+No scipy: the 97.5% t quantile comes from a table for 1..30 degrees of freedom and a
+Cornish-Fisher expansion above (error < 3e-8, see tests).
+"""
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from hashtag_core.analytics.frames import ALL_ACCOUNTS, ALL_PLATFORMS
+
+__all__ = [
+    "PRIOR_DF",
+    "TAU2_FLOOR",
+    "TAU_MIN_POSTS",
+    "WELCH_DF_SLACK",
+    "Z975",
+    "by_scope",
+    "interval",
+    "merged",
+    "moments",
+    "roll_up_moments",
+    "sd",
+    "shrinkage",
+    "t975",
+    "t975_expr",
+    "t_bounds",
+    "verdict",
+    "welch",
+]
+
+#: 97.5% quantile of the standard normal distribution.
+Z975 = 1.959963984540054
+#: 97.5% quantiles of Student's t for 1..30 degrees of freedom (exact to 1e-15).
+_T975: dict[int, float] = {
+    1: 12.706204736174676, 2: 4.302652729749459, 3: 3.182446305283706,
+    4: 2.7764451051977908, 5: 2.5705818356363124, 6: 2.4469118511449675,
+    7: 2.364624251592783, 8: 2.306004135204166, 9: 2.262157162798205,
+    10: 2.2281388519862735, 11: 2.200985160091639, 12: 2.1788128296672262,
+    13: 2.1603686564627886, 14: 2.1447866879178035, 15: 2.131449545559774,
+    16: 2.1199052992212537, 17: 2.1098155778333147, 18: 2.1009220402410365,
+    19: 2.0930240544083105, 20: 2.0859634472658617, 21: 2.0796138447276804,
+    22: 2.0738730679040223, 23: 2.068657610419044, 24: 2.063898561628022,
+    25: 2.059538552753298, 26: 2.0555294386428726, 27: 2.0518305164802833,
+    28: 2.048407141795245, 29: 2.0452296421327056, 30: 2.0422724563012378,
+}  # fmt: skip
+# Cornish-Fisher coefficients g_k(z) of t = z + g1/v + g2/v^2 + g3/v^3 + g4/v^4 at z = Z975
+# (Abramowitz & Stegun 26.7.5).
+_Z = Z975
+_CF = (
+    (_Z**3 + _Z) / 4,
+    (5 * _Z**5 + 16 * _Z**3 + 3 * _Z) / 96,
+    (3 * _Z**7 + 19 * _Z**5 + 17 * _Z**3 - 15 * _Z) / 384,
+    (79 * _Z**9 + 776 * _Z**7 + 1482 * _Z**5 - 1920 * _Z**3 - 945 * _Z) / 92160,
+)
+
+#: Added to Welch's degrees of freedom before flooring (rounding can land just below a whole df).
+WELCH_DF_SLACK = 1e-9
+#: Empirical Bayes: the hashtag's own variance is blended with its scope's pooled variance as if
+#: the pooled one came from this many extra posts, so 1- or 2-post hashtags cannot look precise.
+PRIOR_DF = 10.0
+#: Empirical Bayes: tau2 is estimated from hashtags with at least this many posts, whose means
+#: are close enough to normal for the method of moments (one viral post would dominate it).
+TAU_MIN_POSTS = 5
+#: Empirical Bayes: lower bound of tau2 (a 1% spread of true lifts), so weights stay defined.
+TAU2_FLOOR = 1e-4
+
+
+def t975(df: int) -> float:
+    """97.5% quantile of Student's t with ``df`` >= 1 degrees of freedom."""
+    if df < 1:
+        raise ValueError("df must be >= 1")
+    if df in _T975:
+        return _T975[df]
+    return _Z + sum(g / float(df) ** (k + 1) for k, g in enumerate(_CF))
+
+
+def t975_expr(df: pl.Expr) -> pl.Expr:
+    """Vectorised `t975` of an integer expression (NULL where df is NULL or < 1)."""
+    nu = df.cast(pl.Float64)
+    expansion = pl.lit(_Z) + sum(
+        (pl.lit(g) / nu.pow(k + 1) for k, g in enumerate(_CF)), pl.lit(0.0)
+    )
+    table = df.cast(pl.Int64).replace_strict(
+        list(_T975), list(_T975.values()), default=None, return_dtype=pl.Float64
+    )
+    return pl.when(df > max(_T975)).then(expansion).otherwise(table)
+
+
+def moments(value: pl.Expr, prefix: str = "") -> list[pl.Expr]:
+    """Aggregations ``n``, ``mean`` and ``m2`` of ``value`` (which must have no NULLs).
+
+    ``m2 = n * var(ddof=0)``: polars' variance aggregation is on its fast path and stable.
+    """
+    count = pl.len().cast(pl.Int64)
+    return [
+        count.alias(f"{prefix}n"),
+        value.mean().alias(f"{prefix}mean"),
+        (value.var(ddof=0) * count).alias(f"{prefix}m2"),
+    ]
+
+
+def roll_up_moments(prefix: str = "") -> list[pl.Expr]:
+    """Aggregations merging groups' moments into ``n``, ``sum`` and ``sq`` (see `merged`).
+
+    Merged m2 = sum(m2_g + n_g mean_g^2) - n mean^2 loses about eps * mean^2 / var of its
+    digits, which is nothing here: group means of log-ratios sit near 0 by construction, and
+    sums (unlike the Chan et al. form with a broadcast mean) stay on polars' fast path.
+    """
+    n, mean, m2 = (pl.col(f"{prefix}{name}") for name in ("n", "mean", "m2"))
+    return [
+        n.sum().alias(f"{prefix}n"),
+        (n * mean).sum().alias(f"{prefix}sum"),
+        (m2 + n * mean * mean).sum().alias(f"{prefix}sq"),
+    ]
+
+
+def merged(prefix: str = "") -> list[pl.Expr]:
+    """``mean`` and ``m2`` (clipped at 0 against rounding) from `roll_up_moments` columns."""
+    n, total, sq = (pl.col(f"{prefix}{name}") for name in ("n", "sum", "sq"))
+    mean = total / n
+    return [
+        mean.alias(f"{prefix}mean"),
+        (sq - n * mean * mean).clip(lower_bound=0.0).alias(f"{prefix}m2"),
+    ]
+
+
+def by_scope(
+    accounts: pl.LazyFrame,
+    platforms: pl.LazyFrame,
+    keys: Sequence[str],
+    roll_up: Sequence[pl.Expr],
+    finish: Sequence[pl.Expr],
+) -> pl.LazyFrame:
+    """Account rows plus their roll-ups to platform and to all platforms.
+
+    ``accounts`` has one row per (account_id, *keys); ``platforms`` maps account_id -> platform.
+    ``roll_up`` aggregates account rows of a scope, and ``finish`` turns the aggregates back into
+    the account rows' columns (e.g. `roll_up_moments` and `merged`). Output columns: platform,
+    account_id, *keys, then the accounts' other columns, for the three levels concatenated.
+    """
+    per_account = accounts.join(platforms, on="account_id", how="left")
+    values = [c for c in accounts.collect_schema().names() if c not in {"account_id", *keys}]
+    order = ["platform", "account_id", *keys, *values]
+    platform_level = per_account.group_by(["platform", *keys]).agg(roll_up).with_columns(finish)
+    all_level = per_account.group_by(list(keys)).agg(roll_up).with_columns(finish)
+    return pl.concat(
+        [
+            per_account.select(order),
+            platform_level.with_columns(account_id=pl.lit(ALL_ACCOUNTS, pl.Int64)).select(order),
+            all_level.with_columns(
+                platform=pl.lit(ALL_PLATFORMS, pl.String),
+                account_id=pl.lit(ALL_ACCOUNTS, pl.Int64),
+            ).select(order),
+        ]
+    )
+
+
+def sd(n: pl.Expr, m2: pl.Expr) -> pl.Expr:
+    """Sample standard deviation from moments; NULL for n < 2."""
+    return pl.when(n >= 2).then((m2 / (n - 1)).sqrt())
+
+
+def t_bounds(center: pl.Expr, se: pl.Expr, df: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """95% t interval ``center -/+ t975(df) * se`` (NULL where se or df is NULL)."""
+    half = t975_expr(df) * se
+    return center - half, center + half
+
+
+def interval(center: pl.Expr, se: pl.Expr, df: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """`t_bounds` of a log-scale figure, mapped to the ratio scale exp(x) - 1."""
+    low, high = t_bounds(center, se, df)
+    return low.exp() - 1, high.exp() - 1
+
+
+def verdict(low: pl.Expr, high: pl.Expr) -> pl.Expr:
+    """ "lifts" if the interval is above 0, "underperforms" if below, else "unclear"."""
+    return (
+        pl.when(low > 0)
+        .then(pl.lit("lifts"))
+        .when(high < 0)
+        .then(pl.lit("underperforms"))
+        .otherwise(pl.lit("unclear"))
+    )
+
+
+def welch(
+    n1: pl.Expr, mean1: pl.Expr, m2_1: pl.Expr, n2: pl.Expr, mean2: pl.Expr, m2_2: pl.Expr
+) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """Difference ``mean1 - mean2``, its standard error and Welch's df (floored; n >= 2 each).
+
+    Welch-Satterthwaite degrees of freedom are real-valued; flooring them widens the interval
+    slightly (the textbook conservative choice) and lets the t table serve. A whole df computed
+    as 1.9999999 through rounding must still floor to 2, hence WELCH_DF_SLACK. Where both
+    variances are 0 the df formula is 0/0; any df then gives the same (zero-width) interval.
+    """
+    v1 = pl.when(n1 >= 2).then(m2_1 / (n1 - 1) / n1)
+    v2 = pl.when(n2 >= 2).then(m2_2 / (n2 - 1) / n2)
+    var = v1 + v2
+    satterthwaite = var**2 / (v1**2 / (n1 - 1) + v2**2 / (n2 - 1))
+    df = (
+        pl.when(var > 0)
+        .then((satterthwaite + WELCH_DF_SLACK).floor().clip(lower_bound=1.0))
+        .otherwise((n1 + n2 - 2).cast(pl.Float64))
+    )
+    return mean1 - mean2, var.sqrt(), df.cast(pl.Int64)
+
+
+def shrinkage(frame: pl.LazyFrame, *, group: Sequence[str]) -> pl.LazyFrame:
+    """Add empirical-Bayes columns ``weight``, ``post_mean``, ``post_sd`` to moment rows.
+
+    Normal-normal model: true log-ratios ~ N(0, tau2) across the hashtags of one ``group``
+    (scope, window, goal); a hashtag's mean ~ N(true, se2). se2 uses the moderated variance
+    (PRIOR_DF * pooled + m2) / (PRIOR_DF + n - 1) / n, pooled = sum(m2) / sum(n - 1) over the
+    group; tau2 = max(TAU2_FLOOR, var(mean) - mean(se2)) over hashtags with n >= TAU_MIN_POSTS.
+    Group figures are window expressions over ``group``; each step shares one context so that
+    polars partitions the rows once per step.
+    """
+    n, mean, m2 = pl.col("n"), pl.col("mean"), pl.col("m2")
+    keys = list(group)
+    eligible = n >= TAU_MIN_POSTS
+    pooled = pl.when(pl.col("pooled_df") > 0).then(pl.col("pooled_m2") / pl.col("pooled_df"))
+    se2 = pl.col("se2")
+    tau2 = (pl.col("spread") - pl.col("noise")).fill_null(0.0).clip(lower_bound=TAU2_FLOOR)
+    weight = pl.col("weight")
+    return (
+        frame.with_columns(pooled_df=(n - 1).sum().over(keys), pooled_m2=m2.sum().over(keys))
+        .with_columns(se2=(PRIOR_DF * pooled + m2) / (PRIOR_DF + n - 1) / n)
+        .with_columns(
+            spread=pl.when(eligible).then(mean).var().over(keys),
+            noise=pl.when(eligible).then(se2).mean().over(keys),
+        )
+        .with_columns(weight=tau2 / (tau2 + se2))
+        .with_columns(post_mean=weight * mean, post_sd=(weight * se2).sqrt())
+        .drop("pooled_df", "pooled_m2", "se2", "spread", "noise")
+    )

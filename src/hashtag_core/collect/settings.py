@@ -1,0 +1,45 @@
+"""Settings of the collection layer (API base URLs and versions, paging, retry and pacing).
+
+A plain pydantic model so that the application's Settings can embed it as `collect`
+(environment variables `HASHTAG_COLLECT__X_BASE_URL` and so on).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["CollectSettings"]
+
+
+class CollectSettings(BaseModel):
+    """Where the platform APIs live and how politely we call them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    x_base_url: str = "https://api.x.com"
+    meta_base_url: str = "https://graph.facebook.com"
+    meta_api_version: str = Field("v22.0", pattern=r"^v\d+\.\d+$")
+    instagram_base_url: str = "https://graph.facebook.com"
+    linkedin_base_url: str = "https://api.linkedin.com"
+    # Sent as the `LinkedIn-Version: YYYYMM` header; LinkedIn answers 426 once it is sunset.
+    linkedin_version: str = Field("202505", pattern=r"^\d{6}(\.\d{2})?$")
+
+    # X accepts 5-100 on timelines; Meta and LinkedIn have no documented maximum beyond 100.
+    x_page_size: int = Field(100, ge=5, le=100)
+    instagram_page_size: int = Field(50, ge=1, le=100)
+    facebook_page_size: int = Field(50, ge=1, le=100)
+    linkedin_page_size: int = Field(50, ge=1, le=100)
+
+    max_in_flight_per_platform: int = Field(4, ge=1, le=64)
+    max_tries: int = Field(5, ge=1, le=20)
+    backoff_base_s: float = Field(0.5, ge=0)
+    backoff_max_s: float = Field(30, ge=0)
+    request_timeout_s: float = Field(20, gt=0)
+    # Longest single or total rate-limit wait for one request before giving up (RateLimited).
+    max_wait_s: float = Field(900, ge=0)
+    # Rate-limit answers are not failures, but a platform that keeps saying "wait 0 s" must
+    # not keep us looping forever.
+    max_rate_limit_waits: int = Field(20, ge=1)
+    # Meta usage headers report percent of quota used: above this we space requests out.
+    meta_slowdown_pct: float = Field(80, ge=0, le=100)
+    meta_slowdown_max_s: float = Field(2.0, ge=0)

@@ -1,0 +1,220 @@
+"""Response shapes of the hashtag read endpoints. Each field's description is its one-line
+definition; docs/metrics.md has the full definitions with worked examples."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hashtag_core.posts.schemas import PostPublic
+
+__all__ = [
+    "Goal",
+    "HashtagFigures",
+    "HashtagInsights",
+    "PairFigures",
+    "LiftFigures",
+    "HashtagPage",
+    "PerformanceItem",
+    "PerformancePage",
+    "PerformanceSort",
+    "PostSort",
+    "Window",
+]
+
+
+class Window(StrEnum):
+    """How far back the figures look from the time they were computed."""
+
+    D7 = "7d"
+    D30 = "30d"
+    D90 = "90d"
+    D365 = "365d"
+    ALL = "all"
+
+
+class Goal(StrEnum):
+    """What a lift compares: engagement, reach, virality (shares per reach), engagement rate per
+    follower, or follower growth after posting."""
+
+    ENGAGEMENT = "engagement"
+    REACH = "reach"
+    VIRALITY = "virality"
+    ER_FOLLOWER = "er_follower"
+    FOLLOWERS = "followers"
+
+
+class PerformanceSort(StrEnum):
+    """Figures `GET /hashtag-performance` can sort by."""
+
+    SCORE = "score"
+    LIFT = "lift"
+    POSTS = "posts"
+    AVG_ENGAGEMENT = "avg_engagement"
+    MEDIAN_ENGAGEMENT = "median_engagement"
+    ENGAGEMENT_RATE_FOLLOWER = "engagement_rate_follower"
+    ENGAGEMENT_RATE_REACH = "engagement_rate_reach"
+    VIRALITY = "virality"
+    AVG_REACH = "avg_reach"
+    AVG_IMPRESSIONS = "avg_impressions"
+    HASHTAG = "hashtag"
+
+
+class PostSort(StrEnum):
+    """Order of the posts under a hashtag."""
+
+    NEWEST = "newest"
+    ENGAGEMENT = "engagement"
+
+
+class HashtagFigures(BaseModel):
+    """Per-hashtag figures for one scope and window; every mean says how many posts it rests on."""
+
+    posts: int = Field(description="Posts carrying the hashtag (n).")
+    avg_engagement: float = Field(
+        description="Mean engagement (likes+comments+shares+saves) per post."
+    )
+    median_engagement: float = Field(description="Median engagement per post.")
+    engagement_rate_follower: float | None = Field(
+        description="Mean of engagement/followers over posts with known followers > 0."
+    )
+    engagement_rate_follower_posts: int = Field(
+        description="Posts behind engagement_rate_follower."
+    )
+    engagement_rate_reach: float | None = Field(
+        description="Mean of engagement/reach over posts with known reach > 0."
+    )
+    engagement_rate_reach_posts: int = Field(description="Posts behind engagement_rate_reach.")
+    virality: float | None = Field(
+        description="Mean of shares/reach (impressions when reach unknown) per post."
+    )
+    virality_posts: int = Field(description="Posts behind virality.")
+    avg_reach: float | None = Field(description="Mean reach over posts that report reach.")
+    reach_posts: int = Field(description="Posts behind avg_reach.")
+    avg_impressions: float | None = Field(
+        description="Mean impressions over posts that report impressions."
+    )
+    impressions_posts: int = Field(description="Posts behind avg_impressions.")
+
+
+class LiftFigures(BaseModel):
+    """How posts with the hashtag do against their own account's typical post, for one goal."""
+
+    goal: Goal = Field(description="The figure compared (see docs/metrics.md).")
+    lift_posts: int = Field(description="Posts the lift rests on (the goal's metric known).")
+    lift: float | None = Field(
+        description="Typical ratio to the account's median post, minus 1: 0.25 = 25% better."
+    )
+    lift_ci_low: float | None = Field(description="95% confidence interval of lift, low end.")
+    lift_ci_high: float | None = Field(description="95% confidence interval of lift, high end.")
+    score: float | None = Field(
+        description="Lift shrunk toward 0 by its uncertainty (empirical Bayes): the ranking score."
+    )
+    score_ci_low: float | None = Field(description="95% posterior interval of score, low end.")
+    score_ci_high: float | None = Field(description="95% posterior interval of score, high end.")
+    verdict: str | None = Field(
+        description="lifts (CI above 0), underperforms (CI below 0) or unclear."
+    )
+
+
+class PerformanceItem(HashtagFigures, LiftFigures):
+    """One hashtag's figures."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "hashtag": "BuildTogether",
+                    "key": "buildtogether",
+                    "posts": 818,
+                    "avg_engagement": 2911.9,
+                    "median_engagement": 1240.0,
+                    "engagement_rate_follower": 0.0213,
+                    "engagement_rate_follower_posts": 818,
+                    "engagement_rate_reach": 0.061,
+                    "engagement_rate_reach_posts": 402,
+                    "virality": 0.0042,
+                    "virality_posts": 640,
+                    "avg_reach": 21500.0,
+                    "reach_posts": 402,
+                    "avg_impressions": 48000.0,
+                    "impressions_posts": 512,
+                    "goal": "engagement",
+                    "lift_posts": 818,
+                    "lift": 0.61,
+                    "lift_ci_low": 0.53,
+                    "lift_ci_high": 0.70,
+                    "score": 0.55,
+                    "score_ci_low": 0.47,
+                    "score_ci_high": 0.63,
+                    "verdict": "lifts",
+                }
+            ]
+        }
+    )
+
+    hashtag: str = Field(description="The hashtag as spelled most often, without '#'.")
+    key: str = Field(description="Grouping key (NFKC + casefold); use it in /hashtags/{key}.")
+
+
+class PairFigures(BaseModel):
+    """A hashtag used together with this one, and whether the pair beats each tag alone."""
+
+    hashtag: str = Field(description="The other hashtag (display spelling).")
+    posts: int = Field(description="Posts carrying both.")
+    pair_lift: float | None = Field(description="Engagement lift of posts with both tags.")
+    synergy: float | None = Field(
+        description="Pair lift vs the better of the two tags used alone (0.1 = 10% better)."
+    )
+    synergy_ci_low: float | None = Field(description="95% (Welch) interval of synergy, low.")
+    synergy_ci_high: float | None = Field(description="95% (Welch) interval of synergy, high.")
+
+
+class HashtagInsights(BaseModel):
+    """All-time insight figures for the hashtag in the requested scope."""
+
+    lifts: list[LiftFigures] = Field(description="Lift, interval, score and verdict per goal.")
+    content_reach: float | None = Field(description="Mean reach/impressions of its posts.")
+    content_reach_posts: int = Field(description="Posts with reach and impressions known.")
+    sentiment_mean: float | None = Field(description="Mean VADER compound of its posts.")
+    sentiment_positive_share: float | None = Field(description="Share scored positive.")
+    sentiment_negative_share: float | None = Field(description="Share scored negative.")
+    sentiment_engagement_corr: float | None = Field(
+        description="Pearson r of sentiment vs engagement relative to the account median."
+    )
+    pairs: list[PairFigures] = Field(description="Most-used companions (>= 5 posts together).")
+
+
+class PerformancePage(BaseModel):
+    """Hashtag figures from the precomputed tables."""
+
+    computed_at: datetime | None = Field(description="When these figures were computed.")
+    data_version: int = Field(description="Data version the figures include.")
+    pending_version: int | None = Field(
+        description="Newer data version not yet included (a recompute is due), else null."
+    )
+    platform: str | None
+    account: str | None
+    window: Window
+    goal: Goal = Field(description="Goal of the lift, score and verdict fields.")
+    total: int = Field(description="Hashtags matching the filters (before limit/offset).")
+    items: list[PerformanceItem]
+
+
+class HashtagPage(BaseModel):
+    """A hashtag, its figures and a page of the posts that carry it."""
+
+    hashtag: str = Field(description="Display spelling, without '#'.")
+    key: str
+    figures: HashtagFigures | None = Field(
+        description="All-time figures for the requested platform/account (null if none yet)."
+    )
+    insights: HashtagInsights | None = Field(
+        description="All-time lifts, content reach, sentiment and pairs (null if none yet)."
+    )
+    computed_at: datetime | None
+    sort: PostSort
+    items: list[PostPublic]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at end.")

@@ -1,0 +1,218 @@
+"""Reading hashtag figures and posts: parameter rules, cursors, and response assembly."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hashtag_core.accounts.service import Scope, resolve_scope
+from hashtag_core.errors import InvalidInput, NotFound
+from hashtag_core.hashtags import parse_hashtag_param
+from hashtag_core.hashtags import repository as repo
+from hashtag_core.hashtags.schemas import (
+    Goal,
+    HashtagFigures,
+    HashtagInsights,
+    HashtagPage,
+    LiftFigures,
+    PairFigures,
+    PerformanceItem,
+    PerformancePage,
+    PerformanceSort,
+    PostSort,
+    Window,
+)
+from hashtag_core.platforms import Platform
+from hashtag_core.posts.schemas import PostPublic
+
+__all__ = ["decode_cursor", "encode_cursor", "hashtag_page", "performance_page"]
+
+_PAIRS_SHOWN = 10
+
+
+def encode_cursor(key: Any, post_id: int) -> str:
+    """An opaque keyset cursor for the row (sort key, post id)."""
+    value = key.isoformat() if isinstance(key, datetime) else key
+    raw = json.dumps([value, post_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: PostSort) -> tuple[Any, int]:
+    """The (sort key, post id) a cursor names; InvalidInput if it was not made by us."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key, post_id = json.loads(raw)
+        if sort is PostSort.NEWEST:
+            key = datetime.fromisoformat(key)
+        elif not isinstance(key, int):
+            raise TypeError
+        if not isinstance(post_id, int):
+            raise TypeError
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidInput(
+            "cursor is not one this endpoint returned (or belongs to another sort order)",
+            field="cursor",
+        ) from exc
+    return key, post_id
+
+
+def _figures(row: dict[str, Any]) -> dict[str, Any]:
+    return {name: row[name] for name in repo.FIGURE_COLUMNS}
+
+
+async def performance_page(
+    session: AsyncSession,
+    *,
+    platform: Platform | None,
+    account: str | None,
+    window: Window,
+    min_posts: int,
+    sort: PerformanceSort,
+    descending: bool,
+    limit: int,
+    offset: int,
+    goal: Goal = Goal.ENGAGEMENT,
+) -> PerformancePage:
+    """Hashtag figures for a scope and window from the precomputed tables."""
+    scope = await resolve_scope(session, platform=platform, account=account)
+    status = await repo.recompute_status(session)
+    total, rows = await repo.performance_rows(
+        session,
+        platform=scope.platform,
+        account_id=scope.account_id,
+        window=window.value,
+        min_posts=min_posts,
+        sort=sort.value,
+        descending=descending,
+        limit=limit,
+        offset=offset,
+        goal=goal.value,
+    )
+    return PerformancePage(
+        computed_at=status["computed_at"],
+        data_version=status["computed_version"],
+        pending_version=status["requested"]
+        if status["requested"] > status["computed_version"]
+        else None,
+        platform=platform.value
+        if platform
+        else (scope.account.platform if scope.account else None),
+        account=scope.account.handle if scope.account else None,
+        window=window,
+        goal=goal,
+        total=total,
+        items=[
+            PerformanceItem(
+                hashtag=r["hashtag"],
+                key=r["key"],
+                goal=goal,
+                **_figures(r),
+                **{name: r[name] for name in repo.LIFT_COLUMNS},
+            )
+            for r in rows
+        ],
+    )
+
+
+def _post(row: dict[str, Any]) -> PostPublic:
+    return PostPublic.model_validate({k: v for k, v in row.items() if k != "id"})
+
+
+async def _scope_figures(
+    session: AsyncSession, scope: Scope, hashtag_id: int
+) -> tuple[HashtagFigures | None, datetime | None]:
+    _, rows = await repo.performance_rows(
+        session,
+        platform=scope.platform,
+        account_id=scope.account_id,
+        window="all",
+        min_posts=0,
+        sort="posts",
+        descending=True,
+        limit=1,
+        offset=0,
+        hashtag_id=hashtag_id,
+    )
+    if not rows:
+        return None, None
+    return HashtagFigures(**_figures(rows[0])), rows[0]["computed_at"]
+
+
+async def _insights(session: AsyncSession, scope: Scope, hashtag_id: int) -> HashtagInsights:
+    found = await repo.insight_rows(
+        session,
+        platform=scope.platform,
+        account_id=scope.account_id,
+        hashtag_id=hashtag_id,
+        pairs=_PAIRS_SHOWN,
+    )
+    reach, sentiment = found["reach"] or {}, found["sentiment"] or {}
+    return HashtagInsights(
+        lifts=[LiftFigures(**row) for row in found["lifts"]],
+        content_reach=reach.get("reach_ratio"),
+        content_reach_posts=reach.get("posts", 0),
+        sentiment_mean=sentiment.get("mean_compound"),
+        sentiment_positive_share=sentiment.get("positive_share"),
+        sentiment_negative_share=sentiment.get("negative_share"),
+        sentiment_engagement_corr=sentiment.get("correlation"),
+        pairs=[PairFigures(**row) for row in found["pairs"]],
+    )
+
+
+async def hashtag_page(
+    session: AsyncSession,
+    *,
+    hashtag: str,
+    platform: Platform | None,
+    account: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    sort: PostSort,
+    cursor: str | None,
+    limit: int,
+) -> HashtagPage:
+    """A hashtag's figures and one page of its posts."""
+    try:
+        key = parse_hashtag_param(hashtag)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="hashtag") from exc
+    found = await repo.get_hashtag(session, key)
+    if found is None:
+        raise NotFound(f"no post carries #{key}; GET /hashtag-performance lists known hashtags")
+    scope = await resolve_scope(session, platform=platform, account=account)
+    after = decode_cursor(cursor, sort) if cursor else None
+    rows = await repo.posts_page(
+        session,
+        hashtag_id=found["id"],
+        platform=platform.value if platform else None,
+        account_id=scope.account.id if scope.account else None,
+        since=since,
+        until=until,
+        by_engagement=sort is PostSort.ENGAGEMENT,
+        after=after,
+        limit=limit + 1,
+    )
+    more, rows = len(rows) > limit, rows[:limit]
+    last = rows[-1] if rows else None
+    next_cursor = None
+    if more and last:
+        next_cursor = encode_cursor(
+            last["engagement"] if sort is PostSort.ENGAGEMENT else last["posted_at"], last["id"]
+        )
+    figures, computed_at = await _scope_figures(session, scope, found["id"])
+    insights = await _insights(session, scope, found["id"]) if figures else None
+    return HashtagPage(
+        hashtag=found["display"],
+        key=found["key"],
+        figures=figures,
+        computed_at=computed_at,
+        sort=sort,
+        items=[_post(r) for r in rows],
+        next_cursor=next_cursor,
+        insights=insights,
+    )

@@ -1,0 +1,1 @@
+"""Getting posts in: record schema, parsers for NDJSON/CSV/JSON, dataset mappings."""

@@ -1,0 +1,1 @@
+"""Insights over the precomputed tables: recommendations and the hashtag report."""

@@ -1,0 +1,1 @@
+"""Posts: storing imports and updates, reading posts by hashtag."""

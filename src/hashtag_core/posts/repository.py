@@ -1,0 +1,291 @@
+"""SQL for storing posts. Bulk writes go through COPY into a temporary staging table and then
+set-based statements, so a batch of thousands of rows costs a handful of round trips.
+
+Nothing here commits: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hashtag_core.ingest.schemas import PostRecord
+from hashtag_core.rawsql import session_driver
+
+__all__ = [
+    "BatchOutcome",
+    "StagedPost",
+    "bump_data_version",
+    "get_post",
+    "post_history",
+    "relink_hashtags",
+    "update_post",
+    "upsert_batch",
+]
+
+_STAGE_COLUMNS = (
+    "row_no",
+    "platform",
+    "post_id",
+    "account",
+    "text",
+    "posted_at",
+    "url",
+    "likes",
+    "comments",
+    "shares",
+    "saves",
+    "impressions",
+    "reach",
+    "followers",
+    "account_timezone",
+    "sentiment",
+)
+_METRICS = ("likes", "comments", "shares", "saves", "impressions", "reach", "followers")
+
+
+@dataclass(frozen=True)
+class StagedPost:
+    """A validated record with its input row number and the hashtags read from its text."""
+
+    row: int
+    record: PostRecord
+    hashtags: Sequence[tuple[str, str]]  # (key, spelling), unique per post
+    sentiment: float | None = None  # VADER compound of the text
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What one batch did to the database."""
+
+    inserted: int
+    updated: int
+    duplicates: int  # rows that repeated a post already in this batch (last one wins)
+
+
+def _stage_tuple(item: StagedPost) -> tuple[Any, ...]:
+    r = item.record
+    return (
+        item.row,
+        r.platform.value,
+        r.post_id,
+        r.account,
+        r.text,
+        r.posted_at,
+        r.url,
+        r.likes,
+        r.comments,
+        r.shares,
+        r.saves,
+        r.impressions,
+        r.reach,
+        r.followers,
+        r.account_timezone,
+        item.sentiment,
+    )
+
+
+_CREATE_STAGE = """
+CREATE TEMP TABLE stage_post (
+    row_no integer, platform text, post_id text, account text, text text,
+    posted_at timestamptz, url text, likes bigint, comments bigint, shares bigint,
+    saves bigint, impressions bigint, reach bigint, followers bigint, account_timezone text,
+    sentiment double precision, pid bigint
+) ON COMMIT DROP;
+CREATE TEMP TABLE stage_tag (row_no integer, key text, spelling text) ON COMMIT DROP;
+"""
+
+_DEDUPE = """
+DELETE FROM stage_post s USING stage_post t
+WHERE s.platform = t.platform AND s.post_id = t.post_id AND s.row_no < t.row_no
+"""
+
+_ACCOUNTS = """
+INSERT INTO account (platform, external_id, handle, timezone)
+SELECT DISTINCT ON (platform, account) platform, account, account, coalesce(account_timezone, 'UTC')
+FROM stage_post ORDER BY platform, account, (account_timezone IS NULL), row_no DESC
+ON CONFLICT (platform, handle) DO UPDATE SET timezone = EXCLUDED.timezone
+WHERE EXCLUDED.timezone <> account.timezone
+  AND EXISTS (SELECT 1 FROM stage_post s WHERE s.platform = EXCLUDED.platform
+              AND s.account = EXCLUDED.handle AND s.account_timezone IS NOT NULL)
+"""
+
+
+def _upsert_posts_sql() -> str:
+    # A re-import is a newer look at the same post: text and known metrics replace the stored
+    # ones, but a metric the new source does not report (NULL) keeps the stored value.
+    keep = ",\n    ".join(f"{m} = coalesce(EXCLUDED.{m}, post.{m})" for m in _METRICS)
+    cols = ", ".join(_METRICS)
+    scols = ", ".join(f"s.{m}" for m in _METRICS)
+    return f"""
+WITH up AS (
+  INSERT INTO post (account_id, platform, platform_post_id, text, posted_at, url, sentiment, {cols})
+  SELECT a.id, s.platform, s.post_id, s.text, s.posted_at, s.url, s.sentiment, {scols}
+  FROM stage_post s JOIN account a ON a.platform = s.platform AND a.handle = s.account
+  ON CONFLICT (platform, platform_post_id) DO UPDATE SET
+    account_id = EXCLUDED.account_id, text = EXCLUDED.text, posted_at = EXCLUDED.posted_at,
+    url = coalesce(EXCLUDED.url, post.url), updated_at = now(),
+    sentiment = coalesce(EXCLUDED.sentiment, post.sentiment),
+    {keep}
+  RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
+"""
+
+
+_ATTACH_IDS = """
+UPDATE stage_post s SET pid = p.id FROM post p
+WHERE p.platform = s.platform AND p.platform_post_id = s.post_id
+"""
+
+_SNAPSHOTS = f"""
+INSERT INTO post_metric_snapshot (post_id, {", ".join(_METRICS)}, source)
+SELECT p.id, {", ".join(f"p.{m}" for m in _METRICS)}, $1
+FROM stage_post s JOIN post p ON p.id = s.pid
+"""
+
+_FOLLOWERS = """
+INSERT INTO follower_snapshot (account_id, captured_at, followers, source)
+SELECT DISTINCT ON (p.account_id, s.posted_at) p.account_id, s.posted_at, s.followers, $1
+FROM stage_post s JOIN post p ON p.id = s.pid
+WHERE s.followers IS NOT NULL
+ORDER BY p.account_id, s.posted_at, s.row_no DESC
+ON CONFLICT (account_id, captured_at) DO UPDATE SET followers = EXCLUDED.followers
+"""
+
+_HASHTAGS = """
+INSERT INTO hashtag (key, display)
+SELECT DISTINCT ON (t.key) t.key, t.spelling FROM stage_tag t ORDER BY t.key, t.row_no
+ON CONFLICT (key) DO NOTHING
+"""
+
+_RELINK = """
+DELETE FROM post_hashtag ph USING stage_post s WHERE ph.post_id = s.pid;
+INSERT INTO post_hashtag (post_id, hashtag_id, spelling)
+SELECT s.pid, h.id, t.spelling
+FROM stage_tag t JOIN stage_post s ON s.row_no = t.row_no JOIN hashtag h ON h.key = t.key;
+"""
+
+
+async def upsert_batch(
+    session: AsyncSession, batch: Sequence[StagedPost], *, source: str
+) -> BatchOutcome:
+    """Insert or update a batch of posts with their accounts, hashtags and snapshots."""
+    apg = await session_driver(session)
+    await apg.execute(_CREATE_STAGE)
+    await apg.copy_records_to_table(
+        "stage_post", records=[_stage_tuple(i) for i in batch], columns=_STAGE_COLUMNS
+    )
+    tags = [(i.row, key, spelling) for i in batch for key, spelling in i.hashtags]
+    if tags:
+        await apg.copy_records_to_table(
+            "stage_tag", records=tags, columns=("row_no", "key", "spelling")
+        )
+    dupes = await apg.execute(_DEDUPE)
+    await apg.execute(_ACCOUNTS)
+    inserted, updated = await apg.fetchrow(_upsert_posts_sql())
+    await apg.execute(_ATTACH_IDS)
+    await apg.execute(_SNAPSHOTS, source)
+    if source != "collect":
+        # An import's `followers` is the count when the post went out, a real point of the
+        # account's history. A connector can only read today's count; the sync records that
+        # once, at collection time, instead of back-dating it to every post.
+        await apg.execute(_FOLLOWERS, source)
+    if tags:
+        await apg.execute(_HASHTAGS)
+    await apg.execute(_RELINK)
+    await apg.execute("DROP TABLE stage_post; DROP TABLE stage_tag;")
+    return BatchOutcome(inserted=inserted, updated=updated, duplicates=int(dupes.split()[-1]))
+
+
+async def bump_data_version(session: AsyncSession) -> int:
+    """Mark the aggregates stale, in the caller's transaction; return the new data version."""
+    apg = await session_driver(session)
+    version = await apg.fetchval(
+        "UPDATE data_version SET version = version + 1 WHERE id = 1 RETURNING version"
+    )
+    return int(version)
+
+
+_PUBLIC_POST = """
+SELECT p.id, p.platform, p.platform_post_id AS post_id, a.handle AS account, p.text, p.url,
+       p.posted_at, p.likes, p.comments, p.shares, p.saves, p.impressions, p.reach,
+       p.followers, p.engagement,
+       ARRAY(SELECT x.spelling FROM post_hashtag x WHERE x.post_id = p.id
+             ORDER BY x.spelling) AS hashtags
+FROM post p JOIN account a ON a.id = p.account_id
+WHERE p.platform = $1 AND p.platform_post_id = $2
+"""
+
+
+async def get_post(
+    session: AsyncSession, platform: str, post_id: str, *, lock: bool = False
+) -> dict[str, Any] | None:
+    """The post as the API shows it (with hashtags), optionally locked for update."""
+    apg = await session_driver(session)
+    if lock:
+        await apg.execute(
+            "SELECT 1 FROM post WHERE platform = $1 AND platform_post_id = $2 FOR UPDATE",
+            platform,
+            post_id,
+        )
+    row = await apg.fetchrow(_PUBLIC_POST, platform, post_id)
+    return dict(row) if row else None
+
+
+async def update_post(
+    session: AsyncSession, post_pk: int, changes: dict[str, Any], *, source: str = "update"
+) -> None:
+    """Set the given columns of one post and append a metric snapshot."""
+    apg = await session_driver(session)
+    if changes:  # an unchanged re-fetch still records its snapshot
+        sets = ", ".join(f"{name} = ${i + 2}" for i, name in enumerate(changes))
+        await apg.execute(
+            f"UPDATE post SET {sets}, updated_at = now() WHERE id = $1", post_pk, *changes.values()
+        )
+    await apg.execute(
+        f"INSERT INTO post_metric_snapshot (post_id, {', '.join(_METRICS)}, source) "
+        f"SELECT id, {', '.join(_METRICS)}, $2 FROM post WHERE id = $1",
+        post_pk,
+        source,
+    )
+
+
+async def relink_hashtags(
+    session: AsyncSession, post_pk: int, hashtags: Sequence[tuple[str, str]]
+) -> None:
+    """Replace a post's hashtag links with `hashtags` ((key, spelling) pairs)."""
+    apg = await session_driver(session)
+    await apg.execute("DELETE FROM post_hashtag WHERE post_id = $1", post_pk)
+    if not hashtags:
+        return
+    keys = [k for k, _ in hashtags]
+    spellings = [s for _, s in hashtags]
+    await apg.execute(
+        "INSERT INTO hashtag (key, display) SELECT * FROM unnest($1::text[], $2::text[]) "
+        "ON CONFLICT (key) DO NOTHING",
+        keys,
+        spellings,
+    )
+    await apg.execute(
+        "INSERT INTO post_hashtag (post_id, hashtag_id, spelling) "
+        "SELECT $1, h.id, t.spelling FROM unnest($2::text[], $3::text[]) AS t(key, spelling) "
+        "JOIN hashtag h ON h.key = t.key",
+        post_pk,
+        keys,
+        spellings,
+    )
+
+
+async def post_history(session: AsyncSession, post_pk: int) -> list[dict[str, Any]]:
+    """A post's metric snapshots, oldest first."""
+    apg = await session_driver(session)
+    rows = await apg.fetch(
+        f"SELECT captured_at, {', '.join(_METRICS)}, source FROM post_metric_snapshot "
+        "WHERE post_id = $1 ORDER BY captured_at, id",
+        post_pk,
+    )
+    return [dict(r) for r in rows]

@@ -1,0 +1,218 @@
+"""Storing posts: imports in batches, single-post updates, and the recompute each one asks for.
+
+Imports are the one place below the edge that commits: a large file is stored batch by batch
+(each batch with its data-version bump, in one transaction), so a failure part-way keeps the
+batches already stored and re-running the import is safe (it upserts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hashtag_core.errors import NotFound
+from hashtag_core.hashtags import hashtags_in_post
+from hashtag_core.ingest.parsers import RawRow
+from hashtag_core.ingest.validate import KNOWN_FIELDS, RowError, validate_row, with_sentiment
+from hashtag_core.jobs import RECOMPUTE, REFRESH_POST, JobQueue, recompute_job_id
+from hashtag_core.platforms import Platform
+from hashtag_core.posts import repository
+from hashtag_core.posts.repository import StagedPost
+from hashtag_core.posts.schemas import (
+    ImportError_,
+    ImportResult,
+    MetricSnapshot,
+    PostHistory,
+    PostPublic,
+    PostUpdate,
+    UpdatePostResult,
+)
+from hashtag_core.sentiment import score_texts
+
+__all__ = ["enqueue_recompute", "get_post", "import_rows", "post_history", "update_post"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Batch:
+    staged: list[StagedPost] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    unknown: set[str] = field(default_factory=set)
+    read: int = 0
+
+
+def _read_batch(rows: Iterator[RawRow], size: int) -> _Batch:
+    """Parse and validate up to `size` rows (CPU work: runs in a thread)."""
+    batch = _Batch()
+    for raw in rows:
+        batch.read += 1
+        if raw.data is not None:
+            batch.unknown.update(k for k in raw.data if k not in KNOWN_FIELDS)
+        outcome = validate_row(raw)
+        if isinstance(outcome, StagedPost):
+            batch.staged.append(outcome)
+        else:
+            batch.errors.extend(outcome)
+        if batch.read >= size:
+            break
+    batch.staged = with_sentiment(batch.staged)
+    return batch
+
+
+async def enqueue_recompute(queue: JobQueue, version: int) -> tuple[str, bool]:
+    """Ask the worker to bring the aggregates up to `version`; (job id, queued?)."""
+    job_id = recompute_job_id(version)
+    queued = await queue.enqueue(RECOMPUTE, version, job_id=job_id)
+    if not queued:
+        logger.warning("queue unreachable; recompute %s left to the worker's catch-up", job_id)
+    return job_id, queued
+
+
+@dataclass
+class _Totals:
+    received: int = 0
+    inserted: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    unknown: set[str] = field(default_factory=set)
+    version: int | None = None
+
+
+async def import_rows(
+    session: AsyncSession,
+    rows: Iterator[RawRow],
+    *,
+    queue: JobQueue,
+    batch_rows: int,
+    max_errors: int,
+    source: str = "import",
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Validate and store every row; invalid rows are reported, never half-written."""
+    totals = _Totals()
+    while True:
+        batch = await asyncio.to_thread(_read_batch, rows, batch_rows)
+        if batch.read == 0:
+            break
+        totals.received += batch.read
+        totals.rejected += len({e.row for e in batch.errors})
+        totals.errors.extend(batch.errors[: max(0, max_errors - len(totals.errors))])
+        totals.unknown |= batch.unknown
+        if batch.staged:
+            outcome = await repository.upsert_batch(session, batch.staged, source=source)
+            totals.version = await repository.bump_data_version(session)
+            await session.commit()
+            totals.inserted += outcome.inserted
+            totals.updated += outcome.updated
+            totals.duplicates += outcome.duplicates
+        if progress:
+            progress(batch.read)
+    return await _finish(totals, queue=queue, max_errors=max_errors)
+
+
+async def _finish(totals: _Totals, *, queue: JobQueue, max_errors: int) -> ImportResult:
+    job_id, queued = None, False
+    if totals.version is not None:
+        job_id, queued = await enqueue_recompute(queue, totals.version)
+    return ImportResult(
+        received=totals.received,
+        stored=totals.inserted + totals.updated,
+        inserted=totals.inserted,
+        updated=totals.updated,
+        duplicates_in_body=totals.duplicates,
+        rejected=totals.rejected,
+        errors=[ImportError_(row=e.row, field=e.field, message=e.message) for e in totals.errors],
+        errors_truncated=len(totals.errors) >= max_errors
+        and totals.rejected > len({e.row for e in totals.errors}),
+        ignored_fields=sorted(totals.unknown),
+        data_version=totals.version,
+        job_id=job_id,
+        job_queued=queued,
+    )
+
+
+_METRIC_FIELDS = ("likes", "comments", "shares", "saves", "impressions", "reach")
+
+
+def _changes(current: dict[str, Any], update: PostUpdate) -> dict[str, Any]:
+    given = update.model_dump(include={"text", *_METRIC_FIELDS}, exclude_none=True)
+    return {name: value for name, value in given.items() if current[name] != value}
+
+
+async def update_post(
+    session: AsyncSession, update: PostUpdate, *, queue: JobQueue
+) -> UpdatePostResult:
+    """Change a stored post's text or metrics and/or schedule a re-fetch from its platform.
+
+    Commits before enqueueing, so the worker never runs ahead of the data it is asked about.
+    """
+    current = await repository.get_post(session, update.platform.value, update.post_id, lock=True)
+    if current is None:
+        raise NotFound(
+            f"no {update.platform.value} post with post_id {update.post_id!r}; import it first"
+        )
+    changes = _changes(current, update)
+    version = None
+    if "text" in changes:
+        changes["sentiment"] = score_texts([changes["text"]])[0]
+    if changes:
+        await repository.update_post(session, current["id"], changes)
+        if "text" in changes:
+            tags = hashtags_in_post(changes["text"], update.platform.value)
+            await repository.relink_hashtags(session, current["id"], tags)
+        version = await repository.bump_data_version(session)
+    after = await repository.get_post(session, update.platform.value, update.post_id)
+    await session.commit()
+    job_id, queued = (None, True)
+    if version is not None:
+        job_id, queued = await enqueue_recompute(queue, version)
+    refetch_id = None
+    if update.refetch:
+        refetch_id = f"refresh:{current['id']}:{uuid.uuid4().hex[:12]}"
+        queued = (
+            await queue.enqueue(
+                REFRESH_POST, current["id"], job_id=refetch_id, defer_s=update.after or 0
+            )
+            and queued
+        )
+    assert after is not None
+    return UpdatePostResult(
+        post=_public(after),
+        changed=sorted(k for k in changes if k != "sentiment"),
+        data_version=version,
+        job_id=job_id,
+        refetch_job_id=refetch_id,
+        job_queued=queued,
+    )
+
+
+async def _found(session: AsyncSession, platform: Platform, post_id: str) -> dict[str, Any]:
+    row = await repository.get_post(session, platform.value, post_id)
+    if row is None:
+        raise NotFound(f"no {platform.value} post with post_id {post_id!r}")
+    return row
+
+
+def _public(row: dict[str, Any]) -> PostPublic:
+    return PostPublic.model_validate({k: v for k, v in row.items() if k != "id"})
+
+
+async def get_post(session: AsyncSession, platform: Platform, post_id: str) -> PostPublic:
+    """One stored post."""
+    return _public(await _found(session, platform, post_id))
+
+
+async def post_history(session: AsyncSession, platform: Platform, post_id: str) -> PostHistory:
+    """One stored post with its metric snapshots over time."""
+    row = await _found(session, platform, post_id)
+    snaps = await repository.post_history(session, row["id"])
+    return PostHistory(post=_public(row), snapshots=[MetricSnapshot(**s) for s in snaps])

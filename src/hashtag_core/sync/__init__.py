@@ -1,0 +1,1 @@
+"""Keeping collected accounts current: syncs, follower snapshots and re-fetches."""

@@ -1,0 +1,1 @@
+"""Engagement trends: weekday x hour cells and daily/weekly series."""

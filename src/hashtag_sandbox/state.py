@@ -1,0 +1,222 @@
+"""The running sandbox's state and the guard every platform endpoint goes through.
+
+The guard counts the request, applies the fault switches (latency, timeout, 429, 5xx, expired
+token, malformed body), checks the platform's quota and adds its rate-limit headers; only then
+does the platform handler run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hashtag_core.platforms import Platform
+from hashtag_sandbox.config import SandboxConfig
+from hashtag_sandbox.data import SandboxAccount, SandboxData, build_data
+from hashtag_sandbox.faults import Fault, FaultConfig, FaultState
+from hashtag_sandbox.quota import LinkedInQuota, MetaQuota, XQuota
+from hashtag_sandbox.responses import (
+    json_response,
+    linkedin_error,
+    meta_error,
+    retry_after_header,
+    x_problem,
+)
+
+__all__ = ["Family", "Sandbox", "Target", "bearer_token", "guarded"]
+
+
+class Family(Enum):
+    """Which API dialect a path prefix speaks."""
+
+    X = "x"
+    META = "meta"
+    LINKEDIN = "linkedin"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a request is about: its platform (None if unknown) and the owning account."""
+
+    platform: Platform | None
+    account: SandboxAccount | None = None
+    group: str = "default"  # X rate-limit group (one per endpoint)
+
+
+class Sandbox:
+    """Data, fault switches and quotas of one sandbox app."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        """Generate the data and arm the switches from `config`."""
+        self.config = config
+        self.data: SandboxData = build_data(config)
+        self.faults = FaultState(config.faults)
+        self.x_quota = XQuota(config)
+        self.meta_quota = MetaQuota(config)
+        self.linkedin_quota = LinkedInQuota(config)
+        self.clock: Callable[[], float] = time.time
+        self.in_flight: dict[str, int] = {}
+        self.max_in_flight: dict[str, int] = {}  # per platform and "all", since start
+
+    def set_faults(self, faults: FaultConfig) -> None:
+        """Replace the fault switches (their counters start again from zero)."""
+        self.faults = FaultState(faults)
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token from `Authorization: Bearer` or (Graph API style) `access_token`."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.query_params.get("access_token") or None
+
+
+Handler = Callable[[Request, Sandbox, Target], Awaitable[Response]]
+Resolver = Callable[[Request, Sandbox], Target]
+
+
+def guarded(
+    family: Family, resolve: Resolver, handler: Handler
+) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a platform handler with faults, quotas and rate-limit headers."""
+
+    async def endpoint(request: Request) -> Response:
+        sandbox: Sandbox = request.app.state.sandbox
+        target = resolve(request, sandbox)
+        keys = (target.platform.value if target.platform else "unknown", "all")
+        for key in keys:
+            sandbox.in_flight[key] = sandbox.in_flight.get(key, 0) + 1
+            sandbox.max_in_flight[key] = max(
+                sandbox.max_in_flight.get(key, 0), sandbox.in_flight[key]
+            )
+        try:
+            return await _answer(family, request, sandbox, target, handler)
+        finally:
+            for key in keys:
+                sandbox.in_flight[key] -= 1
+
+    return endpoint
+
+
+async def _answer(
+    family: Family, request: Request, sandbox: Sandbox, target: Target, handler: Handler
+) -> Response:
+    """Faults first, then quota and handler; a malformed body is cut last."""
+    decision = sandbox.faults.decide(target.platform)
+    if decision.delay_s:
+        await asyncio.sleep(decision.delay_s)
+    if decision.fault is not None:
+        response = await _fault_response(family, decision.fault, sandbox)
+    else:
+        response = await _checked(family, request, sandbox, target, handler)
+    if decision.malformed and response.status_code == 200:
+        response = _truncated(response)
+    return response
+
+
+async def _checked(
+    family: Family, request: Request, sandbox: Sandbox, target: Target, handler: Handler
+) -> Response:
+    """Quota first (as the platforms do), then the handler; rate-limit headers on both."""
+    now = sandbox.clock()
+    if family is Family.X:
+        headers, over = sandbox.x_quota.take(bearer_token(request) or "", target.group, now)
+        if over:
+            response = x_problem(429, "Too Many Requests", "Too Many Requests")
+        else:
+            response = await handler(request, sandbox, target)
+        response.headers.update(headers)
+        return response
+    if family is Family.META:
+        kind = "instagram" if target.platform is Platform.INSTAGRAM else "pages"
+        owner = target.account.external_id if target.account else None
+        use = sandbox.meta_quota.take(owner, kind, now)
+        if use.throttle_code is not None:
+            response = _meta_throttled(use.throttle_code)
+        else:
+            response = await handler(request, sandbox, target)
+        response.headers.update(use.headers)
+        return response
+    if sandbox.linkedin_quota.take(now):
+        message = (
+            "Resource level throttle APPLICATION DAY limit for calls to this resource is reached."
+        )
+        return linkedin_error(429, 101, "TOO_MANY_REQUESTS", message)
+    return await handler(request, sandbox, target)
+
+
+def _meta_throttled(code: int) -> Response:
+    messages = {
+        4: "(#4) Application request limit reached",
+        80001: "There have been too many calls to this Page account. Wait a bit and try again.",
+        80002: (
+            "There have been too many calls to this Instagram account. Wait a bit and try again."
+        ),
+    }
+    return meta_error(400, messages[code], code)
+
+
+async def _fault_response(family: Family, fault: Fault, sandbox: Sandbox) -> Response:
+    """The platform-shaped answer for an injected fault."""
+    config = sandbox.faults.config
+    if fault is Fault.TIMEOUT:
+        await asyncio.sleep(config.timeout_hold_s)  # the client has given up by now
+        return json_response({"detail": "held past the client's timeout"}, 504)
+    if fault is Fault.RATE_LIMIT:
+        response = _rate_limited(family)
+        response.headers.update(
+            retry_after_header(config.retry_after_s, config.retry_after_http_date)
+        )
+        return response
+    if fault is Fault.ERROR:
+        return _server_error(family, config.error_status)
+    return expired_token(family, sandbox)
+
+
+def _rate_limited(family: Family) -> Response:
+    if family is Family.X:
+        return x_problem(429, "Too Many Requests", "Too Many Requests")
+    if family is Family.META:
+        return meta_error(429, "(#4) Application request limit reached", 4)
+    message = (
+        "Resource level throttle APPLICATION MINUTE limit for calls to this resource is reached."
+    )
+    return linkedin_error(429, 101, "TOO_MANY_REQUESTS", message)
+
+
+def _server_error(family: Family, status: int) -> Response:
+    title = "Service Unavailable" if status == 503 else "Internal Server Error"
+    if family is Family.X:
+        return x_problem(status, title, title)
+    if family is Family.META:
+        message = "An unexpected error has occurred. Please retry your request later."
+        return meta_error(status, message, 2, transient=True)
+    return linkedin_error(status, 0, title.upper().replace(" ", "_"), title)
+
+
+def expired_token(family: Family, sandbox: Sandbox) -> Response:
+    """The platform's answer to an expired access token."""
+    if family is Family.X:
+        return x_problem(401, "Unauthorized", "Unauthorized")
+    if family is Family.META:
+        message = (
+            "Error validating access token: Session has expired on Tuesday, 25-Nov-25 "
+            "02:00:00 PST. The current time is Tuesday, 25-Nov-25 03:00:00 PST."
+        )
+        return meta_error(sandbox.config.meta_auth_status, message, 190, subcode=463)
+    return linkedin_error(
+        401, 65600, "EXPIRED_ACCESS_TOKEN", "The token used in the request has expired"
+    )
+
+
+def _truncated(response: Response) -> Response:
+    """The same response with its JSON body cut in half (a dropped connection's leftovers)."""
+    body = bytes(response.body)
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return Response(body[: max(len(body) // 2, 1)], response.status_code, headers)

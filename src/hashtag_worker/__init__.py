@@ -1,0 +1,1 @@
+"""hashtag_worker."""

@@ -1,0 +1,172 @@
+"""The worker's jobs: thin adapters that open what they need and call one core service.
+
+All are idempotent: a recompute brings the aggregates to the latest data version whatever it
+was asked for, and the catch-up only enqueues under the version's own job id.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from hashtag_core.accounts.repository import due_accounts, get_account
+from hashtag_core.aggregates import service as aggregate_service
+from hashtag_core.aggregates.repository import read_versions
+from hashtag_core.jobs import (
+    COLLECT_ACCOUNT,
+    RECOMPUTE,
+    REFRESH_POST,
+    REQUEST_ID_KWARG,
+    collect_job_id,
+    recompute_job_id,
+)
+from hashtag_core.logging import current_request_id
+from hashtag_core.sync import service as sync_service
+from hashtag_core.sync.repository import collecting_now, due_refreshes, post_with_account
+from hashtag_worker.metrics import count_collect_errors
+from hashtag_worker.resources import resources
+
+__all__ = [
+    "RefetchUnavailable",
+    "catch_up",
+    "collect_account",
+    "collect_due",
+    "periodic_recompute",
+    "recompute",
+    "refresh_due",
+    "refresh_post",
+]
+
+logger = logging.getLogger(__name__)
+_REFRESH_BATCH = 500
+
+
+class RefetchUnavailable(Exception):
+    """Re-fetching needs a platform connector for the post's account."""
+
+
+async def recompute(ctx: dict[str, Any], version: int | None = None) -> dict[str, Any]:
+    """Bring the aggregates up to date (the version argument only names the trigger)."""
+    outcome = await aggregate_service.recompute(resources(ctx).engine)
+    logger.info("recompute for version %s: %s", version, outcome.status)
+    return asdict(outcome)
+
+
+async def periodic_recompute(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Recompute even without new data, so the 7d/30d/... windows move with the clock."""
+    outcome = await aggregate_service.recompute(resources(ctx).engine, force=True)
+    return asdict(outcome)
+
+
+async def catch_up(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Enqueue a recompute if data changed without one being queued (Redis was down)."""
+    async with resources(ctx).engine.connect() as conn:
+        versions = await read_versions(conn)
+    if versions.computed >= versions.requested:
+        return {"stale": False}
+    job_id = recompute_job_id(versions.requested)
+    job = await ctx["redis"].enqueue_job(RECOMPUTE, versions.requested, _job_id=job_id)
+    logger.info(
+        "catch-up: data version %s not computed; %s",
+        versions.requested,
+        "queued " + job_id if job else job_id + " already queued",
+    )
+    return {"stale": True, "job_id": job_id, "queued": job is not None}
+
+
+class _Queue:
+    """JobQueue over the worker's own arq connection (the API's adapter is not ours to use)."""
+
+    def __init__(self, ctx: dict[str, Any]) -> None:
+        self.redis = ctx["redis"]
+
+    async def enqueue(self, name: str, *args: object, job_id: str, defer_s: float = 0) -> bool:
+        """Queue a job once under its id, with the request id this job was enqueued with."""
+        request_id = current_request_id()
+        extra: dict[str, Any] = {REQUEST_ID_KWARG: request_id} if request_id else {}
+        await self.redis.enqueue_job(
+            name, *args, _job_id=job_id, _defer_by=defer_s or None, **extra
+        )
+        return True
+
+
+async def collect_account(ctx: dict[str, Any], account_id: int) -> dict[str, Any]:
+    """Collect one account's new posts, refreshed metrics and followers."""
+    res = resources(ctx)
+    async with res.sessionmaker() as session:
+        row = await get_account(session, account_id)
+        if row is None:
+            return {"account_id": account_id, "status": "gone"}
+        with count_collect_errors(row["platform"]):
+            outcome = await sync_service.sync_account(
+                session,
+                account_id,
+                connector=res.connector(row["platform"]),
+                settings=res.settings,
+                queue=_Queue(ctx),
+                now=datetime.now(UTC),
+                # The schedule and POST /collect can queue the same account together.
+                queued_at=ctx.get("enqueue_time"),
+            )
+    return outcome.as_dict()
+
+
+async def collect_due(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Queue a collection for every account whose next sync is due and that is not being
+    collected right now (a running first sync has no next_sync_at yet)."""
+    now = datetime.now(UTC)
+    async with resources(ctx).sessionmaker() as session:
+        running = await collecting_now(session)
+        due = [row for row in await due_accounts(session, now) if row["id"] not in running]
+    queued = []
+    for row in due:
+        slot = int((row["next_sync_at"] or now).timestamp())
+        job = await ctx["redis"].enqueue_job(
+            COLLECT_ACCOUNT, row["id"], _job_id=collect_job_id(row["id"], slot)
+        )
+        if job is not None:
+            queued.append(row["id"])
+    return {"due": len(due), "queued": queued}
+
+
+async def refresh_due(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Queue the re-fetches whose post age has come (1 h, 24 h, 7 d after posting)."""
+    async with resources(ctx).sessionmaker() as session:
+        due = await due_refreshes(session, datetime.now(UTC), _REFRESH_BATCH)
+    for item in due:
+        await ctx["redis"].enqueue_job(
+            REFRESH_POST,
+            item["post_id"],
+            item["age_label"],
+            _job_id=f"refresh:{item['post_id']}:{item['age_label']}",
+        )
+    return {"queued": len(due)}
+
+
+async def refresh_post(
+    ctx: dict[str, Any], post_pk: int, age_label: str | None = None
+) -> dict[str, Any]:
+    """Re-fetch one post's metrics from its platform (on request or at a planned age)."""
+    res = resources(ctx)
+    async with res.sessionmaker() as session:
+        row = await post_with_account(session, post_pk)
+        if row is None:
+            return {"post_id": post_pk, "status": "gone"}
+        if not row["collect_enabled"]:
+            raise RefetchUnavailable(
+                f"post {post_pk} cannot be re-fetched: its account {row['handle']!r} has no "
+                "token_ref (register one with PATCH /accounts/{id}); update its metrics with "
+                "POST /update-post or an import instead"
+            )
+        with count_collect_errors(row["platform"]):
+            return await sync_service.refresh_post(
+                session,
+                post_pk,
+                age_label,
+                connector=res.connector(row["platform"]),
+                settings=res.settings,
+                queue=_Queue(ctx),
+                now=datetime.now(UTC),
+            )

@@ -1,0 +1,139 @@
+"""arq WorkerSettings. `hashtag-analysis worker` runs it with `worker_options(settings)`, which
+adds what depends on the environment (Redis address, cron intervals)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from arq import cron, func
+from arq.connections import RedisSettings
+from arq.cron import CronJob
+
+from hashtag_core.collect.registry import build_connectors, make_clients
+from hashtag_core.config import Settings, get_settings
+from hashtag_core.db import create_engine, create_sessionmaker
+from hashtag_core.jobs import COLLECT_ACCOUNT, RECOMPUTE, REFRESH_POST
+from hashtag_worker import jobs
+from hashtag_worker.metrics import JobFunction, instrumented, start_metrics_server
+from hashtag_worker.resources import RESOURCES_KEY, WorkerResources
+
+__all__ = [
+    "WorkerSettings",
+    "cron_jobs",
+    "functions",
+    "on_shutdown",
+    "on_startup",
+    "worker_options",
+]
+
+logger = logging.getLogger(__name__)
+_RECOMPUTE_TIMEOUT_S = 1800
+_COLLECT_TIMEOUT_S = 3600
+_METRICS_SERVER_KEY = "hashtag_metrics_server"
+
+
+async def on_startup(ctx: dict[str, Any]) -> None:
+    """Build the engine once per worker process."""
+    settings = ctx.get("settings") or get_settings()
+    engine = create_engine(settings, application_name="hashtag-worker")
+    clients = make_clients(settings.collect)
+    connectors = build_connectors(settings.collect, clients)
+    ctx[RESOURCES_KEY] = WorkerResources(
+        settings, engine, create_sessionmaker(engine), clients, connectors
+    )
+    ctx[_METRICS_SERVER_KEY] = start_metrics_server(settings)
+    logger.info("worker ready")
+
+
+async def on_shutdown(ctx: dict[str, Any]) -> None:
+    """Close the engine and the metrics server."""
+    server = ctx.pop(_METRICS_SERVER_KEY, None)
+    if server is not None:
+        server.shutdown()
+        server.server_close()
+    found = ctx.get(RESOURCES_KEY)
+    if isinstance(found, WorkerResources):
+        for client in found.http_clients.values():
+            await client.aclose()
+        await found.engine.dispose()
+
+
+def functions() -> list[Any]:
+    """The jobs this worker runs, under the names the API enqueues (each one instrumented:
+    timed, counted, and logging with its job and request ids)."""
+    return [
+        func(
+            instrumented(RECOMPUTE, jobs.recompute),
+            name=RECOMPUTE,
+            timeout=_RECOMPUTE_TIMEOUT_S,
+            max_tries=5,
+        ),
+        func(instrumented(REFRESH_POST, jobs.refresh_post), name=REFRESH_POST, max_tries=1),
+        func(
+            instrumented(COLLECT_ACCOUNT, jobs.collect_account),
+            name=COLLECT_ACCOUNT,
+            max_tries=1,
+            timeout=_COLLECT_TIMEOUT_S,
+        ),
+    ]
+
+
+def _cron(job: JobFunction) -> JobFunction:
+    # Named as arq names the cron job (cron:<function name>), which the wrapper keeps.
+    return instrumented(f"cron:{job.__qualname__}", job)
+
+
+def cron_jobs(settings: Settings) -> list[CronJob]:
+    """Catch-up every minute; a forced recompute every `recompute_cron_minutes`."""
+    found = [
+        cron(_cron(jobs.catch_up), second=7, run_at_startup=True, unique=True, timeout=60),
+        cron(_cron(jobs.refresh_due), second=37, unique=True, timeout=60),
+    ]
+    if settings.collect_cron_minutes:
+        step = settings.collect_cron_minutes
+        found.append(
+            cron(
+                _cron(jobs.collect_due),
+                minute=set(range(0, 60, step)) if step < 60 else {0},
+                second=17,
+                run_at_startup=True,
+                unique=True,
+                timeout=60,
+            )
+        )
+    every = settings.recompute_cron_minutes
+    if every:
+        minutes = set(range(0, 60, every)) if every < 60 else {0}
+        found.append(
+            cron(
+                _cron(jobs.periodic_recompute),
+                minute=minutes,
+                second=30,
+                unique=True,
+                timeout=_RECOMPUTE_TIMEOUT_S,
+            )
+        )
+    return found
+
+
+def worker_options(settings: Settings) -> dict[str, Any]:
+    """Options resolved from settings when the worker starts (not at import)."""
+    if not settings.redis_url:
+        raise RuntimeError("HASHTAG_REDIS_URL is not set; 'hashtag-analysis up' starts one")
+    return {
+        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "cron_jobs": cron_jobs(settings),
+        "keep_result": settings.job_keep_result_s,
+    }
+
+
+class WorkerSettings:
+    """The static part of the arq settings (see `worker_options`)."""
+
+    functions: ClassVar[list[Any]] = functions()
+    on_startup = on_startup
+    on_shutdown = on_shutdown
+    max_jobs = 4
+    job_timeout = _RECOMPUTE_TIMEOUT_S
+    health_check_interval = 30

@@ -1,0 +1,144 @@
+"""Real data, every insight figure: on the rOpenSci export (one account, 5 years) and the Pfizer
+tweets (thousands of accounts with follower counts), each polars table equals the independent
+pandas computation in reference_insights to 1e-9 relative."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from hashtag_core.analytics.cooccurrence import cooccurrence
+from hashtag_core.analytics.followers import follower_lift
+from hashtag_core.analytics.frames import LINKS_SCHEMA, POSTS_SCHEMA
+from hashtag_core.analytics.insight_frames import (
+    BEST_SLOT_SCHEMA,
+    COOCCURRENCE_SCHEMA,
+    FOLLOWERS_SCHEMA,
+    LIFT_SCHEMA,
+    MOMENTUM_SCHEMA,
+    SENTIMENT_SCHEMA,
+    SLOT_SCHEMA,
+)
+from hashtag_core.analytics.reference_insights import (
+    best_slots_pd,
+    cooccurrence_pd,
+    follower_lift_pd,
+    hashtag_momentum_pd,
+    hashtag_sentiment_pd,
+    slot_lift_pd,
+)
+from hashtag_core.analytics.reference_pandas import frame_from_pandas, frame_to_pandas
+from hashtag_core.analytics.sentiment import hashtag_sentiment
+from hashtag_core.analytics.slots import best_slots, hashtag_momentum, slot_lift
+from hashtag_core.hashtags import hashtags_in_post
+from hashtag_core.ingest.mappings import iter_mapped_records
+from hashtag_core.sentiment import score_texts
+
+DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+REL, ABS = 1e-9, 1e-12
+_METRICS = ("likes", "comments", "shares", "saves", "impressions", "reach", "followers")
+
+pytestmark = [
+    pytest.mark.datasets,
+    pytest.mark.skipif(not DATASETS.is_dir(), reason=f"dataset folder {DATASETS} is absent"),
+]
+
+
+def _load(paths: list[Path], mapping: str) -> tuple[pl.DataFrame, pl.DataFrame, datetime]:
+    """POSTS (+ sentiment) and LINKS frames; accounts numbered; calendar fields in UTC."""
+    rows, links, accounts, keys = [], [], {}, {}
+    for path in paths:
+        for mapped in iter_mapped_records(path, mapping):
+            record = mapped.record
+            if record is None:
+                continue
+            post_id = len(rows) + 1
+            at = datetime.fromisoformat(str(record["posted_at"])).astimezone(UTC)
+            account = accounts.setdefault(str(record["account"]), len(accounts) + 1)
+            rows.append(
+                {
+                    "post_id": post_id,
+                    "account_id": account,
+                    "platform": "x",
+                    "posted_at": at,
+                    "local_date": at.date(),
+                    "local_weekday": at.isoweekday(),
+                    "local_hour": at.hour,
+                    **{m: record[m] for m in _METRICS},
+                    "text": str(record["text"]),
+                }
+            )
+            for key, _ in hashtags_in_post(str(record["text"]), "x"):
+                links.append((post_id, keys.setdefault(key, len(keys) + 1)))
+    posts = pl.DataFrame(rows, infer_schema_length=None)
+    posts = posts.with_columns(sentiment=pl.Series(score_texts(posts["text"].to_list())))
+    posts = posts.drop("text").cast({**POSTS_SCHEMA, "sentiment": pl.Float64})
+    link_frame = pl.DataFrame(links, schema=["post_id", "hashtag_id"], orient="row")
+    now = posts["posted_at"].max() + timedelta(days=1)
+    return posts, link_frame.cast(LINKS_SCHEMA), now
+
+
+def _same(got: pl.DataFrame, expected_pd: object, schema: pl.Schema, keys: list[str]) -> None:
+    expected = frame_from_pandas(expected_pd, schema)  # type: ignore[arg-type]
+    assert got.height == expected.height > 0
+    assert_frame_equal(got.sort(keys), expected.sort(keys), rel_tol=REL, abs_tol=ABS)
+
+
+@pytest.fixture(scope="module")
+def ropensci() -> tuple[pl.DataFrame, pl.DataFrame, datetime]:
+    folder = DATASETS / "ropensci-twitter-analytics"
+    return _load(sorted(folder.glob("tweet_activity_metrics_*.csv")), "x-analytics")
+
+
+@pytest.fixture(scope="module")
+def pfizer() -> tuple[pl.DataFrame, pl.DataFrame, datetime]:
+    path = DATASETS / "pfizer-vaccine-tweets" / "vaccination_tweets.csv"
+    return _load([path], "pfizer-kaggle")
+
+
+def test_slots_best_slots_and_momentum(ropensci) -> None:
+    posts, links, now = ropensci
+    pposts, plinks = frame_to_pandas(posts.select(list(POSTS_SCHEMA))), frame_to_pandas(links)
+    slot_keys = ["platform", "account_id", "hashtag_id", "weekday", "hour"]
+    slots = slot_lift(posts.select(list(POSTS_SCHEMA)).lazy(), links.lazy(), now=now).collect()
+    _same(slots, slot_lift_pd(pposts, plinks, now=now), SLOT_SCHEMA, slot_keys)
+    best = best_slots(slots.lazy()).collect()
+    _same(best, best_slots_pd(frame_to_pandas(slots)), BEST_SLOT_SCHEMA, slot_keys)
+    keys = ["platform", "account_id", "hashtag_id"]
+    momentum = hashtag_momentum(
+        posts.select(list(POSTS_SCHEMA)).lazy(), links.lazy(), now=now, days=90
+    ).collect()
+    _same(momentum, hashtag_momentum_pd(pposts, plinks, now=now, days=90), MOMENTUM_SCHEMA, keys)
+
+
+def test_pairs_and_sentiment(ropensci) -> None:
+    posts, links, now = ropensci
+    pair_keys = ["platform", "account_id", "hashtag_a", "hashtag_b"]
+    pairs = cooccurrence(posts.select(list(POSTS_SCHEMA)).lazy(), links.lazy(), now=now).collect()
+    expected = cooccurrence_pd(
+        frame_to_pandas(posts.select(list(POSTS_SCHEMA))), frame_to_pandas(links), now=now
+    )
+    _same(pairs, expected, COOCCURRENCE_SCHEMA, pair_keys)
+    sentiment = hashtag_sentiment(posts.lazy(), links.lazy(), now=now).collect()
+    expected = hashtag_sentiment_pd(frame_to_pandas(posts), frame_to_pandas(links), now=now)
+    _same(sentiment, expected, SENTIMENT_SCHEMA, ["platform", "account_id", "hashtag_id"])
+
+
+def test_follower_growth_across_many_accounts(pfizer) -> None:
+    posts, links, now = pfizer
+    followers = (
+        posts.filter(pl.col("followers").is_not_null())
+        .select("account_id", captured_at="posted_at", followers="followers")
+        .unique(["account_id", "captured_at"], keep="last")
+        .cast(dict(FOLLOWERS_SCHEMA))
+    )
+    base = posts.select(list(POSTS_SCHEMA))
+    got = follower_lift(base.lazy(), links.lazy(), followers.lazy(), now=now).collect()
+    expected = follower_lift_pd(
+        frame_to_pandas(base), frame_to_pandas(links), frame_to_pandas(followers), now=now
+    )
+    _same(got, expected, LIFT_SCHEMA, ["platform", "account_id", "window", "goal", "hashtag_id"])

@@ -1,0 +1,370 @@
+"""The four plan endpoints and their neighbours, over HTTP, against real Postgres and Redis."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.api.data import NOW, POSTS
+from tests.helpers import AUTH, NDJSON, ndjson, recompute_in
+
+
+@pytest.fixture
+async def loaded(client, session):
+    response = await client.post("/posts/import", content=ndjson(POSTS), headers=NDJSON)
+    assert response.status_code == 202, response.text
+    await recompute_in(session, NOW)
+    return response.json()
+
+
+async def _perf(client, **params):
+    response = await client.get("/hashtag-performance", params={"min_posts": 1, **params})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _by_key(page):
+    return {item["key"]: item for item in page["items"]}
+
+
+class TestHashtagPerformance:
+    async def test_figures_match_hand_computation(self, client, loaded):
+        page = await _perf(client, window="all")
+        lego = _by_key(page)["legoland"]
+        # posts 1,2,4,6 with engagement 16, 4, 70, 33
+        assert lego["posts"] == 4
+        assert lego["avg_engagement"] == pytest.approx(30.75)
+        assert lego["median_engagement"] == pytest.approx(24.5)
+        # 16/2000, 4/2000, 70/10000, 33/5000
+        assert lego["engagement_rate_follower"] == pytest.approx(
+            (0.008 + 0.002 + 0.007 + 0.0066) / 4
+        )
+        assert lego["engagement_rate_follower_posts"] == 4
+        # only posts 4 and 6 report reach: 70/1000, 33/600
+        assert lego["engagement_rate_reach"] == pytest.approx((0.07 + 0.055) / 2)
+        assert lego["engagement_rate_reach_posts"] == 2
+        # shares/reach, or shares/impressions without reach: 4/1000, 0/400, 5/1000, 3/600
+        assert lego["virality"] == pytest.approx((0.004 + 0 + 0.005 + 0.005) / 4)
+        assert (lego["avg_reach"], lego["reach_posts"]) == (800, 2)
+        assert (lego["avg_impressions"], lego["impressions_posts"]) == (700, 2)
+        assert lego["hashtag"] == "LEGOLAND"  # spelled so on 3 of its 4 posts
+        assert page["computed_at"] is not None
+        assert page["pending_version"] is None
+
+    async def test_reach_zero_falls_back_to_impressions_for_virality(self, client, loaded):
+        family = _by_key(await _perf(client, window="all"))["family"]
+        # post 4: 5/1000; post 5 has reach 0 -> 2/500
+        assert family["virality"] == pytest.approx((0.005 + 0.004) / 2)
+        assert family["engagement_rate_reach_posts"] == 1
+        assert (family["avg_reach"], family["reach_posts"]) == (500, 2)
+
+    async def test_windows_scopes_and_filters(self, client, loaded):
+        assert _by_key(await _perf(client, window="7d"))["legoland"]["posts"] == 1
+        assert _by_key(await _perf(client, window="30d"))["legoland"]["posts"] == 2
+        on_x = _by_key(await _perf(client, window="all", platform="x"))["legoland"]
+        assert (on_x["posts"], on_x["avg_engagement"]) == (2, 10)
+        windsor = await _perf(client, window="all", account="legolandwindsor")
+        assert windsor["account"] == "legolandwindsor"
+        assert windsor["platform"] == "instagram"
+        assert {k: v["posts"] for k, v in _by_key(windsor).items()} == {"legoland": 1, "family": 2}
+        billund_ig = await _perf(
+            client, window="all", account="LEGOLAND_Billund", platform="instagram"
+        )
+        assert _by_key(billund_ig)["legoland"]["posts"] == 1
+
+    async def test_min_posts_sort_and_paging(self, client, loaded):
+        page = await _perf(client, window="all", min_posts=2, sort="posts")
+        assert [i["key"] for i in page["items"]] == ["legoland", "family"]
+        page = await _perf(
+            client, window="all", sort="avg_engagement", order="asc", limit=1, offset=1
+        )
+        assert page["total"] == 3
+        assert [i["key"] for i in page["items"]] == ["legoland"]
+
+    async def test_ambiguous_and_unknown_accounts(self, client, loaded):
+        response = await client.get("/hashtag-performance", params={"account": "LEGOLAND_Billund"})
+        assert response.status_code == 422
+        assert "several platforms" in response.json()["error"]["message"]
+        response = await client.get("/hashtag-performance", params={"account": "nobody"})
+        assert response.status_code == 404
+
+    async def test_bad_parameters_name_the_field(self, client):
+        response = await client.get("/hashtag-performance", params={"limit": 0, "window": "2d"})
+        body = response.json()["error"]
+        assert response.status_code == 422
+        assert body["code"] == "invalid_request"
+        assert {d["field"] for d in body["details"]} == {"query.limit", "query.window"}
+
+
+class TestHashtagPosts:
+    @pytest.mark.parametrize(
+        "spelling", ["legoland", "LEGOLAND", "%23LEGOLAND", "%EF%BC%83Legoland", "%23legoland"]
+    )
+    async def test_any_spelling_finds_the_hashtag(self, client, loaded, spelling):
+        response = await client.get(f"/hashtags/{spelling}")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["key"] == "legoland"
+        assert body["figures"]["posts"] == 4
+        assert [p["post_id"] for p in body["items"]] == ["w1", "bi1", "b2", "b1"]
+
+    async def test_keyset_pages_cover_every_post_once(self, client, loaded):
+        for sort, expected in (
+            ("newest", ["w1", "bi1", "b2", "b1"]),
+            ("engagement", ["w1", "bi1", "b1", "b2"]),
+        ):
+            seen, cursor = [], None
+            while True:
+                params = {"limit": 1, "sort": sort, **({"cursor": cursor} if cursor else {})}
+                body = (await client.get("/hashtags/legoland", params=params)).json()
+                seen += [p["post_id"] for p in body["items"]]
+                cursor = body["next_cursor"]
+                if cursor is None:
+                    break
+            assert seen == expected
+
+    async def test_post_fields_and_filters(self, client, loaded):
+        body = (
+            await client.get("/hashtags/family", params={"since": "2025-06-08T00:00:00Z"})
+        ).json()
+        (post,) = body["items"]
+        assert post["post_id"] == "w2"
+        assert post["engagement"] == 22
+        assert post["comments"] is None
+        assert post["hashtags"] == ["Family"]
+        assert post["account"] == "legolandwindsor"
+        body = (await client.get("/hashtags/legoland", params={"platform": "x"})).json()
+        assert [p["post_id"] for p in body["items"]] == ["b2", "b1"]
+        assert body["figures"]["posts"] == 2
+
+    async def test_unknown_hashtag_bad_tag_and_bad_cursor(self, client, loaded):
+        response = await client.get("/hashtags/nosuchtag")
+        assert response.status_code == 404
+        assert "#nosuchtag" in response.json()["error"]["message"]
+        assert (await client.get("/hashtags/%23%23")).status_code == 422
+        response = await client.get("/hashtags/legoland", params={"cursor": "garbage"})
+        assert response.status_code == 422
+        assert response.json()["error"]["details"][0]["field"] == "cursor"
+
+
+class TestEngagementTrends:
+    async def test_cells_in_the_accounts_local_time_across_dst(self, client, loaded):
+        body = (
+            await client.get(
+                "/engagement-trends", params={"account": "LEGOLAND_Billund", "platform": "x"}
+            )
+        ).json()
+        (all_posts,) = body["items"]
+        cells = {
+            (c["weekday"], c["hour"]): (c["posts"], c["avg_engagement"]) for c in all_posts["cells"]
+        }
+        # posts 1 and 3 are both Saturday 10:00 local although DST moved UTC by an hour
+        assert cells == {(6, 10): (2, 8.5), (7, 10): (1, 4.0)}
+        assert body["time_zone"] == "account"
+        assert all_posts["hashtag"] is None
+        # Slot lift: engagement 16, 4, 1 -> smoothed 17, 5, 2, account median 5; the Saturday
+        # cell holds 17 and 2: exp(mean(ln 17/5, ln 2/5)) - 1 = sqrt(34)/5 - 1
+        saturday = next(c for c in all_posts["cells"] if (c["weekday"], c["hour"]) == (6, 10))
+        assert saturday["lift"] == pytest.approx(34**0.5 / 5 - 1)
+        assert saturday["lift_ci_low"] < saturday["lift"] < saturday["lift_ci_high"]
+        assert all_posts["best_slots"] == []  # no slot has the 5 posts a best slot needs
+
+    async def test_tz_override_computes_in_that_zone(self, client, loaded):
+        body = (
+            await client.get(
+                "/engagement-trends",
+                params={"account": "LEGOLAND_Billund", "platform": "x", "tz": "UTC"},
+            )
+        ).json()
+        cells = {(c["weekday"], c["hour"]): c["posts"] for c in body["items"][0]["cells"]}
+        assert cells == {(6, 9): 1, (6, 8): 1, (7, 8): 1}
+        assert body["time_zone"] == "UTC"
+        assert body["computed_at"] is None
+
+    async def test_weekly_series_per_hashtag(self, client, loaded):
+        body = (
+            await client.get(
+                "/engagement-trends",
+                params={"hashtag": ["#LEGOLAND", "family"], "granularity": "week"},
+            )
+        ).json()
+        lego, family = body["items"]
+        assert lego["key"] == "legoland"
+        assert family["key"] == "family"
+        weeks = {p["period_start"]: (p["posts"], p["avg_engagement"]) for p in lego["series"]}
+        # Sat 29 and Sun 30 March are one ISO week (from Monday 24th): 16 + 4 over 2 posts
+        assert weeks == {"2025-03-24": (2, 10.0), "2025-05-26": (1, 33.0), "2025-06-02": (1, 70.0)}
+
+    async def test_bad_time_zone_and_unknown_hashtag(self, client, loaded):
+        response = await client.get("/engagement-trends", params={"tz": "Mars/Olympus"})
+        assert response.status_code == 422
+        assert response.json()["error"]["details"][0]["field"] == "tz"
+        assert (
+            await client.get("/engagement-trends", params={"hashtag": "zzz"})
+        ).status_code == 404
+
+
+class TestImport:
+    async def test_counts_errors_and_job(self, client):
+        bad = {**POSTS[0], "post_id": "bad", "likes": -3}
+        response = await client.post(
+            "/posts/import", content=ndjson([POSTS[0], bad, POSTS[1]]), headers=NDJSON
+        )
+        body = response.json()
+        assert response.status_code == 202
+        assert (body["received"], body["inserted"], body["rejected"]) == (3, 2, 1)
+        assert body["errors"] == [
+            {"row": 2, "field": "likes", "message": "Input should be greater than or equal to 0"}
+        ]
+        assert body["job_id"] == f"recompute:{body['data_version']}"
+        assert body["job_queued"] is True
+
+    async def test_csv_and_json_bodies(self, client):
+        csv_body = (
+            "platform,post_id,account,text,posted_at,likes\nx,c1,acc,#a,2025-01-01T00:00:00Z,3\n"
+        )
+        response = await client.post(
+            "/posts/import", content=csv_body, headers={**AUTH, "Content-Type": "text/csv"}
+        )
+        assert response.json()["inserted"] == 1
+        response = await client.post("/posts/import", json=[POSTS[3]], headers=AUTH)
+        assert response.json()["inserted"] == 1
+
+    async def test_access_and_media_type_and_size(self, client):
+        response = await client.post(
+            "/posts/import", content=b"", headers={"Content-Type": "application/x-ndjson"}
+        )
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+        response = await client.post(
+            "/posts/import",
+            content=b"",
+            headers={"Content-Type": "application/x-ndjson", "Authorization": "Bearer wrong"},
+        )
+        assert response.status_code == 403
+        response = await client.post(
+            "/posts/import", content=b"x", headers={**AUTH, "Content-Type": "text/plain"}
+        )
+        assert response.status_code == 415
+        response = await client.post("/posts/import", content=b"x" * 2_000_001, headers=NDJSON)
+        assert response.status_code == 413
+        assert response.json()["error"]["code"] == "too_large"
+
+    async def test_a_chunked_body_past_the_limit_is_refused_on_every_route(self, client):
+        """No Content-Length to refuse early: the body is counted as it arrives."""
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(40):
+                yield b" " * 100_000
+
+        for path in ("/update-post", "/posts/import"):
+            headers = {**AUTH, "Content-Type": "application/json"}
+            response = await client.post(path, content=chunks(), headers=headers)
+            assert response.status_code == 413, (path, response.text)
+            assert response.json()["error"]["code"] == "too_large"
+            assert "HASHTAG_MAX_BODY_BYTES" in response.json()["error"]["message"]
+
+
+class TestUpdatePost:
+    async def test_update_metrics_and_text(self, client, loaded, session):
+        body = {"platform": "x", "post_id": "b2", "likes": 40, "text": "Day two #LEGOLAND #Duplo"}
+        response = await client.post("/update-post", json=body, headers=AUTH)
+        assert response.status_code == 202, response.text
+        result = response.json()
+        assert result["changed"] == ["likes", "text"]
+        assert result["post"]["engagement"] == 40
+        assert result["post"]["hashtags"] == [
+            "Duplo",
+            "LEGOLAND",
+        ]
+        assert result["job_id"] == f"recompute:{result['data_version']}"
+        history = (await client.get("/posts/x/b2/history")).json()
+        assert [s["likes"] for s in history["snapshots"]] == [4, 40]
+        assert [s["source"] for s in history["snapshots"]] == ["import", "update"]
+        # the figures wait for the recompute: the page says a newer version is pending
+        page = await _perf(client, window="all")
+        assert page["pending_version"] == result["data_version"]
+        await recompute_in(session, NOW)
+        assert "duplo" in _by_key(await _perf(client, window="all"))
+
+    async def test_no_change_no_job_and_unknown_post(self, client, loaded):
+        response = await client.post(
+            "/update-post", json={"platform": "x", "post_id": "b2", "likes": 4}, headers=AUTH
+        )
+        assert response.status_code == 202
+        assert response.json()["job_id"] is None
+        response = await client.post(
+            "/update-post", json={"platform": "x", "post_id": "zz", "likes": 1}, headers=AUTH
+        )
+        assert response.status_code == 404
+        response = await client.post(
+            "/update-post", json={"platform": "x", "post_id": "b2", "likes": -1}, headers=AUTH
+        )
+        assert response.status_code == 422
+        assert response.json()["error"]["details"][0]["field"] == "body.likes"
+
+    async def test_refetch_is_queued_with_delay(self, client, loaded, arq_redis):
+        response = await client.post(
+            "/update-post",
+            json={"platform": "x", "post_id": "b1", "refetch": True, "after": 3600},
+            headers=AUTH,
+        )
+        job_id = response.json()["refetch_job_id"]
+        assert response.status_code == 202
+        assert job_id.startswith("refresh:")
+        job = (await client.get(f"/jobs/{job_id}")).json()
+        assert job["status"] == "queued"
+        assert job["function"] == "refresh_post"
+
+
+class TestJobsAndHealth:
+    async def test_recompute_job_status_follows_the_database(self, client, loaded, session):
+        version = loaded["data_version"]
+        body = (await client.get(f"/jobs/recompute:{version}")).json()
+        assert body["status"] == "complete"
+        assert body["result"]["computed_version"] >= version
+        assert (await client.get(f"/jobs/recompute:{version + 50}")).status_code == 404
+        assert (await client.get("/jobs/nope")).status_code == 404
+
+    async def test_health_and_ready(self, client):
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json() == {
+            "status": "ok",
+            "postgres": True,
+            "redis": True,
+        }
+
+    async def test_unknown_route_has_the_error_shape_and_request_id(self, client):
+        response = await client.get("/nope", headers={"X-Request-ID": "abc123"})
+        assert response.status_code == 404
+        assert response.json()["error"]["request_id"] == "abc123"
+        assert response.headers["x-request-id"] == "abc123"
+
+
+class TestReport:
+    async def test_csv_neutralises_formula_cells(self, client, session):
+        hostile = {**POSTS[0], "post_id": "evil", "text": "=cmd|' /C calc'!A0 #=cmd"}
+        await client.post("/posts/import", content=ndjson([hostile, POSTS[1]]), headers=NDJSON)
+        # "#=cmd" is not a hashtag, but a hashtag spelled like "@x" or "-x" cannot exist either;
+        # force a dangerous display spelling to prove the writer neutralises it.
+        await recompute_in(session, NOW)
+        conn = await session.connection()
+        await conn.exec_driver_sql(
+            "UPDATE hashtag SET display = '=HYPERLINK(1)' WHERE key = 'legoland'"
+        )
+        response = await client.get("/reports/hashtags", params={"format": "csv", "min_posts": 1})
+        assert response.status_code == 200
+        assert "\n'=HYPERLINK(1)," in response.text
+        assert "\n=HYPERLINK" not in response.text
+
+    async def test_report_scope_and_empty(self, client, loaded):
+        body = (await client.get("/reports/hashtags", params={"platform": "x"})).json()
+        assert {r["key"] for r in body["rows"]} == {"legoland", "ninjago"}
+        assert body["platform"] == "x"
+        empty = (
+            await client.get("/reports/hashtags", params={"window": "7d", "platform": "x"})
+        ).json()
+        assert empty["rows"] == []

@@ -1,0 +1,342 @@
+"""A Python client generated from the committed openapi.json, used against the real server.
+
+openapi-python-client generates the client (it must print no warning); the test imports it
+from a temporary folder and calls every operation over HTTP on loopback: uvicorn serves the app
+(its lifespan builds the engine and Redis pool) on the migrated test database and real Redis,
+and a real arq worker computes the figures. POST /posts/import goes through the generated
+client's own httpx client, because its NDJSON/CSV bodies have no generated body type.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import os
+import pkgutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import uvicorn
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.worker import Worker
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hashtag_api.main import create_app
+from hashtag_core.config import Settings
+from hashtag_core.embedded import EmbeddedServices
+from hashtag_core.migrate import PROJECT_ROOT
+from hashtag_worker.settings import WorkerSettings, functions
+from tests.api.data import POSTS
+from tests.helpers import API_KEY, ndjson, wipe
+from tests.sandbox import free_port
+
+pytestmark = pytest.mark.e2e
+
+PACKAGE = "hashtag_client"
+SPEC = PROJECT_ROOT / "openapi.json"
+CONFIG = PROJECT_ROOT / "openapi-python-client.yaml"
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ModuleType, str]]:
+    """The generated package, imported, and what the generator printed."""
+    root = tmp_path_factory.mktemp("client")
+    bin_dir = Path(sys.executable).parent
+    done = subprocess.run(
+        [
+            str(bin_dir / "openapi-python-client"),
+            "generate",
+            "--path",
+            str(SPEC),
+            "--config",
+            str(CONFIG),
+            "--meta",
+            "none",
+            "--output-path",
+            str(root / PACKAGE),
+            "--fail-on-warning",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        # The generator formats its output with ruff, which is in this virtualenv.
+        env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"},
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    sys.path.insert(0, str(root))
+    try:
+        yield importlib.import_module(PACKAGE), output
+    finally:
+        sys.path.remove(str(root))
+        for name in [n for n in sys.modules if n == PACKAGE or n.startswith(f"{PACKAGE}.")]:
+            del sys.modules[name]
+
+
+def _module(package: ModuleType, name: str) -> Any:
+    return importlib.import_module(f"{package.__name__}.{name}")
+
+
+@asynccontextmanager
+async def serve(settings: Settings) -> AsyncIterator[str]:
+    """The app served by uvicorn (lifespan on) on a free loopback port; yields its URL."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+        )
+    )
+    # The test loop runs the server; signal handlers belong to pytest.
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(1000):
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.01)
+        assert server.started, "the API did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=15)
+
+
+async def run_worker(settings: Settings) -> Worker:
+    """A real arq burst worker until the queue is empty."""
+    assert settings.redis_url
+    pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    worker = Worker(
+        functions=functions(),
+        redis_pool=pool,
+        burst=True,
+        poll_delay=0,
+        ctx={"settings": settings},
+        on_startup=WorkerSettings.on_startup,
+        on_shutdown=WorkerSettings.on_shutdown,
+        max_jobs=4,
+        handle_signals=False,
+    )
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
+    return worker
+
+
+@pytest.fixture
+async def server(
+    engine: AsyncEngine, arq_redis: ArqRedis, database_url: str, services: EmbeddedServices
+) -> AsyncIterator[tuple[str, Settings]]:
+    """The served API on the test database (data is committed, then wiped) and test Redis."""
+    await arq_redis.flushdb()
+    settings = Settings(
+        database_url=database_url,
+        redis_url=services.redis_url,
+        api_keys=API_KEY,
+        platform_tokens={"brand-ig": "client-test-token-0001"},
+        collect_cron_minutes=0,
+    )
+    try:
+        async with serve(settings) as url:
+            yield url, settings
+    finally:
+        await wipe(engine)
+        await arq_redis.flushdb()
+
+
+def test_the_generator_prints_no_warning(generated: tuple[ModuleType, str]) -> None:
+    _, output = generated
+    assert "warning" not in output.lower(), output
+
+
+class Calls:
+    """The generated operations, called through asyncio_detailed; records which were used."""
+
+    def __init__(self, package: ModuleType, client: Any) -> None:
+        self.package, self.client = package, client
+        self.used: set[str] = set()
+
+    async def __call__(self, tag: str, name: str, *args: Any, **kwargs: Any) -> Any:
+        module = _module(self.package, f"api.{tag}.{name}")
+        self.used.add(f"{tag}.{name}")
+        kwargs.setdefault("client", self.client)
+        return await module.asyncio_detailed(*args, **kwargs)
+
+    def every_operation(self) -> set[str]:
+        api = _module(self.package, "api")
+        return {
+            f"{tag.name}.{op.name}"
+            for tag in pkgutil.iter_modules(api.__path__)
+            for op in pkgutil.iter_modules(_module(self.package, f"api.{tag.name}").__path__)
+        }
+
+
+def _models(package: ModuleType) -> Any:
+    return _module(package, "models")
+
+
+async def _health(call: Calls, m: Any) -> None:
+    health = await call("health", "healthz")
+    assert isinstance(health.parsed, m.Health)
+    assert health.parsed.status == "ok"
+    ready = await call("health", "readyz")
+    assert isinstance(ready.parsed, m.Readiness)
+    assert (ready.parsed.postgres, ready.parsed.redis) == (True, True)
+
+
+async def _import(client: Any, m: Any) -> Any:
+    """POST /posts/import with an NDJSON body, through the generated client's httpx client
+    (which sends the API key); the answer parses into the generated ImportResult."""
+    response = await client.get_async_httpx_client().post(
+        "/posts/import",
+        content=ndjson(POSTS),
+        headers={"Content-Type": "application/x-ndjson"},
+    )
+    assert response.status_code == 202, response.text
+    result = m.ImportResult.from_dict(response.json())
+    assert (result.received, result.inserted, result.rejected) == (len(POSTS), len(POSTS), 0)
+    assert result.job_id
+    return result
+
+
+async def _figures(call: Calls, m: Any) -> None:
+    page = (await call("hashtags", "get_hashtag_performance", window=m.Window.ALL)).parsed
+    assert isinstance(page, m.PerformancePage)
+    assert all(isinstance(item, m.PerformanceItem) for item in page.items)
+    assert {item.key for item in page.items} >= {"legoland", "family", "ninjago"}
+    assert page.pending_version is None
+    one = (await call("hashtags", "get_hashtag", "LEGOLAND", limit=2)).parsed
+    assert isinstance(one, m.HashtagPage)
+    assert one.key == "legoland"
+    assert isinstance(one.figures, m.HashtagFigures)
+    assert len(one.items) == 2
+    assert all(isinstance(post, m.PostPublic) for post in one.items)
+    assert isinstance(one.next_cursor, str)
+    trends = (await call("trends", "get_engagement_trends", hashtag=["legoland"])).parsed
+    assert isinstance(trends, m.TrendsPage)
+    assert [t.hashtag.lower() for t in trends.items] == ["legoland"]
+    assert all(isinstance(t, m.HashtagTrend) for t in trends.items)
+    recs = (await call("insights", "get_recommendations", min_posts=2, limit=3)).parsed
+    assert isinstance(recs, m.Recommendations)
+    assert recs.goal == m.Goal.ENGAGEMENT
+    report = (await call("insights", "get_hashtag_report", window=m.Window.ALL)).parsed
+    assert isinstance(report, m.ReportPage)
+    assert {row.hashtag.lower() for row in report.rows} >= {"legoland", "family"}
+    assert all(isinstance(row, m.ReportRow) for row in report.rows)
+
+
+async def _posts(call: Calls, m: Any) -> None:
+    body = m.PostUpdate(platform=m.Platform.X, post_id="b1", likes=99)
+    updated = await call("posts", "update_post", body=body)
+    assert updated.status_code == 202
+    assert isinstance(updated.parsed, m.UpdatePostResult)
+    assert updated.parsed.changed == ["likes"]
+    assert updated.parsed.post.likes == 99
+    post = (await call("posts", "get_post", m.Platform.X, "b1")).parsed
+    assert isinstance(post, m.PostPublic)
+    assert (post.post_id, post.likes) == ("b1", 99)
+    history = (await call("posts", "get_post_history", m.Platform.X, "b1")).parsed
+    assert isinstance(history, m.PostHistory)
+    assert [s.likes for s in history.snapshots] == [10, 99]
+    assert all(isinstance(s, m.MetricSnapshot) for s in history.snapshots)
+
+
+async def _accounts(call: Calls, m: Any) -> None:
+    body = m.AccountCreate(
+        platform=m.Platform.INSTAGRAM, external_id="1789", handle="brand", token_ref="brand-ig"
+    )
+    created = await call("accounts", "register_account", body=body)
+    assert created.status_code == 201
+    account = created.parsed
+    assert isinstance(account, m.AccountPublic)
+    assert (account.handle, account.collect_enabled) == ("brand", True)
+    listed = (await call("accounts", "list_accounts")).parsed
+    assert all(isinstance(a, m.AccountPublic) for a in listed)
+    assert account.id in {a.id for a in listed}  # with the accounts the import created
+    got = (await call("accounts", "get_account", account.id)).parsed
+    assert isinstance(got, m.AccountPublic)
+    changed = await call(
+        "accounts",
+        "update_account",
+        account.id,
+        body=m.AccountUpdate(sync_interval_minutes=30),
+    )
+    assert isinstance(changed.parsed, m.AccountPublic)
+    assert changed.parsed.sync_interval_minutes == 30
+    started = (
+        await call("accounts", "collect_now", body=m.CollectRequest(account_id=account.id))
+    ).parsed
+    assert isinstance(started, m.CollectStarted)
+    assert started.job_queued is True
+    job = (await call("jobs", "get_job", started.job_ids[0])).parsed
+    assert isinstance(job, m.JobInfo)
+    assert (job.status, job.function) == (m.JobState.QUEUED, "collect_account")
+    deleted = await call("accounts", "delete_account", account.id)
+    assert deleted.status_code == 204
+
+
+async def _errors(call: Calls, m: Any, anonymous: Any) -> None:
+    missing = await call("hashtags", "get_hashtag", "NeverUsedTag")
+    assert missing.status_code == 404
+    assert isinstance(missing.parsed, m.ErrorBody)
+    assert isinstance(missing.parsed.error, m.ErrorInfo)
+    assert missing.parsed.error.code == "not_found"
+    assert missing.parsed.error.request_id == missing.headers["x-request-id"]
+    invalid = await call("hashtags", "get_hashtag_performance", min_posts=0)
+    assert invalid.status_code == 422
+    assert isinstance(invalid.parsed, m.ErrorBody)
+    assert [d.field for d in invalid.parsed.error.details] == ["query.min_posts"]
+    assert all(isinstance(d, m.ErrorDetail) for d in invalid.parsed.error.details)
+    body = m.PostUpdate(platform=m.Platform.X, post_id="b1", likes=1)
+    refused = await call("posts", "update_post", body=body, client=anonymous)
+    assert refused.status_code == 401
+    assert isinstance(refused.parsed, m.ErrorBody)
+    assert refused.parsed.error.code == "unauthorized"
+    gone = await call("jobs", "get_job", "no-such-job")
+    assert gone.status_code == 404
+    assert isinstance(gone.parsed, m.ErrorBody)
+
+
+async def test_every_operation_through_the_generated_client(
+    generated: tuple[ModuleType, str], server: tuple[str, Settings]
+) -> None:
+    package, _ = generated
+    m = _models(package)
+    url, settings = server
+    async with (
+        package.AuthenticatedClient(base_url=url, token=API_KEY) as client,
+        package.Client(base_url=url) as anonymous,
+    ):
+        call = Calls(package, client)
+        await _health(call, m)
+        imported = await _import(client, m)
+        call.used.add("posts.import_posts")
+        queued = (await call("jobs", "get_job", imported.job_id)).parsed
+        assert isinstance(queued, m.JobInfo)
+        assert queued.status == m.JobState.QUEUED
+
+        worker = await run_worker(settings)
+        assert worker.jobs_failed == 0
+
+        done = (await call("jobs", "get_job", imported.job_id)).parsed
+        assert done.status == m.JobState.COMPLETE
+        assert isinstance(done.result, m.JobInfoResultType0)
+        await _figures(call, m)
+        await _posts(call, m)
+        await _accounts(call, m)
+        await _errors(call, m, anonymous)
+
+    assert call.used == call.every_operation()

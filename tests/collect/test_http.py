@@ -1,0 +1,362 @@
+"""The request pacer and rate-limit header parsing, against scripted HTTP answers.
+
+httpx.MockTransport stands in for the platforms here (third-party HTTP); the clock and sleep
+are fakes so that minutes-long waits take no time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from hashtag_core.collect import (
+    AccountSpec,
+    AuthExpired,
+    CollectSettings,
+    MalformedResponse,
+    PlatformUnavailable,
+    RateLimited,
+    RequestRejected,
+    build_connectors,
+)
+from hashtag_core.collect.http import RequestPacer, RequestStats, redact_url
+from hashtag_core.collect.linkedin import classify_linkedin
+from hashtag_core.collect.meta import classify_meta
+from hashtag_core.collect.ratelimit import meta_usage, retry_after_s, x_reset_wait
+from hashtag_core.collect.x import classify_x
+from hashtag_core.platforms import Platform
+
+NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC).timestamp()
+TOKEN = "s3cr3t-token-value"
+
+
+class FakeClock:
+    """Wall clock that only moves when the code under test sleeps."""
+
+    def __init__(self, now: float = NOON) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 3))
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+Script = Sequence[tuple[int, dict[str, str], Any]]
+
+
+def _transport(script: Script, seen: list[httpx.Request]) -> httpx.MockTransport:
+    """Answers from `script` in order (the last one repeats)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        status, headers, body = script[min(len(seen) - 1, len(script) - 1)]
+        content = body if isinstance(body, bytes) else json.dumps(body).encode()
+        return httpx.Response(status, headers=headers, content=content)
+
+    return httpx.MockTransport(handler)
+
+
+async def _get(
+    platform: Platform,
+    script: Script,
+    classify: Callable[..., Any],
+    clock: FakeClock | None = None,
+    **settings: Any,
+) -> tuple[Any, list[httpx.Request], FakeClock, RequestStats]:
+    clock = clock or FakeClock()
+    seen: list[httpx.Request] = []
+    pacer = RequestPacer(
+        platform,
+        CollectSettings(**settings),
+        sleep=clock.sleep,
+        clock=clock.time,
+        jitter=lambda: 1.0,  # the top of each backoff interval, so waits are predictable
+    )
+    stats = RequestStats()
+    async with httpx.AsyncClient(transport=_transport(script, seen)) as client:
+        body = await pacer.get_json(
+            client,
+            "https://api.example/items",
+            params={"a": "1"},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            classify=classify,
+            label=f"{platform.value} account 'park'",
+            stats=stats,
+        )
+    return body, seen, clock, stats
+
+
+class TestRetries:
+    async def test_server_errors_back_off_exponentially_then_succeed(self) -> None:
+        script: Script = [(503, {}, {}), (500, {}, {}), (502, {}, {}), (200, {}, {"ok": 1})]
+        body, seen, clock, stats = await _get(Platform.X, script, classify_x, backoff_base_s=0.5)
+        assert body == {"ok": 1}
+        assert clock.slept == [0.5, 1.0, 2.0]
+        assert stats.requests == len(seen) == 4
+
+    async def test_backoff_is_capped(self) -> None:
+        script: Script = [(503, {}, {})] * 4 + [(200, {}, {})]
+        _, _, clock, _ = await _get(
+            Platform.X, script, classify_x, backoff_base_s=1, backoff_max_s=3
+        )
+        assert clock.slept == [1.0, 2.0, 3.0, 3.0]
+
+    async def test_gives_up_after_max_tries(self) -> None:
+        with pytest.raises(PlatformUnavailable, match="gave up after 3 tries"):
+            await _get(Platform.X, [(503, {}, {})], classify_x, max_tries=3)
+
+    async def test_malformed_json_is_retried_then_reported(self) -> None:
+        script: Script = [(200, {}, b'{"data": [')]
+        with pytest.raises(MalformedResponse, match="not valid JSON"):
+            await _get(Platform.INSTAGRAM, script, classify_meta, max_tries=2)
+
+    async def test_malformed_json_once_is_survived(self) -> None:
+        script: Script = [(200, {}, b'{"da'), (200, {}, {"data": []})]
+        body, seen, _, _ = await _get(Platform.INSTAGRAM, script, classify_meta)
+        assert body == {"data": []}
+        assert len(seen) == 2
+
+
+class TestAuth:
+    @pytest.mark.parametrize(
+        ("platform", "status", "body", "classify"),
+        [
+            (Platform.X, 401, {"title": "Unauthorized", "status": 401}, classify_x),
+            (Platform.FACEBOOK, 400, {"error": {"message": "Session has expired", "code": 190, "error_subcode": 463}}, classify_meta),
+            (Platform.INSTAGRAM, 403, {"error": {"message": "(#10) permission", "code": 10}}, classify_meta),
+            (Platform.LINKEDIN, 401, {"status": 401, "serviceErrorCode": 65600, "code": "EXPIRED_ACCESS_TOKEN", "message": "expired"}, classify_linkedin),
+            (Platform.LINKEDIN, 403, {"status": 403, "serviceErrorCode": 100, "code": "ACCESS_DENIED", "message": "Not enough permissions"}, classify_linkedin),
+        ],
+    )  # fmt: skip
+    async def test_auth_errors_are_not_retried(
+        self, platform: Platform, status: int, body: Any, classify: Any
+    ) -> None:
+        with pytest.raises(AuthExpired) as caught:
+            await _get(platform, [(status, {}, body)], classify)
+        assert "re-authorisation" in caught.value.message
+        assert "'park'" in caught.value.message
+
+    async def test_not_enough_viewers_is_not_an_auth_problem(self) -> None:
+        body = {
+            "error": {
+                "message": "(#10) Not enough viewers for the media to show insights",
+                "code": 10,
+            }
+        }
+        with pytest.raises(RequestRejected, match="Not enough viewers"):
+            await _get(Platform.INSTAGRAM, [(400, {}, body)], classify_meta)
+
+    async def test_token_echoed_by_the_platform_is_scrubbed(self) -> None:
+        body = {"error": {"message": f"Malformed access token {TOKEN}", "code": 190}}
+        with pytest.raises(AuthExpired) as caught:
+            await _get(Platform.FACEBOOK, [(400, {}, body)], classify_meta)
+        assert TOKEN not in str(caught.value)
+
+
+class TestRateLimits:
+    async def test_retry_after_seconds(self) -> None:
+        script: Script = [(429, {"Retry-After": "7"}, {}), (200, {}, {})]
+        _, _, clock, _ = await _get(Platform.LINKEDIN, script, classify_linkedin)
+        assert clock.slept == [7.0]
+
+    async def test_x_429_waits_until_the_reset(self) -> None:
+        reset = str(int(NOON) + 30)
+        script: Script = [(429, {"x-rate-limit-reset": reset}, {"status": 429}), (200, {}, {})]
+        _, _, clock, _ = await _get(Platform.X, script, classify_x)
+        assert clock.slept == [31.0]  # until the reset second, plus a second of margin
+
+    async def test_x_exhausted_window_pauses_the_next_request(self) -> None:
+        headers = {"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(NOON) + 60)}
+        clock = FakeClock()
+        seen: list[httpx.Request] = []
+        pacer = RequestPacer(Platform.X, CollectSettings(), sleep=clock.sleep, clock=clock.time)
+        async with httpx.AsyncClient(transport=_transport([(200, headers, {})], seen)) as client:
+            for _ in range(2):
+                await pacer.get_json(
+                    client, "https://x.example/2/x", params=None, headers={},
+                    classify=classify_x, label="x", stats=RequestStats(),
+                )  # fmt: skip
+        assert clock.slept == [61.0]
+
+    async def test_usage_capped_gives_up_at_once(self) -> None:
+        body = {"type": "https://api.twitter.com/2/problems/usage-capped", "period": "Monthly"}
+        with pytest.raises(RateLimited):
+            await _get(Platform.X, [(429, {}, body)], classify_x)
+
+    async def test_wait_longer_than_max_wait_gives_up(self) -> None:
+        with pytest.raises(RateLimited, match="allowed 60 s"):
+            await _get(Platform.X, [(429, {"Retry-After": "600"}, {})], classify_x, max_wait_s=60)
+
+    async def test_linkedin_day_throttle_lasts_until_midnight(self) -> None:
+        body = {
+            "status": 429,
+            "code": "TOO_MANY_REQUESTS",
+            "message": "Resource level throttle APPLICATION DAY limit for calls to this resource is reached.",
+        }
+        with pytest.raises(RateLimited) as caught:
+            await _get(Platform.LINKEDIN, [(429, {}, body)], classify_linkedin)
+        assert caught.value.wait_s == 12 * 3600
+
+    async def test_meta_throttle_code_with_http_400_is_a_rate_limit(self) -> None:
+        buc = {
+            "17841": [
+                {"type": "instagram", "call_count": 100, "estimated_time_to_regain_access": 2}
+            ]
+        }
+        script: Script = [
+            (400, {"X-Business-Use-Case-Usage": json.dumps(buc)}, {"error": {"code": 80002, "message": "too many calls"}}),
+            (200, {}, {"data": []}),
+        ]  # fmt: skip
+        _, _, clock, _ = await _get(Platform.INSTAGRAM, script, classify_meta)
+        # estimated_time_to_regain_access is in minutes; then, still at 100%, the slowest pace.
+        assert clock.slept == [120.0, 2.0]
+
+    async def test_meta_usage_above_threshold_spaces_requests_out(self) -> None:
+        usage = {
+            "X-App-Usage": json.dumps({"call_count": 90, "total_cputime": 10, "total_time": 10})
+        }
+        clock = FakeClock()
+        seen: list[httpx.Request] = []
+        settings = CollectSettings(meta_slowdown_pct=80, meta_slowdown_max_s=2.0)
+        pacer = RequestPacer(Platform.FACEBOOK, settings, sleep=clock.sleep, clock=clock.time)
+        async with httpx.AsyncClient(transport=_transport([(200, usage, {})], seen)) as client:
+            for _ in range(3):
+                await pacer.get_json(
+                    client, "https://graph.example/v22.0/1", params=None, headers={},
+                    classify=classify_meta, label="fb", stats=RequestStats(),
+                )  # fmt: skip
+        assert clock.slept == [1.0, 1.0]  # halfway from 80% to 100%: half the maximum delay
+
+    async def test_meta_transient_code_is_retried(self) -> None:
+        script: Script = [(500, {}, {"error": {"code": 2, "is_transient": True}}), (200, {}, {})]
+        _, seen, _, _ = await _get(Platform.FACEBOOK, script, classify_meta)
+        assert len(seen) == 2
+
+
+async def test_concurrency_is_bounded_per_platform() -> None:
+    in_flight = peak = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        return httpx.Response(200, json={})
+
+    pacer = RequestPacer(Platform.X, CollectSettings(max_in_flight_per_platform=3))
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        await asyncio.gather(
+            *(
+                pacer.get_json(
+                    client,
+                    "https://x.example/",
+                    params=None,
+                    headers={},
+                    classify=classify_x,
+                    label="x",
+                    stats=RequestStats(),
+                )  # fmt: skip
+                for _ in range(12)
+            )
+        )
+    assert peak == 3
+
+
+class TestHeaders:
+    def test_retry_after_http_date(self) -> None:
+        headers = httpx.Headers({"Retry-After": "Mon, 02 Mar 2026 12:00:30 GMT"})
+        assert retry_after_s(headers, NOON) == 30.0
+
+    def test_retry_after_garbage_is_ignored(self) -> None:
+        assert retry_after_s(httpx.Headers({"Retry-After": "soon"}), NOON) is None
+
+    def test_x_reset_only_when_exhausted(self) -> None:
+        reset = str(int(NOON) + 10)
+        assert (
+            x_reset_wait(
+                httpx.Headers({"x-rate-limit-remaining": "5", "x-rate-limit-reset": reset}), NOON
+            )
+            is None
+        )
+        assert (
+            x_reset_wait(
+                httpx.Headers({"x-rate-limit-remaining": "0", "x-rate-limit-reset": reset}), NOON
+            )
+            == 11.0
+        )
+
+    def test_meta_usage_takes_the_highest_percentage(self) -> None:
+        headers = httpx.Headers(
+            {
+                "X-App-Usage": '{"call_count":28,"total_cputime":25,"total_time":25}',
+                "X-Business-Use-Case-Usage": '{"1":[{"type":"pages","call_count":100,"total_cputime":25,"total_time":25,"estimated_time_to_regain_access":19}]}',
+            }
+        )
+        usage = meta_usage(headers)
+        assert usage is not None
+        assert usage.percent == 100
+        assert usage.regain_s == 19 * 60
+
+    def test_redact_url_masks_tokens(self) -> None:
+        url = redact_url(
+            "https://graph.example/v22.0/1/media?access_token=abc&after=Q", {"limit": "2"}
+        )
+        assert "abc" not in url
+        assert "access_token=%2A%2A%2A" in url or "access_token=***" in url
+
+
+async def test_instagram_insights_fall_back_without_views() -> None:
+    """A media type that refuses `views` still yields reach, saves and shares."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path, metric = request.url.path, request.url.params.get("metric")
+        if path.endswith("/insights") and metric and "views" in metric:
+            return httpx.Response(
+                400, json={"error": {"message": "(#100) metric[0] must be one of ...", "code": 100}}
+            )
+        if path.endswith("/insights"):
+            values = {"reach": 50, "saved": 4, "shares": 2}
+            return httpx.Response(
+                200,
+                json={
+                    "data": [
+                        {"name": k, "period": "lifetime", "values": [{"value": v}]}
+                        for k, v in values.items()
+                    ]
+                },
+            )
+        if path.endswith("/17841400000000001"):
+            return httpx.Response(200, json={"id": "17841400000000001", "followers_count": 1000})
+        media = {
+            "id": "1789",
+            "caption": "#lego",
+            "media_type": "CAROUSEL_ALBUM",
+            "timestamp": "2025-05-01T12:00:00+0000",
+            "like_count": 7,
+            "comments_count": 1,
+            "permalink": "https://www.instagram.com/p/X/",
+        }
+        return httpx.Response(200, json=media)
+
+    settings = CollectSettings(instagram_base_url="https://graph.example")
+    account = AccountSpec(Platform.INSTAGRAM, "17841400000000001", "park", "UTC", SecretStr(TOKEN))
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        connector = build_connectors(settings, {Platform.INSTAGRAM: client})[Platform.INSTAGRAM]
+        post = await connector.fetch_post(account, "1789")
+    assert post is not None
+    assert (post["likes"], post["reach"], post["saves"], post["shares"]) == (7, 50, 4, 2)
+    assert post["impressions"] is None
+    assert post["followers"] == 1000

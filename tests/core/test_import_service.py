@@ -1,0 +1,138 @@
+"""The import service against real Postgres: validation, upsert, snapshots, hashtags."""
+
+from __future__ import annotations
+
+import io
+
+from arq.connections import ArqRedis
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hashtag_api.queue import ArqJobQueue
+from hashtag_core.ingest.parsers import ImportFormat, iter_rows
+from hashtag_core.posts.service import import_rows
+
+NDJSON = b"""{"platform":"x","post_id":"1","account":"LEGOLANDWindsor","text":"Fun at #LEGOLAND #legoland today","posted_at":"2025-06-07T10:15:00+01:00","likes":10,"comments":2,"shares":3,"impressions":900,"followers":1000,"account_timezone":"Europe/London"}
+{"platform":"x","post_id":"2","account":"LEGOLANDWindsor","text":"#Legoland #Family","posted_at":"2025-06-08T10:15:00+01:00","likes":-1}
+{"platform":"x","post_id":"3","account":"LEGOLANDWindsor","text":"no tags","posted_at":"2025-06-08T10:15:00"}
+{"platform":"instagram","post_id":"a","account":"legolandwindsor","text":"\xef\xbc\x83LEGOLAND #Family","posted_at":"2025-06-09T18:00:00+01:00","likes":50,"saves":4,"reach":800,"wat":1}
+"""
+
+
+async def _q(session: AsyncSession, sql: str):
+    conn = await session.connection()
+    return await conn.execute(text(sql))
+
+
+async def _import(session: AsyncSession, redis: ArqRedis, body: bytes, fmt: ImportFormat):
+    return await import_rows(
+        session,
+        iter_rows(io.BytesIO(body), fmt),
+        queue=ArqJobQueue(redis),
+        batch_rows=2,
+        max_errors=100,
+    )
+
+
+async def test_import_stores_valid_rows_and_reports_bad_ones(session, arq_redis):
+    result = await _import(session, arq_redis, NDJSON, ImportFormat.NDJSON)
+    assert (result.received, result.inserted, result.rejected) == (4, 2, 2)
+    assert {(e.row, e.field) for e in result.errors} == {(2, "likes"), (3, "posted_at")}
+    assert result.ignored_fields == ["wat"]
+    assert result.job_id == f"recompute:{result.data_version}"
+    assert result.job_queued
+    rows = (
+        await _q(
+            session,
+            (
+                "SELECT p.platform_post_id, p.engagement, p.saves, a.timezone FROM post p "
+                "JOIN account a ON a.id = p.account_id ORDER BY 1"
+            ),
+        )
+    ).all()
+    assert rows == [("1", 15, None, "Europe/London"), ("a", 54, 4, "UTC")]
+    tags = (
+        await _q(
+            session,
+            (
+                "SELECT p.platform_post_id, h.key, ph.spelling FROM post_hashtag ph "
+                "JOIN post p ON p.id = ph.post_id JOIN hashtag h ON h.id = ph.hashtag_id ORDER BY 1, 2"
+            ),
+        )
+    ).all()
+    # '#LEGOLAND #legoland' in one post counts once, with the first spelling.
+    assert tags == [
+        ("1", "legoland", "LEGOLAND"),
+        ("a", "family", "Family"),
+        ("a", "legoland", "LEGOLAND"),
+    ]
+
+
+async def test_reimport_updates_and_appends_snapshot_without_duplicates(session, arq_redis):
+    await _import(session, arq_redis, NDJSON, ImportFormat.NDJSON)
+    again = NDJSON.replace(b'"likes":10', b'"likes":25').replace(b"#legoland today", b"#Summer")
+    result = await _import(session, arq_redis, again, ImportFormat.NDJSON)
+    assert (result.inserted, result.updated) == (0, 2)
+    posts = (await _q(session, ("SELECT count(*) FROM post"))).scalar_one()
+    likes = (
+        (
+            await _q(
+                session,
+                (
+                    "SELECT s.likes FROM post_metric_snapshot s JOIN post p ON p.id = s.post_id "
+                    "WHERE p.platform_post_id = '1' ORDER BY s.id"
+                ),
+            )
+        )
+        .scalars()
+        .all()
+    )
+    tags = (
+        (
+            await _q(
+                session,
+                (
+                    "SELECT h.key FROM post_hashtag ph JOIN post p ON p.id = ph.post_id "
+                    "JOIN hashtag h ON h.id = ph.hashtag_id WHERE p.platform_post_id = '1' ORDER BY 1"
+                ),
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert posts == 2
+    assert likes == [10, 25]
+    assert tags == ["legoland", "summer"]
+
+
+async def test_csv_import_with_empty_cells_as_unknown(session, arq_redis):
+    body = (
+        b"platform,post_id,account,text,posted_at,likes,comments,shares,saves,impressions,reach\n"
+        b"facebook,p1,LEGOLANDFlorida,Hello #Florida,2025-01-02T09:00:00-05:00,5,,1,,,\n"
+        b"facebook,p1,LEGOLANDFlorida,Hello again #Florida,2025-01-02T09:00:00-05:00,6,,1,,,\n"
+    )
+    result = await _import(session, arq_redis, body, ImportFormat.CSV)
+    assert (result.inserted, result.duplicates_in_body, result.rejected) == (1, 1, 0)
+    row = (await _q(session, ("SELECT likes, comments, reach, text FROM post"))).one()
+    assert row == (6, None, None, "Hello again #Florida")
+
+
+async def test_sentiment_is_scored_at_ingest(session, arq_redis):
+    body = (
+        b'{"platform":"x","post_id":"s1","account":"a","text":"What a wonderful, happy day #fun",'
+        b'"posted_at":"2025-06-07T10:15:00+01:00"}\n'
+        b'{"platform":"x","post_id":"s2","account":"a","text":"Terrible queues, awful #fail",'
+        b'"posted_at":"2025-06-07T11:15:00+01:00"}\n'
+    )
+    await _import(session, arq_redis, body, ImportFormat.NDJSON)
+    rows = (await _q(session, "SELECT platform_post_id, sentiment FROM post ORDER BY 1")).all()
+    assert rows[0][1] > 0.5
+    assert rows[1][1] < -0.5
+
+
+async def test_nothing_valid_means_no_job(session, arq_redis):
+    result = await _import(session, arq_redis, b'[{"platform": "tiktok"}]', ImportFormat.JSON)
+    assert result.stored == 0
+    assert result.job_id is None
+    fields = {e.field for e in result.errors}
+    assert {"platform", "post_id", "account", "text", "posted_at"} <= fields
