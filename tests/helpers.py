@@ -44,7 +44,7 @@ DATA_TABLES = (
     "account, post, hashtag, post_hashtag, post_metric_snapshot, follower_snapshot, "
     "post_refresh, hashtag_performance, hashtag_trend_cell, hashtag_daily, hashtag_lift, "
     "hashtag_slot, hashtag_best_slot, hashtag_momentum, hashtag_content_reach, hashtag_pair, "
-    "hashtag_sentiment"
+    "hashtag_sentiment, dirty_post, account_baseline, lift_prior"
 )
 
 
@@ -54,5 +54,8 @@ async def wipe(engine: Any) -> None:
         await conn.execute(text(f"TRUNCATE {DATA_TABLES} CASCADE"))
         await conn.execute(text("UPDATE data_version SET version = 0"))
         await conn.execute(
-            text("UPDATE recompute_state SET computed_version = 0, computed_at = NULL")
+            text(
+                "UPDATE recompute_state SET computed_version = 0, computed_at = NULL, "
+                "full_version = NULL, full_computed_at = NULL, applied_version = 0"
+            )
         )

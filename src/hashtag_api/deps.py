@@ -1,7 +1,18 @@
-"""Request dependencies: settings, database session, job queue, API-key checks."""
+"""Request dependencies: settings, database session, job queue, API keys and rate limits.
+
+Keys come from two places. **Bootstrap keys** (HASHTAG_API_KEYS, which `up` fills from its
+key file) hold every scope and are compared in constant time without touching the database.
+**Stored keys** (`hashtag-analysis keys create`) are looked up by their SHA-256 hash and carry
+their own scopes (admin > write > read; hashtag_core.keys.schemas).
+
+Answers: no key where one is needed, 401 with `WWW-Authenticate: Bearer`; an unknown, revoked
+or expired key, 403 saying which; a key without the scope, 403 naming the scope needed; over
+the rate limit (hashtag_api.ratelimit), 429 with Retry-After.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -12,21 +23,52 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hashtag_api.errors import ApiError
 from hashtag_api.queue import ArqJobQueue
+from hashtag_api.ratelimit import RateLimiter
 from hashtag_core.config import Settings
+from hashtag_core.keys import service as key_service
+from hashtag_core.keys.errors import KeyRefused
+from hashtag_core.keys.schemas import Principal, Scope, grants
 
-__all__ = ["READ_SCHEME", "QueueDep", "ReaderDep", "SessionDep", "SettingsDep", "WriterDep"]
+__all__ = [
+    "ADMIN_SCHEME",
+    "READ_SCHEME",
+    "SCHEME_SCOPES",
+    "WRITE_SCHEME",
+    "AdminDep",
+    "QueueDep",
+    "ReaderDep",
+    "SessionDep",
+    "SnapshotDep",
+    "SettingsDep",
+    "WriterDep",
+]
 
+WRITE_SCHEME = "HTTPBearer"
+#: Reads use their own scheme name so that the OpenAPI document can say the key is optional
+#: there (hashtag_api.openapi); admin operations use theirs so that it can name the scope.
+READ_SCHEME = "ReadKey"
+ADMIN_SCHEME = "AdminKey"
+#: The scope each scheme stands for (the OpenAPI document states it on every operation).
+SCHEME_SCOPES = {READ_SCHEME: Scope.READ, WRITE_SCHEME: Scope.WRITE, ADMIN_SCHEME: Scope.ADMIN}
+
+_KEYS_HELP = (
+    "Keys come from `hashtag-analysis keys create` (scopes read < write < admin) or "
+    "HASHTAG_API_KEYS (every scope)."
+)
 _bearer = HTTPBearer(
     auto_error=False,
-    description="API key: `Authorization: Bearer <key>` (keys from HASHTAG_API_KEYS).",
+    description=f"API key with scope `write`: `Authorization: Bearer <key>`. {_KEYS_HELP}",
 )
-#: The same key on reads, under its own scheme name so that the OpenAPI document can say it
-#: is optional there (hashtag_api.openapi).
-READ_SCHEME = "ReadKey"
 _read_bearer = HTTPBearer(
     auto_error=False,
     scheme_name=READ_SCHEME,
-    description="The API key on reads: needed only when HASHTAG_READ_REQUIRES_KEY is set.",
+    description="API key with scope `read` (or wider); needed only when "
+    f"HASHTAG_READ_REQUIRES_KEY is set. {_KEYS_HELP}",
+)
+_admin_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name=ADMIN_SCHEME,
+    description=f"API key with scope `admin`: accounts name platform tokens. {_KEYS_HELP}",
 )
 
 
@@ -43,45 +85,162 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         await session.commit()
 
 
+async def get_snapshot(request: Request) -> AsyncIterator[AsyncSession]:
+    """A read-only session whose statements all see one snapshot (REPEATABLE READ).
+
+    A read answered from several queries (figures and the data version they carry, a page and
+    its total) then never mixes the aggregates from before and after a recompute's swap."""
+    async with request.app.state.sessionmaker() as session:
+        await session.connection(
+            execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        )
+        yield session
+        await session.commit()
+
+
 def get_queue(request: Request) -> ArqJobQueue:
     """The job queue (arq on Redis)."""
-    return ArqJobQueue(request.app.state.arq)
+    # With the app's relay: what Redis refused is queued as soon as it answers again.
+    return ArqJobQueue(request.app.state.arq, getattr(request.app.state, "relay", None))
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SnapshotDep = Annotated[AsyncSession, Depends(get_snapshot)]
 QueueDep = Annotated[ArqJobQueue, Depends(get_queue)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 ReadCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(_read_bearer)]
+AdminCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(_admin_bearer)]
+
+_ALL_SCOPES = frozenset(Scope)
 
 
-def _check_key(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> None:
-    if credentials is None:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "this operation needs an API key: send 'Authorization: Bearer <key>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    given = credentials.credentials.encode()
+def _bootstrap(settings: Settings, given: str) -> Principal | None:
+    raw = given.encode()
     # Compare against every key, in constant time, so timing does not reveal a near match.
     matches = [
-        hmac.compare_digest(given, key.get_secret_value().encode()) for key in settings.api_keys
+        hmac.compare_digest(raw, key.get_secret_value().encode()) for key in settings.api_keys
     ]
     if not any(matches):
-        raise ApiError(403, "forbidden", "the API key is not valid (check HASHTAG_API_KEYS)")
+        return None
+    digest = hashlib.sha256(raw).hexdigest()[:16]
+    return Principal("bootstrap", _ALL_SCOPES, identity=f"boot:{digest}", bootstrap=True)
 
 
-def require_writer(settings: SettingsDep, credentials: Credentials) -> None:
-    """Writes need a configured API key."""
-    _check_key(settings, credentials)
+async def _authenticate(settings: Settings, session: AsyncSession, given: str) -> Principal:
+    """The principal for a presented key; ApiError 403 when it is refused."""
+    found = _bootstrap(settings, given)
+    if found is not None:
+        return found
+    try:
+        return await key_service.verify_key(session, given)
+    except KeyRefused as exc:
+        code = {"unknown": "forbidden", "revoked": "key_revoked", "expired": "key_expired"}
+        raise ApiError(403, code[exc.reason], exc.message) from None
 
 
-def require_reader(settings: SettingsDep, credentials: ReadCredentials) -> None:
-    """Reads are open unless HASHTAG_READ_REQUIRES_KEY is set."""
+def _unauthorized(scope: Scope) -> ApiError:
+    return ApiError(
+        401,
+        "unauthorized",
+        f"this operation needs an API key with scope '{scope}': send 'Authorization: Bearer <key>'",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def _client_identity(request: Request) -> str:
+    return f"ip:{request.client.host if request.client else 'unknown'}"
+
+
+async def _limit(request: Request, identity: str, *, write: bool) -> None:
+    """Count the request against the caller's budget; 429 over it."""
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is None or not limiter.enabled:
+        return
+    verdict = await limiter.hit(request.app.state.arq, identity, write=write)
+    if verdict is None:
+        return
+    headers = {
+        "RateLimit-Limit": str(verdict.limit),
+        "RateLimit-Remaining": str(verdict.remaining),
+        "RateLimit-Reset": str(verdict.reset_s),
+    }
+    if not verdict.allowed:
+        what = "write requests" if verdict.budget == "writes" else "requests"
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many {what}: at most {verdict.limit} per {limiter.window_s} s for this "
+            f"{'address' if identity.startswith('ip:') else 'API key'}; "
+            f"retry after {verdict.reset_s} s",
+            headers={**headers, "Retry-After": str(verdict.reset_s)},
+        )
+    # Added to the response by hashtag_api.security.SecurityHeaders.
+    request.state.rate_limit_headers = headers
+
+
+async def _require(
+    request: Request,
+    settings: Settings,
+    session: AsyncSession,
+    credentials: HTTPAuthorizationCredentials | None,
+    scope: Scope,
+) -> Principal:
+    if credentials is None:
+        # Counted before refusing, so that guessing without a key is limited as well.
+        await _limit(request, _client_identity(request), write=scope is not Scope.READ)
+        raise _unauthorized(scope)
+    try:
+        principal = await _authenticate(settings, session, credentials.credentials)
+    except ApiError:
+        await _limit(request, _client_identity(request), write=scope is not Scope.READ)
+        raise
+    await _limit(request, principal.identity, write=scope is not Scope.READ)
+    if not grants(principal.scopes, scope):
+        held = ", ".join(sorted(principal.scopes)) or "none"
+        raise ApiError(
+            403,
+            "insufficient_scope",
+            f"this operation needs an API key with scope '{scope}' "
+            f"(admin > write > read); the key {principal.name!r} has: {held}",
+        )
+    return principal
+
+
+async def require_writer(
+    request: Request, settings: SettingsDep, session: SessionDep, credentials: Credentials
+) -> Principal:
+    """Writes (imports, update-post, collect) need a key with scope write."""
+    return await _require(request, settings, session, credentials, Scope.WRITE)
+
+
+async def require_admin(
+    request: Request, settings: SettingsDep, session: SessionDep, credentials: AdminCredentials
+) -> Principal:
+    """Account changes (they name platform tokens) need a key with scope admin."""
+    return await _require(request, settings, session, credentials, Scope.ADMIN)
+
+
+async def require_reader(
+    request: Request, settings: SettingsDep, session: SessionDep, credentials: ReadCredentials
+) -> Principal | None:
+    """Reads are open unless HASHTAG_READ_REQUIRES_KEY is set; then they need scope read.
+
+    Open reads still count against a budget: the key's when a valid one is sent, else the
+    client address's (an invalid key on an open read is ignored, as the key is)."""
     if settings.read_requires_key:
-        _check_key(settings, credentials)
+        return await _require(request, settings, session, credentials, Scope.READ)
+    principal = None
+    if credentials is not None:
+        try:
+            principal = await _authenticate(settings, session, credentials.credentials)
+        except ApiError:
+            principal = None
+    identity = principal.identity if principal else _client_identity(request)
+    await _limit(request, identity, write=False)
+    return principal
 
 
-WriterDep = Annotated[None, Depends(require_writer)]
-ReaderDep = Annotated[None, Depends(require_reader)]
+WriterDep = Annotated[Principal, Depends(require_writer)]
+AdminDep = Annotated[Principal, Depends(require_admin)]
+ReaderDep = Annotated[Principal | None, Depends(require_reader)]

@@ -91,12 +91,13 @@ class ApiError(Exception):
 
 _DESCRIPTIONS = {
     401: "No API key was sent.",
-    403: "The API key is not valid for this operation.",
+    403: "The API key is unknown, revoked or expired, or lacks the scope this operation needs.",
     404: "The thing named does not exist.",
     409: "The request contradicts stored state.",
     413: "The request body is larger than the configured limit.",
     415: "The body's media type is not one the operation accepts.",
     422: "A parameter or body field is invalid; details name each one.",
+    429: "Too many requests for this key or address; retry after the Retry-After seconds.",
     503: "PostgreSQL or Redis does not answer; retry after the Retry-After seconds.",
 }
 

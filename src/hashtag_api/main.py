@@ -14,15 +14,19 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hashtag_api import errors, metrics, openapi
+from hashtag_api import errors, metrics, openapi, security
+from hashtag_api.queue import EnqueueRelay
+from hashtag_api.ratelimit import RateLimiter
 from hashtag_api.routers import (
     accounts,
+    dashboard,
     hashtags,
     health,
     imports,
     insights,
     jobs,
     posts,
+    timeline,
     trends,
 )
 from hashtag_core.config import Settings, get_settings
@@ -39,7 +43,12 @@ Which hashtags drive engagement on a brand's social posts, when, and which to us
 * **Figures** come from precomputed tables rebuilt by the worker after every change; each
   response says when they were computed and each mean says how many posts it rests on.
   Definitions: `docs/metrics.md`.
-* **Writes** (`POST /posts/import`, `POST /update-post`) need `Authorization: Bearer <key>`.
+* **Keys:** writes (`POST /posts/import`, `POST /update-post`, `POST /collect`) need
+  `Authorization: Bearer <key>` with scope `write`; account changes need scope `admin`;
+  reads need scope `read` only when the server sets HASHTAG_READ_REQUIRES_KEY. Scopes nest:
+  admin > write > read. Keys are made with `hashtag-analysis keys create`.
+* **Rate limits:** per key (or client address); over the limit, 429 with `Retry-After`.
+  `RateLimit-Limit/Remaining/Reset` headers show the budget.
 * **Errors** share one shape: `{"error": {"status", "code", "message", "details"}}`.
 """
 
@@ -150,10 +159,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.arq = ArqRedis.from_url(
         settings.redis_url, socket_timeout=2, socket_connect_timeout=2
     )
+    # Jobs Redis refused while it was down are queued as soon as it answers again.
+    app.state.relay = EnqueueRelay(app.state.arq, engine)
+    app.state.relay.start()
     logger.info("API ready")
     try:
         yield
     finally:
+        await app.state.relay.stop()
         await app.state.arq.aclose()
         await engine.dispose()
 
@@ -172,8 +185,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     openapi.install(app, read_requires_key=settings.read_requires_key)
-    for module in (hashtags, trends, insights, posts, imports, accounts, jobs, health):
+    for module in (hashtags, trends, timeline, insights, posts, imports, accounts, jobs, health):
         app.include_router(module.router)
+    dashboard.install(app)
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
+    app.state.rate_limiter = RateLimiter(
+        per_minute=settings.rate_limit_per_minute,
+        writes_per_minute=settings.rate_limit_writes_per_minute,
+    )
+    security.install(app, settings)  # CORS (if configured) and security headers
     metrics.install(app)  # outermost: measures every answer, the early 413 included
     return app

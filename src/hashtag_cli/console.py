@@ -21,6 +21,7 @@ from rich.markup import escape
 from sqlalchemy.exc import SQLAlchemyError
 
 from hashtag_core.config import Settings
+from hashtag_core.errors import HashtagError
 from hashtag_core.logging import configure_logging
 
 __all__ = ["EXIT_FAILURE", "EXIT_USAGE", "CliError", "console", "err_console", "guard", "setup"]
@@ -66,6 +67,8 @@ def guard() -> Iterator[None]:
         yield
     except CliError as exc:
         _fail(exc.message, exc.exit_code)
+    except HashtagError as exc:  # not found, conflict, invalid input: the service's message
+        _fail(_first_line(exc), EXIT_FAILURE)
     except (SQLAlchemyError, RedisError, OSError) as exc:
         orig = getattr(exc, "orig", None) or exc  # SQLAlchemy wraps the driver's error
         _fail(f"{type(orig).__name__}: {_first_line(orig)}", EXIT_FAILURE)

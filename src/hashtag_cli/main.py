@@ -8,6 +8,7 @@ HASHTAG_DATA_DIR. The work itself lives in the modules beside this one.
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 from pydantic import ValidationError
 
-from hashtag_cli import importing
+from hashtag_cli import importing, keys, ops
 from hashtag_cli import openapi as openapi_file
 from hashtag_cli.console import EXIT_FAILURE, CliError, console, guard, setup
 from hashtag_cli.demo import demo_config, load
@@ -25,9 +26,11 @@ from hashtag_cli.services import open_engine, running_services
 from hashtag_cli.up import run_up
 from hashtag_core.aggregates.service import recompute as recompute_aggregates
 from hashtag_core.config import Settings, get_settings
+from hashtag_core.hashtags.schemas import Window
 from hashtag_core.ingest.mappings import MAPPINGS
 from hashtag_core.ingest.parsers import ImportFormat
 from hashtag_core.migrate import downgrade as downgrade_to
+from hashtag_core.platforms import Platform
 
 __all__ = ["app"]
 
@@ -51,6 +54,9 @@ def _begin() -> Settings:
         raise CliError(f"invalid configuration: {name}: {first['msg']}") from exc
     setup(settings)
     return settings
+
+
+app.add_typer(keys.build(_begin), name="keys")
 
 
 def _mapping(value: str | None) -> str | None:
@@ -185,6 +191,88 @@ def recompute(
 
     with guard(), running_services(_begin(), migrate_embedded=True) as settings:
         asyncio.run(run(settings))
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Loopback port.")] = 8900,
+    posts: Annotated[int, typer.Option(min=0, help="Demo posts it serves.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Same seed, same accounts and posts.")] = 2026,
+    days: Annotated[int, typer.Option(min=2, help="Days of history.")] = 365,
+    latency_ms: Annotated[
+        int, typer.Option(min=0, help="Added to every request (to see concurrency).")
+    ] = 0,
+    host: Annotated[
+        str, typer.Option(help="Listen address; loopback unless on a private network.")
+    ] = "127.0.0.1",
+) -> None:
+    """Serve the platform sandbox: X, Instagram, Facebook and LinkedIn's HTTP formats on
+    loopback, with demo data (point HASHTAG_COLLECT__*_BASE_URL at it)."""
+    from hashtag_sandbox.__main__ import main as sandbox_main
+
+    with guard():
+        sandbox_main(
+            [
+                f"--port={port}",
+                f"--posts={posts}",
+                f"--seed={seed}",
+                f"--days={days}",
+                f"--latency-ms={latency_ms}",
+                f"--host={host}",
+            ]
+        )
+
+
+@app.command()
+def collect(
+    accounts: Annotated[
+        list[str] | None,
+        typer.Argument(help="Account ids or handles (default: every account with a token)."),
+    ] = None,
+    queue: Annotated[
+        bool, typer.Option("--queue", help="Hand the accounts to the worker instead.")
+    ] = False,
+) -> None:
+    """Collect posts, metrics and followers from the platforms now, in this process (or
+    --queue them for the worker). Exit code 1 when any account failed."""
+    with guard(), running_services(_begin(), migrate_embedded=True) as settings:
+        lines = asyncio.run(ops.collect(settings, accounts or [], queue=queue))
+        failed = [line for line in lines if line.error]
+        if failed:
+            names = ", ".join(line.account.handle for line in failed)
+            raise CliError(f"{len(failed)} of {len(lines)} accounts failed: {names}")
+
+
+@app.command()
+def report(
+    platform: Annotated[Platform | None, typer.Option(help="Only this platform.")] = None,
+    account: Annotated[str | None, typer.Option(help="Only this account (handle).")] = None,
+    window: Annotated[Window, typer.Option(help="How far back.")] = Window.D90,
+    min_posts: Annotated[int, typer.Option(min=1, help="Hide hashtags used less.")] = 1,
+    fmt: Annotated[
+        str, typer.Option("--format", help="table or csv (csv has every figure).")
+    ] = "table",
+    limit: Annotated[int, typer.Option(min=0, help="Table rows (0 = all).")] = 30,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the CSV here, not stdout.")
+    ] = None,
+) -> None:
+    """Print the hashtag report (ranked by the shrunk lift score) as a table or CSV."""
+    if fmt not in ("table", "csv"):
+        raise typer.BadParameter(f"--format must be table or csv, not {fmt!r}")
+    with guard(), running_services(_begin(), migrate_embedded=True) as settings:
+        page = asyncio.run(
+            ops.report(
+                settings, platform=platform, account=account, window=window, min_posts=min_posts
+            )
+        )
+        text = ops.print_report(page, fmt="csv" if fmt == "csv" else "table", limit=limit)
+        if text is not None:
+            if output:
+                output.write_text(text, encoding="utf-8")
+                console.print(f"wrote {len(page.rows):,} hashtags to {output}", highlight=False)
+            else:
+                sys.stdout.write(text)
 
 
 @app.command()

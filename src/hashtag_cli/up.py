@@ -239,6 +239,7 @@ def _print_banner(
     table.add_column(style="bold")
     table.add_column(overflow="fold")
     rows = [
+        ("Dashboard", f"{url}/dashboard"),
         ("Swagger UI", f"{url}/docs"),
         ("ReDoc", f"{url}/redoc"),
         *(("Note", note) for note in notes),

@@ -54,6 +54,22 @@ class Settings(BaseSettings):
         default_factory=list, description="Bearer keys allowed to write (import, update-post)."
     )
     read_requires_key: bool = Field(default=False, description="Close reads to keyless callers.")
+    rate_limit_per_minute: int = Field(
+        default=600, ge=0, description="Requests a minute per API key or client address (0=off)."
+    )
+    rate_limit_writes_per_minute: int = Field(
+        default=120, ge=0, description="Of those, writes a minute per key or address (0=off)."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins browsers may call the API from (comma-separated); empty = CORS off.",
+    )
+    cors_allow_credentials: bool = Field(
+        default=False, description="Let those origins send cookies/credentials (CORS)."
+    )
+    hsts_seconds: int = Field(
+        default=0, ge=0, description="Strict-Transport-Security max-age; 0 = not sent (no HTTPS)."
+    )
     platform_tokens: dict[str, SecretStr] = Field(
         default_factory=dict,
         description="Platform access tokens by reference name (JSON object); accounts name one.",
@@ -117,6 +133,25 @@ class Settings(BaseSettings):
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):
             return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [origin.strip() for origin in value.split(",") if origin.strip()]
+        if isinstance(value, list):
+            for origin in value:
+                if origin != "*" and (
+                    not isinstance(origin, str)
+                    or not origin.startswith(("http://", "https://"))
+                    or origin.rstrip("/").count("/") > 2
+                ):
+                    raise ValueError(
+                        f"{origin!r} is not an origin: use scheme://host[:port], e.g. "
+                        "https://dashboard.example.com, or *"
+                    )
+            return [origin.rstrip("/") for origin in value]
         return value
 
 

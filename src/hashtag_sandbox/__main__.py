@@ -40,6 +40,11 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--latency-ms", type=int, default=0, help="added to every request")
     parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (loopback by default: it publishes its fake tokens)",
+    )
+    parser.add_argument(
         "--log-level",
         default="info",
         choices=["critical", "error", "warning", "info", "debug"],
@@ -64,9 +69,10 @@ def main(argv: list[str] | None = None) -> None:
         f"accounts and tokens: GET {root}/_sandbox/state\n"
     )
     sys.stdout.flush()
-    # Loopback only: the sandbox publishes its (fake) tokens on /_sandbox/state.
+    # Loopback unless told otherwise (compose's private network): the sandbox publishes its
+    # (fake) tokens on /_sandbox/state.
     uvicorn.run(
-        create_sandbox_app(config), host="127.0.0.1", port=args.port, log_level=args.log_level
+        create_sandbox_app(config), host=args.host, port=args.port, log_level=args.log_level
     )
 
 

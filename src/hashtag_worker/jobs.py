@@ -6,14 +6,18 @@ was asked for, and the catch-up only enqueues under the version's own job id.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from arq.jobs import Job, JobStatus
+
 from hashtag_core.accounts.repository import due_accounts, get_account
 from hashtag_core.aggregates import service as aggregate_service
-from hashtag_core.aggregates.repository import read_versions
+from hashtag_core.aggregates.repository import read_versions, recompute_running
 from hashtag_core.jobs import (
     COLLECT_ACCOUNT,
     RECOMPUTE,
@@ -41,6 +45,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 _REFRESH_BATCH = 500
+#: How long an in-progress recompute job may go without holding the recompute lock before the
+#: catch-up takes its worker for dead (a live job takes the lock within milliseconds).
+ORPHAN_RECHECK_S = 2.0
 
 
 class RefetchUnavailable(Exception):
@@ -68,12 +75,38 @@ async def catch_up(ctx: dict[str, Any]) -> dict[str, Any]:
         return {"stale": False}
     job_id = recompute_job_id(versions.requested)
     job = await ctx["redis"].enqueue_job(RECOMPUTE, versions.requested, _job_id=job_id)
+    if job is None and await _orphaned(ctx, job_id):
+        # Marked running, but its worker died (SIGKILL, OOM): arq then keeps the job
+        # in-progress mark for the longest job timeout (an hour) before retrying it. A
+        # recompute is idempotent and coalesces with a live one (advisory lock), so queue
+        # another under this catch-up's own id rather than wait.
+        job_id = f"{job_id}:catch-up:{int(time.time())}"
+        job = await ctx["redis"].enqueue_job(RECOMPUTE, versions.requested, _job_id=job_id)
     logger.info(
         "catch-up: data version %s not computed; %s",
         versions.requested,
         "queued " + job_id if job else job_id + " already queued",
     )
     return {"stale": True, "job_id": job_id, "queued": job is not None}
+
+
+async def _orphaned(ctx: dict[str, Any], job_id: str) -> bool:
+    """Whether arq marks `job_id` in progress while no recompute pass runs, twice in a row.
+
+    A live job holds the recompute lock (or finishes) within milliseconds of starting, so a job
+    seen running without the lock at two looks ORPHAN_RECHECK_S apart lost its worker. One look
+    would also catch a live job in the moment between its start and its lock.
+    """
+    for look in range(2):
+        if look:
+            await asyncio.sleep(ORPHAN_RECHECK_S)
+        if await Job(job_id, ctx["redis"]).status() is not JobStatus.in_progress:
+            return False
+        async with resources(ctx).engine.connect() as conn:
+            running = await recompute_running(conn)
+        if running:
+            return False
+    return True
 
 
 class _Queue:

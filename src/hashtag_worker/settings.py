@@ -9,6 +9,10 @@ from typing import Any, ClassVar
 from arq import cron, func
 from arq.connections import RedisSettings
 from arq.cron import CronJob
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hashtag_core.collect.registry import build_connectors, make_clients
 from hashtag_core.config import Settings, get_settings
@@ -31,6 +35,7 @@ logger = logging.getLogger(__name__)
 _RECOMPUTE_TIMEOUT_S = 1800
 _COLLECT_TIMEOUT_S = 3600
 _METRICS_SERVER_KEY = "hashtag_metrics_server"
+_REDIS_RETRIES = 900
 
 
 async def on_startup(ctx: dict[str, Any]) -> None:
@@ -121,8 +126,14 @@ def worker_options(settings: Settings) -> dict[str, Any]:
     """Options resolved from settings when the worker starts (not at import)."""
     if not settings.redis_url:
         raise RuntimeError("HASHTAG_REDIS_URL is not set; 'hashtag-analysis up' starts one")
+    redis_settings = RedisSettings.from_dsn(settings.redis_url)
+    # Ride out a Redis outage (restart, failover) instead of exiting: every command retries
+    # connection errors with backoff (at most 2 s apart) for about half an hour.
+    # (OSError: a refused connection surfaces as one inside redis-py's connect retry.)
+    redis_settings.retry_on_error = [RedisConnectionError, RedisTimeoutError, OSError, TimeoutError]
+    redis_settings.retry = Retry(ExponentialBackoff(cap=2, base=0.1), _REDIS_RETRIES)
     return {
-        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "redis_settings": redis_settings,
         "cron_jobs": cron_jobs(settings),
         "keep_result": settings.job_keep_result_s,
     }
@@ -137,3 +148,10 @@ class WorkerSettings:
     max_jobs = 4
     job_timeout = _RECOMPUTE_TIMEOUT_S
     health_check_interval = 30
+    #: How often an idle worker asks Redis for jobs (arq's default is 0.5 s): an update's
+    #: incremental recompute should show within a second, and this wait is part of it.
+    poll_delay = 0.05
+    #: On SIGTERM/SIGINT stop taking jobs and give running ones this long to finish; those
+    #: still running are then cancelled and re-queued (arq retries a cancelled job). Under the
+    #: 30 s grace period container platforms give before SIGKILL.
+    job_completion_wait = 25

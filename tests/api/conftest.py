@@ -11,7 +11,7 @@ from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hashtag_api.deps import get_session
+from hashtag_api.deps import get_session, get_snapshot
 from hashtag_api.main import create_app
 from hashtag_core.config import Settings
 from tests.helpers import API_KEY
@@ -28,6 +28,10 @@ async def client(
         max_body_bytes=2_000_000,
         platform_tokens={"windsor_ig": "s3cret-token-value"},
         import_batch_rows=3,
+        # The limiter counts every request (the suite shares one key and address) but is
+        # far above what the suite sends; tests/api/test_access.py tests the limits.
+        rate_limit_per_minute=1_000_000,
+        rate_limit_writes_per_minute=1_000_000,
     )
     app = create_app(settings)
     app.state.engine, app.state.arq = engine, arq_redis
@@ -36,6 +40,7 @@ async def client(
         yield session
 
     app.dependency_overrides[get_session] = _session
+    app.dependency_overrides[get_snapshot] = _session  # reads see the test's rows
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         yield c

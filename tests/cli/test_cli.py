@@ -45,6 +45,9 @@ HELP = {
     "import": ["--format", "--mapping", "--timezone", "--batch-rows", "--strict"],
     "recompute": ["--force"],
     "demo": ["--posts", "--seed"],
+    "sandbox": ["--port", "--posts", "--latency-ms"],
+    "collect": ["--queue"],
+    "report": ["--platform", "--account", "--window", "--format", "--output"],
 }
 
 NDJSON = (

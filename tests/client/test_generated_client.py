@@ -229,6 +229,12 @@ async def _figures(call: Calls, m: Any) -> None:
     assert isinstance(trends, m.TrendsPage)
     assert [t.hashtag.lower() for t in trends.items] == ["legoland"]
     assert all(isinstance(t, m.HashtagTrend) for t in trends.items)
+    followers = (await call("trends", "get_follower_trends", granularity=m.Granularity.DAY)).parsed
+    assert isinstance(followers, m.FollowerTrendsPage)
+    for account in followers.items:
+        assert isinstance(account, m.AccountFollowers)
+        assert account.series
+        assert all(isinstance(point, m.FollowerPoint) for point in account.series)
     recs = (await call("insights", "get_recommendations", min_posts=2, limit=3)).parsed
     assert isinstance(recs, m.Recommendations)
     assert recs.goal == m.Goal.ENGAGEMENT

@@ -94,3 +94,15 @@ async def test_second_trigger_is_up_to_date(committed: AsyncEngine, arq_redis):
     assert first.status == "computed"
     assert second.status == "up_to_date"
     assert second.computed_version == first.computed_version
+
+
+async def test_recompute_running_sees_the_lock_of_another_session(engine: AsyncEngine):
+    """The catch-up's liveness check: true exactly while some session holds the pass lock."""
+    from hashtag_core.aggregates import repository as repo
+
+    async with engine.connect() as holder, engine.connect() as observer:
+        assert await repo.recompute_running(observer) is False
+        assert await repo.try_lock(holder) is True
+        assert await repo.recompute_running(observer) is True
+        await repo.unlock(holder)
+        assert await repo.recompute_running(observer) is False

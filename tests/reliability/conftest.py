@@ -1,12 +1,16 @@
 """Fixtures for the reliability tests: the API tests' `client` (the app on the test's
 rolled-back session) and `committed_client` (the app on real sessions that commit, with the
-data wiped afterwards), for imports that commit batch by batch."""
+data wiped afterwards), for imports that commit batch by batch; and for the fault tests
+(`test_faults_*.py`) private servers they may stop and start, with a fresh database each."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
+import pytest
 import pytest_asyncio
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -16,8 +20,9 @@ from hashtag_core.config import Settings
 from hashtag_core.db import create_sessionmaker
 from tests.api.conftest import client
 from tests.helpers import API_KEY, wipe
+from tests.rig import PrivatePostgres, PrivateRedis, Rig, fresh_database, private_servers
 
-__all__ = ["client", "committed_client"]
+__all__ = ["client", "committed_client", "private", "rig"]
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -36,3 +41,23 @@ async def committed_client(
         yield c
     await wipe(engine)
     await arq_redis.flushdb()
+
+
+@pytest.fixture(scope="module")
+def private() -> Iterator[tuple[PrivatePostgres, PrivateRedis]]:
+    """PostgreSQL and Redis servers of this module's own, for fault tests to stop and start."""
+    with private_servers() as servers:
+        yield servers
+
+
+@pytest.fixture
+def rig(private: tuple[PrivatePostgres, PrivateRedis], tmp_path: Path) -> Iterator[Rig]:
+    """The private servers (running again after the test) with a fresh database."""
+    pg, redis = private
+    name = f"faults_{uuid.uuid4().hex[:8]}"
+    fresh_database(pg, name)
+    yield Rig(pg, redis, name, tmp_path)
+    if not pg.running:
+        pg.start()
+    if redis.process is None:
+        redis.start()

@@ -220,10 +220,13 @@ async def _import_and_recompute(url: str) -> dict[str, int]:
         await engine.dispose()
 
 
+#: The fill holds a zone 0004's CHECK refuses (to test 0004's repair), so it is written at the
+#: last revision before it and upgraded through every later one to head.
+FILL_REVISION = "0003"
+
+
 def test_a_database_filled_at_the_previous_head_keeps_its_data(fresh_database: str) -> None:
-    previous = SCRIPTS.get_revision(HEAD).down_revision
-    assert isinstance(previous, str)
-    upgrade(fresh_database, previous)
+    upgrade(fresh_database, FILL_REVISION)
     asyncio.run(_run_sql(fresh_database, _FILL))
     before = asyncio.run(_snapshot(fresh_database))
     upgrade(fresh_database, "head")
@@ -238,6 +241,32 @@ def test_a_database_filled_at_the_previous_head_keeps_its_data(fresh_database: s
     # recompute counts old and new posts together.
     figures = asyncio.run(_import_and_recompute(fresh_database))
     assert figures == {"legoland": 5, "ninjago": 1}
+
+
+_API_KEY_ROW = (
+    "INSERT INTO api_key (name, prefix, key_hash, scopes, expires_at, revoked_at) VALUES "
+    "('etl', 'hk_0123abcd', repeat('a', 64), ARRAY['write'], '2027-01-01 00:00+00', NULL), "
+    "('old', 'hk_89abcdef', repeat('b', 64), ARRAY['read', 'admin'], NULL, "
+    "'2026-01-01 00:00+00')"
+)
+_API_KEYS = "SELECT name, prefix, key_hash, scopes, expires_at, revoked_at FROM api_key ORDER BY id"
+
+
+async def _fetch(url: str, sql: str) -> list[tuple[Any, ...]]:
+    conn = await asyncpg.connect(_plain(url), timeout=10)
+    try:
+        return [tuple(r) for r in await conn.fetch(sql)]
+    finally:
+        await conn.close()
+
+
+def test_api_keys_survive_later_migrations(fresh_database: str) -> None:
+    upgrade(fresh_database, "0005_api_keys")
+    asyncio.run(_run_sql(fresh_database, [_API_KEY_ROW]))
+    before = asyncio.run(_fetch(fresh_database, _API_KEYS))
+    assert len(before) == 2
+    upgrade(fresh_database, "head")
+    assert asyncio.run(_fetch(fresh_database, _API_KEYS)) == before
 
 
 # --- constraints ------------------------------------------------------------------------------
@@ -308,6 +337,21 @@ _VIOLATIONS = {
     "sentiment out of range": (
         "UPDATE post SET sentiment = 1.5 WHERE platform_post_id = 'p1'",
         'violates check constraint "post_sentiment_check"',
+    ),
+    "unknown key scope": (
+        "INSERT INTO api_key (name, prefix, key_hash, scopes) "
+        "VALUES ('k', 'hk_00000000', repeat('c', 64), ARRAY['read', 'root'])",
+        'violates check constraint "ck_api_key_scopes"',
+    ),
+    "key without scopes": (
+        "INSERT INTO api_key (name, prefix, key_hash, scopes) "
+        "VALUES ('k', 'hk_00000000', repeat('c', 64), ARRAY[]::text[])",
+        'violates check constraint "ck_api_key_scopes"',
+    ),
+    "plaintext in key_hash": (
+        "INSERT INTO api_key (name, prefix, key_hash, scopes) "
+        "VALUES ('k', 'hk_00000000', 'hk_00000000_secret', ARRAY['read'])",
+        'violates check constraint "ck_api_key_hash"',
     ),
     "empty hashtag key": (
         "INSERT INTO hashtag (key, display) VALUES ('', '')",

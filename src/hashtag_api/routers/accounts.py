@@ -6,7 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from hashtag_api.deps import QueueDep, ReaderDep, SessionDep, SettingsDep, WriterDep
+from hashtag_api.deps import (
+    AdminDep,
+    QueueDep,
+    ReaderDep,
+    SessionDep,
+    SettingsDep,
+    SnapshotDep,
+    WriterDep,
+)
 from hashtag_api.errors import error_responses
 from hashtag_core.accounts import service as account_service
 from hashtag_core.accounts.schemas import (
@@ -30,7 +38,7 @@ AccountId = Annotated[int, Path(ge=1, le=MAX_ID, description="The service's id o
     summary="Accounts and their sync state",
     responses=error_responses(503),
 )
-async def list_accounts(session: SessionDep, _: ReaderDep) -> list[AccountPublic]:
+async def list_accounts(session: SnapshotDep, _: ReaderDep) -> list[AccountPublic]:
     """Every account with its last and next sync, status and last error."""
     return await account_service.list_accounts(session)
 
@@ -50,7 +58,7 @@ async def register_account(
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
-    _: WriterDep,
+    _: AdminDep,
 ) -> AccountPublic:
     """Register a platform account with the reference name of its token; the worker then
     collects it every `sync_interval_minutes`. An account already known from imports is
@@ -66,7 +74,7 @@ async def register_account(
     summary="One account",
     responses=error_responses(404, 422, 503),
 )
-async def get_account(account_id: AccountId, session: SessionDep, _: ReaderDep) -> AccountPublic:
+async def get_account(account_id: AccountId, session: SnapshotDep, _: ReaderDep) -> AccountPublic:
     """One account and the state of its collection."""
     return await account_service.get_account(session, account_id)
 
@@ -82,7 +90,7 @@ async def update_account(
     body: AccountUpdate,
     session: SessionDep,
     settings: SettingsDep,
-    _: WriterDep,
+    _: AdminDep,
 ) -> AccountPublic:
     """Change the handle, time zone, token reference or sync interval, or pause/resume.
     A new token_ref clears a needs_reauth status."""
@@ -95,7 +103,7 @@ async def update_account(
     summary="Remove an account",
     responses=error_responses(401, 403, 404, 422, 503),
 )
-async def delete_account(account_id: AccountId, session: SessionDep, _: WriterDep) -> Response:
+async def delete_account(account_id: AccountId, session: SessionDep, _: AdminDep) -> Response:
     """Remove the account with its posts and history (figures are recomputed)."""
     await account_service.delete_account(session, account_id)
     return Response(status_code=204)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from hashtag_api.deps import ReaderDep, SessionDep
+from hashtag_api.deps import ReaderDep, SnapshotDep
 from hashtag_api.errors import error_responses
 from hashtag_api.params import IsoDateTime
 from hashtag_core.hashtags import service as hashtag_service
@@ -43,7 +43,7 @@ AccountQ = Annotated[
     responses=error_responses(404, 422, 503),
 )
 async def get_hashtag_performance(
-    session: SessionDep,
+    session: SnapshotDep,
     _: ReaderDep,
     platform: PlatformQ = None,
     account: AccountQ = None,
@@ -96,7 +96,7 @@ async def get_hashtag_performance(
     responses=error_responses(404, 422, 503),
 )
 async def get_hashtag(
-    session: SessionDep,
+    session: SnapshotDep,
     _: ReaderDep,
     hashtag: Annotated[
         str,

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from hashtag_api.deps import ReaderDep, SessionDep
+from hashtag_api.deps import ReaderDep, SnapshotDep
 from hashtag_api.errors import error_responses
 from hashtag_core.hashtags.schemas import Goal, Window
 from hashtag_core.ingest.schemas import StorableText
@@ -30,7 +30,7 @@ AccountQ = Annotated[
     responses=error_responses(404, 422, 503),
 )
 async def get_recommendations(
-    session: SessionDep,
+    session: SnapshotDep,
     _: ReaderDep,
     goal: Annotated[Goal, Query(description="What the campaign should raise.")] = Goal.ENGAGEMENT,
     platform: PlatformQ = None,
@@ -70,7 +70,7 @@ async def get_recommendations(
 )
 async def get_hashtag_report(
     request: Request,
-    session: SessionDep,
+    session: SnapshotDep,
     _: ReaderDep,
     platform: PlatformQ = None,
     account: AccountQ = None,

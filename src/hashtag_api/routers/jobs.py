@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
-from hashtag_api.deps import ReaderDep, SessionDep
+from hashtag_api.deps import ReaderDep, SnapshotDep
 from hashtag_api.errors import error_responses
 from hashtag_api.jobs_status import JobInfo, job_info
 
@@ -24,7 +24,7 @@ router = APIRouter(tags=["jobs"])
 async def get_job(
     job_id: Annotated[str, Path(max_length=200, examples=["recompute:42"])],
     request: Request,
-    session: SessionDep,
+    session: SnapshotDep,
     _: ReaderDep,
 ) -> JobInfo:
     """queued, running, complete (with its result) or failed (with the error). A recompute

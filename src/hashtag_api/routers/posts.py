@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from hashtag_api.deps import QueueDep, ReaderDep, SessionDep, WriterDep
+from hashtag_api.deps import QueueDep, ReaderDep, SessionDep, SnapshotDep, WriterDep
 from hashtag_api.errors import error_responses
 from hashtag_core.ingest.schemas import StorableText
 from hashtag_core.platforms import Platform
@@ -44,7 +44,7 @@ async def update_post(
     responses=error_responses(404, 422, 503),
 )
 async def get_post(
-    platform: Platform, post_id: PostIdPath, session: SessionDep, _: ReaderDep
+    platform: Platform, post_id: PostIdPath, session: SnapshotDep, _: ReaderDep
 ) -> PostPublic:
     """A stored post with its current metrics and hashtags."""
     return await post_service.get_post(session, platform, post_id)
@@ -57,7 +57,7 @@ async def get_post(
     responses=error_responses(404, 422, 503),
 )
 async def get_post_history(
-    platform: Platform, post_id: PostIdPath, session: SessionDep, _: ReaderDep
+    platform: Platform, post_id: PostIdPath, session: SnapshotDep, _: ReaderDep
 ) -> PostHistory:
     """Every metric snapshot recorded for the post (imports, updates, re-fetches)."""
     return await post_service.post_history(session, platform, post_id)

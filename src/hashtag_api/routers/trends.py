@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from hashtag_api.deps import ReaderDep, SessionDep
+from hashtag_api.deps import ReaderDep, SnapshotDep
 from hashtag_api.errors import error_responses
 from hashtag_api.params import IsoDate
 from hashtag_core.ingest.schemas import StorableText
@@ -26,7 +26,7 @@ router = APIRouter(tags=["trends"])
     responses=error_responses(404, 422, 503),
 )
 async def get_engagement_trends(
-    session: SessionDep,
+    session: SnapshotDep,
     _: ReaderDep,
     hashtag: Annotated[
         list[str],

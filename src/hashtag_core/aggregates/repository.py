@@ -4,8 +4,10 @@ the version bookkeeping. Nothing here commits; the service owns the transaction.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import polars as pl
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -31,21 +33,41 @@ from hashtag_core.rawsql import driver, in_transaction
 
 __all__ = [
     "AGGREGATE_TABLES",
+    "APPLY_LOCK_KEY",
     "RECOMPUTE_LOCK_KEY",
+    "DirtyPost",
+    "IncrementalState",
     "Versions",
+    "clear_dirty",
+    "dirty_posts",
+    "hashtags_of_posts",
+    "load_baselines",
     "load_followers",
     "load_links",
     "load_posts",
+    "load_priors",
+    "lock_apply",
+    "read_state",
     "read_versions",
+    "recompute_running",
     "replace_aggregates",
+    "replace_frozen",
+    "replace_hashtag_rows",
     "try_lock",
     "unlock",
+    "unlock_apply",
     "update_display_spellings",
+    "write_full_state",
+    "write_incremental_state",
     "write_state",
 ]
 
 #: pg advisory lock key held while a recompute pass runs (one pass at a time, cluster-wide).
 RECOMPUTE_LOCK_KEY = 7_246_001
+#: pg advisory lock key held while aggregate rows are written (a full recompute's swap or an
+#: incremental pass): writers of aggregate rows take it before their transaction starts, so
+#: their REPEATABLE READ snapshots never miss one another's rows.
+APPLY_LOCK_KEY = 7_246_002
 AGGREGATE_TABLES: dict[str, pl.Schema] = {
     "hashtag_performance": PERFORMANCE_SCHEMA,
     "hashtag_trend_cell": TREND_CELL_SCHEMA,
@@ -100,10 +122,22 @@ async def read_versions(conn: AsyncConnection) -> Versions:
     return Versions(requested=row["requested"], computed=row["computed"])
 
 
-async def load_posts(conn: AsyncConnection) -> pl.DataFrame:
-    """Every post with its metrics, local calendar fields and sentiment (POSTS_SCHEMA + 1)."""
+def _id_list(ids: Iterable[int]) -> str:
+    """A literal bigint[] of ids (COPY takes no parameters)."""
+    return "'{" + ",".join(str(int(i)) for i in sorted(set(ids))) + "}'::bigint[]"
+
+
+async def load_posts(conn: AsyncConnection, hashtags: Iterable[int] | None = None) -> pl.DataFrame:
+    """Every post (or every post linked to one of `hashtags`) with its metrics, local calendar
+    fields and sentiment (POSTS_SCHEMA + 1)."""
+    query = _POSTS_QUERY
+    if hashtags is not None:
+        query += (
+            "WHERE p.id IN (SELECT post_id FROM post_hashtag "
+            f"WHERE hashtag_id = ANY({_id_list(hashtags)}))"
+        )
     raw = pl.read_csv(
-        io.BytesIO(await _copy_out(conn, _POSTS_QUERY)),
+        io.BytesIO(await _copy_out(conn, query)),
         schema_overrides={"platform": pl.String, **dict.fromkeys(_METRICS, pl.Int64)},
     )
     if raw.height == 0:
@@ -123,9 +157,12 @@ async def load_posts(conn: AsyncConnection) -> pl.DataFrame:
     )
 
 
-async def load_links(conn: AsyncConnection) -> pl.DataFrame:
-    """Every post-hashtag link, as LINKS_SCHEMA."""
-    data = await _copy_out(conn, "SELECT post_id, hashtag_id FROM post_hashtag")
+async def load_links(conn: AsyncConnection, hashtags: Iterable[int] | None = None) -> pl.DataFrame:
+    """Every post-hashtag link (or the links of `hashtags`), as LINKS_SCHEMA."""
+    query = "SELECT post_id, hashtag_id FROM post_hashtag"
+    if hashtags is not None:
+        query += f" WHERE hashtag_id = ANY({_id_list(hashtags)})"
+    data = await _copy_out(conn, query)
     return pl.read_csv(io.BytesIO(data), schema=LINKS_SCHEMA)
 
 
@@ -153,21 +190,55 @@ async def replace_aggregates(
     apg = await in_transaction(conn)
     written = {}
     for table, frame in frames.items():
-        columns = AGGREGATE_TABLES[table].names()
-        out = frame.select(columns)
-        if table == "hashtag_performance":  # the one table whose rows say when they were made
-            columns = [*columns, "computed_at"]
-            out = out.with_columns(pl.lit(computed_at).alias("computed_at"))
-        buffer = io.BytesIO()
-        out.write_csv(buffer, include_header=False)
-        buffer.seek(0)
         await apg.execute(f"DELETE FROM {table}")
-        await apg.copy_to_table(table, source=buffer, columns=columns, format="csv")
+        out = await _copy_in(apg, table, frame, computed_at=computed_at)
         # Fresh statistics now, not when autovacuum gets round to it: planned on the old
         # ones, a table that grew from hundreds to 10,000 rows is joined by nested loops
         # (GET /hashtag-performance took 14 s instead of milliseconds).
         await apg.execute(f"ANALYZE {table}")
         written[table] = out.height
+    return written
+
+
+async def _copy_in(
+    apg: Any, table: str, frame: pl.DataFrame, *, computed_at: datetime | None = None
+) -> pl.DataFrame:
+    """COPY `frame` into an aggregate table (columns as in AGGREGATE_TABLES); return the rows."""
+    columns = AGGREGATE_TABLES[table].names()
+    out = frame.select(columns)
+    if table == "hashtag_performance":  # the one table whose rows say when they were made
+        columns = [*columns, "computed_at"]
+        out = out.with_columns(pl.lit(computed_at).alias("computed_at"))
+    buffer = io.BytesIO()
+    out.write_csv(buffer, include_header=False)
+    buffer.seek(0)
+    await apg.copy_to_table(table, source=buffer, columns=columns, format="csv")
+    return out
+
+
+async def replace_hashtag_rows(
+    conn: AsyncConnection,
+    frames: dict[str, pl.DataFrame],
+    hashtags: Sequence[int],
+    *,
+    computed_at: datetime,
+    goals: Sequence[str],
+) -> dict[str, int]:
+    """Replace the rows of `hashtags` in each table of `frames` (hashtag_lift: only `goals`)."""
+    apg = await in_transaction(conn)
+    ids = sorted(set(hashtags))
+    written = {}
+    for table, frame in frames.items():
+        if table == "hashtag_lift":
+            await apg.execute(
+                "DELETE FROM hashtag_lift WHERE hashtag_id = ANY($1::bigint[]) "
+                "AND goal = ANY($2::text[])",
+                ids,
+                list(goals),
+            )
+        else:
+            await apg.execute(f"DELETE FROM {table} WHERE hashtag_id = ANY($1::bigint[])", ids)
+        written[table] = (await _copy_in(apg, table, frame, computed_at=computed_at)).height
     return written
 
 
@@ -210,3 +281,149 @@ async def try_lock(conn: AsyncConnection) -> bool:
 async def unlock(conn: AsyncConnection) -> None:
     """Release the recompute lock."""
     await (await driver(conn)).execute("SELECT pg_advisory_unlock($1)", RECOMPUTE_LOCK_KEY)
+
+
+async def recompute_running(conn: AsyncConnection) -> bool:
+    """Whether a session of this database holds the recompute lock: a pass is running now.
+
+    A one-bigint advisory key below 2^32 shows in pg_locks as classid 0, objid key, objsubid 1.
+    """
+    return bool(
+        await (await driver(conn)).fetchval(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid = 0 AND objid = $1::bigint::oid AND objsubid = 1 "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))",
+            RECOMPUTE_LOCK_KEY,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class IncrementalState:
+    """The version bookkeeping the incremental pass needs, read in one snapshot."""
+
+    requested: int  # data version written so far
+    computed: int  # data version the aggregates show (full or incremental)
+    applied: int  # dirty posts up to this version are in the aggregates
+    full_version: int | None  # data version of the last full recompute (None: none yet)
+    full_computed_at: datetime | None  # its time: the windows' anchor
+
+
+@dataclass(frozen=True)
+class DirtyPost:
+    """One single-post update waiting to be (or already) applied incrementally."""
+
+    version: int
+    post_id: int
+    old_hashtag_ids: list[int]
+
+
+async def read_state(conn: AsyncConnection) -> IncrementalState:
+    """Versions and the last full recompute, in the caller's snapshot."""
+    row = await (await in_transaction(conn)).fetchrow(
+        "SELECT d.version AS requested, r.computed_version, r.applied_version, r.full_version, "
+        "r.full_computed_at FROM data_version d, recompute_state r WHERE d.id = 1 AND r.id = 1"
+    )
+    return IncrementalState(
+        requested=row["requested"],
+        computed=row["computed_version"],
+        applied=row["applied_version"],
+        full_version=row["full_version"],
+        full_computed_at=row["full_computed_at"],
+    )
+
+
+async def dirty_posts(conn: AsyncConnection, *, after: int, upto: int) -> list[DirtyPost]:
+    """Dirty-post records with `after` < version <= `upto`, oldest first."""
+    rows = await (await in_transaction(conn)).fetch(
+        "SELECT version, post_id, old_hashtag_ids FROM dirty_post "
+        "WHERE version > $1 AND version <= $2 ORDER BY version, post_id",
+        after,
+        upto,
+    )
+    return [DirtyPost(r["version"], r["post_id"], list(r["old_hashtag_ids"])) for r in rows]
+
+
+async def hashtags_of_posts(conn: AsyncConnection, post_ids: Sequence[int]) -> set[int]:
+    """The hashtags the posts are linked to now."""
+    rows = await (await in_transaction(conn)).fetch(
+        "SELECT DISTINCT hashtag_id FROM post_hashtag WHERE post_id = ANY($1::bigint[])",
+        list(post_ids),
+    )
+    return {r["hashtag_id"] for r in rows}
+
+
+async def clear_dirty(conn: AsyncConnection, *, covered: int) -> None:
+    """Forget the dirty posts a full recompute of data version `covered` included (and any
+    record from beyond the current data version, which only a reset database leaves)."""
+    await (await in_transaction(conn)).execute(
+        "DELETE FROM dirty_post WHERE version <= $1 "
+        "OR version > (SELECT version FROM data_version WHERE id = 1)",
+        covered,
+    )
+
+
+async def replace_frozen(
+    conn: AsyncConnection, baselines: pl.DataFrame, priors: pl.DataFrame
+) -> None:
+    """Store the baselines and prior a full recompute used (the incremental passes reuse them)."""
+    apg = await in_transaction(conn)
+    for table, frame in (("account_baseline", baselines), ("lift_prior", priors)):
+        buffer = io.BytesIO()
+        frame.write_csv(buffer, include_header=False)
+        buffer.seek(0)
+        await apg.execute(f"DELETE FROM {table}")
+        await apg.copy_to_table(table, source=buffer, columns=frame.columns, format="csv")
+
+
+async def load_baselines(conn: AsyncConnection, schema: pl.Schema) -> pl.DataFrame:
+    """The stored account baselines (as `schema`)."""
+    data = await _copy_out(conn, f"SELECT {_quoted(schema)} FROM account_baseline")
+    return pl.read_csv(io.BytesIO(data), schema=schema)
+
+
+async def load_priors(conn: AsyncConnection, schema: pl.Schema) -> pl.DataFrame:
+    """The stored empirical-Bayes prior (as `schema`)."""
+    data = await _copy_out(conn, f"SELECT {_quoted(schema)} FROM lift_prior")
+    return pl.read_csv(io.BytesIO(data), schema=schema)
+
+
+def _quoted(schema: pl.Schema) -> str:
+    return ", ".join(f'"{name}"' for name in schema.names())
+
+
+async def write_full_state(
+    conn: AsyncConnection, *, full_version: int, computed_version: int, applied: int, at: datetime
+) -> None:
+    """Record a full recompute of `full_version` (plus dirty posts applied on top of it)."""
+    await (await in_transaction(conn)).execute(
+        "UPDATE recompute_state SET full_version = $1, full_computed_at = $2, "
+        "computed_version = $3, applied_version = $4 WHERE id = 1",
+        full_version,
+        at,
+        computed_version,
+        applied,
+    )
+
+
+async def write_incremental_state(
+    conn: AsyncConnection, *, computed_version: int, applied: int, at: datetime
+) -> None:
+    """Record an incremental pass (computed_at: when the aggregates last changed)."""
+    await (await in_transaction(conn)).execute(
+        "UPDATE recompute_state SET computed_version = GREATEST(computed_version, $1), "
+        "applied_version = GREATEST(applied_version, $2), computed_at = $3 WHERE id = 1",
+        computed_version,
+        applied,
+        at,
+    )
+
+
+async def lock_apply(conn: AsyncConnection) -> None:
+    """Wait for the aggregate-writing lock (held for one swap or one incremental pass)."""
+    await (await driver(conn)).execute("SELECT pg_advisory_lock($1)", APPLY_LOCK_KEY)
+
+
+async def unlock_apply(conn: AsyncConnection) -> None:
+    """Release the aggregate-writing lock."""
+    await (await driver(conn)).execute("SELECT pg_advisory_unlock($1)", APPLY_LOCK_KEY)

@@ -1,12 +1,21 @@
-"""Rebuilding the precomputed aggregates.
+"""Rebuilding the precomputed aggregates: in full, or incrementally for a few hashtags.
 
-One pass reads the data in a REPEATABLE READ snapshot (so the posts, links and the data version
-it records are consistent), computes every table with polars in a worker thread, and replaces
-the aggregate rows in the same transaction: readers see the old figures or the new ones, never
-a mix. A cluster-wide advisory lock keeps passes one at a time. A trigger that finds the lock
-taken returns at once: the running pass re-checks the data version after releasing the lock
-and goes again if anything arrived meanwhile, so concurrent triggers coalesce without losing
-an update.
+A full pass reads the data in a REPEATABLE READ snapshot (so the posts, links and the data
+version it records are consistent), computes every table with polars in a worker thread, and
+swaps the aggregate rows in one transaction: readers see the old figures or the new ones,
+never a mix. A cluster-wide advisory lock keeps full passes one at a time. A trigger that finds
+the lock taken returns at once: the running pass re-checks the data version after releasing
+the lock and goes again if anything arrived meanwhile, so concurrent triggers coalesce without
+losing an update.
+
+An incremental pass applies single-post updates (`dirty_post` records, written with the
+update): it recomputes the rows of the hashtags those posts touch (`incremental`), holding the
+account baselines, the empirical-Bayes prior and the window anchor of the last full pass. A
+trigger takes it when every data version not yet in the aggregates is such an update; anything
+else (an import, a sync, a reset database) takes the full pass. Both write aggregate rows only
+under a second advisory lock (APPLY_LOCK_KEY), taken before their writing transaction starts;
+the full pass does not hold it while it computes, so updates keep flowing meanwhile, and its
+swap re-applies the updates its snapshot missed, in the same transaction.
 """
 
 from __future__ import annotations
@@ -21,27 +30,38 @@ import polars as pl
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hashtag_core.aggregates import repository as repo
+from hashtag_core.aggregates.incremental import (
+    BASELINE_SCHEMA,
+    PRIOR_SCHEMA,
+    baselines_of,
+    incremental_frames,
+    priors_of,
+)
 from hashtag_core.analytics.baseline import relative_performance
 from hashtag_core.analytics.cooccurrence import cooccurrence
 from hashtag_core.analytics.followers import content_reach, follower_lift
 from hashtag_core.analytics.frames import POSTS_SCHEMA
-from hashtag_core.analytics.insight_frames import FOLLOWERS_SCHEMA
+from hashtag_core.analytics.insight_frames import FOLLOWERS_SCHEMA, GOALS
 from hashtag_core.analytics.lift import hashtag_lift
 from hashtag_core.analytics.performance import hashtag_performance
 from hashtag_core.analytics.sentiment import hashtag_sentiment
 from hashtag_core.analytics.slots import best_slots, hashtag_momentum, slot_lift
 from hashtag_core.analytics.trends import daily_series, trend_cells
 
-__all__ = ["RecomputeOutcome", "compute_frames", "recompute"]
+__all__ = ["FULL_AFTER_DIRTY_POSTS", "RecomputeOutcome", "compute_frames", "recompute"]
 
 logger = logging.getLogger(__name__)
+
+#: After an incremental pass, a full recompute follows once this many single-post updates have
+#: piled up since the last one (the frozen baselines and prior drift as posts change).
+FULL_AFTER_DIRTY_POSTS = 10_000
 
 
 @dataclass(frozen=True)
 class RecomputeOutcome:
     """What a recompute trigger did."""
 
-    status: str  # "computed" | "up_to_date" | "coalesced"
+    status: str  # "computed" | "incremental" | "up_to_date" | "coalesced"
     computed_version: int | None = None
     passes: int = 0
     rows: dict[str, int] | None = None
@@ -54,11 +74,13 @@ def compute_frames(
     *,
     now: datetime,
     followers: pl.DataFrame | None = None,
+    baselines: bool = False,
 ) -> dict[str, pl.DataFrame]:
     """Every aggregate table from the input frames (CPU-bound: run it in a thread).
 
     `posts` may carry a `sentiment` column (needed for the sentiment table); `followers` are
-    the follower snapshots (needed for the follower-growth lift).
+    the follower snapshots (needed for the follower-growth lift). With `baselines`, the result
+    also holds "account_baseline" (BASELINE_SCHEMA), which the incremental passes reuse.
     """
     lposts, llinks = posts.select(list(POSTS_SCHEMA)).lazy(), links.lazy()
     follower_frame = followers if followers is not None else pl.DataFrame(schema=FOLLOWERS_SCHEMA)
@@ -82,14 +104,60 @@ def compute_frames(
     }
     if "sentiment" in posts.columns:
         plans["hashtag_sentiment"] = hashtag_sentiment(posts.lazy(), llinks, now=now)
+    if baselines:
+        plans["account_baseline"] = baselines_of(relative)
     frames = pl.collect_all(list(plans.values()))
     return dict(zip(plans, frames, strict=True))
+
+
+def _full_frames(
+    posts: pl.DataFrame, links: pl.DataFrame, followers: pl.DataFrame, at: datetime
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame]:
+    """Every aggregate table, plus the baselines and prior the incremental passes reuse."""
+    frames = compute_frames(posts, links, now=at, followers=followers, baselines=True)
+    baselines = frames.pop("account_baseline")
+    return frames, baselines, priors_of(frames["hashtag_lift"])
+
+
+def _covered(computed: int, versions: set[int]) -> int:
+    """The highest data version v such that every version in (computed, v] is in `versions`."""
+    while computed + 1 in versions:
+        computed += 1
+    return computed
+
+
+async def _apply(
+    conn: AsyncConnection,
+    dirty: list[repo.DirtyPost],
+    *,
+    anchor: datetime,
+    at: datetime,
+    baselines: pl.DataFrame | None = None,
+    priors: pl.DataFrame | None = None,
+) -> dict[str, int]:
+    """Recompute the rows of every hashtag the dirty posts touch (before or after the update)."""
+    hashtags = {tag for d in dirty for tag in d.old_hashtag_ids}
+    hashtags |= await repo.hashtags_of_posts(conn, [d.post_id for d in dirty])
+    if not hashtags:
+        return {}
+    ids = sorted(hashtags)
+    posts = await repo.load_posts(conn, ids)
+    links = await repo.load_links(conn, ids)
+    if baselines is None:
+        baselines = await repo.load_baselines(conn, BASELINE_SCHEMA)
+    if priors is None:
+        priors = await repo.load_priors(conn, PRIOR_SCHEMA)
+    frames = await asyncio.to_thread(
+        incremental_frames, posts, links, ids, now=anchor, baselines=baselines, priors=priors
+    )
+    rows = await repo.replace_hashtag_rows(conn, frames, ids, computed_at=at, goals=GOALS)
+    return {"hashtags": len(ids), **rows}
 
 
 async def _pass(
     conn: AsyncConnection, now: datetime | None, *, force: bool = False
 ) -> RecomputeOutcome | None:
-    """One snapshot pass; None when the aggregates already show the latest data."""
+    """One full pass; None when the aggregates already show the latest data."""
     started = time.perf_counter()
     rr = await conn.execution_options(isolation_level="REPEATABLE READ")
     async with rr.begin():
@@ -99,18 +167,75 @@ async def _pass(
         posts = await repo.load_posts(rr)
         links = await repo.load_links(rr)
         followers = await repo.load_followers(rr)
-        at = now or datetime.now(UTC)
-        frames = await asyncio.to_thread(compute_frames, posts, links, now=at, followers=followers)
-        rows = await repo.replace_aggregates(rr, frames, computed_at=at)
-        await repo.update_display_spellings(rr)
-        duration_ms = int((time.perf_counter() - started) * 1000)
-        await repo.write_state(
-            rr, version=versions.requested, computed_at=at, duration_ms=duration_ms
-        )
+    at = now or datetime.now(UTC)
+    frames, baselines, priors = await asyncio.to_thread(_full_frames, posts, links, followers, at)
+    del posts, links, followers
+    await repo.lock_apply(conn)
+    try:
+        async with rr.begin():
+            rows = await repo.replace_aggregates(rr, frames, computed_at=at)
+            await repo.replace_frozen(rr, baselines, priors)
+            await repo.update_display_spellings(rr)
+            # Updates committed after the snapshot were applied to the tables just replaced:
+            # apply them again on top of the new figures, in this transaction.
+            await repo.clear_dirty(rr, covered=versions.requested)
+            state = await repo.read_state(rr)
+            later = await repo.dirty_posts(rr, after=versions.requested, upto=state.requested)
+            if later:
+                await _apply(rr, later, anchor=at, at=at, baselines=baselines, priors=priors)
+            computed = _covered(versions.requested, {d.version for d in later})
+            duration_ms = int((time.perf_counter() - started) * 1000)
+            await repo.write_state(rr, version=computed, computed_at=at, duration_ms=duration_ms)
+            await repo.write_full_state(
+                rr,
+                full_version=versions.requested,
+                computed_version=computed,
+                applied=max([versions.requested, *(d.version for d in later)]),
+                at=at,
+            )
+    finally:
+        await repo.unlock_apply(conn)
     logger.info(
         "recomputed aggregates to version %s in %d ms: %s", versions.requested, duration_ms, rows
     )
-    return RecomputeOutcome("computed", versions.requested, 1, rows, duration_ms)
+    return RecomputeOutcome("computed", computed, 1, rows, duration_ms)
+
+
+async def _incremental(conn: AsyncConnection) -> tuple[RecomputeOutcome | None, bool]:
+    """Apply the pending single-post updates: (outcome, full recompute due?).
+
+    The outcome is None when a full pass is needed: no full pass yet, or a pending data
+    version that is not a single-post update (an import, a sync, a reset database).
+    """
+    started = time.perf_counter()
+    await repo.lock_apply(conn)
+    try:
+        rr = await conn.execution_options(isolation_level="REPEATABLE READ")
+        async with rr.begin():
+            state = await repo.read_state(rr)
+            if state.computed >= state.requested:
+                return RecomputeOutcome("up_to_date", state.computed), False
+            anchor = state.full_computed_at
+            if state.full_version is None or anchor is None or state.full_version > state.computed:
+                return None, False
+            pending = await repo.dirty_posts(rr, after=state.full_version, upto=state.requested)
+            covered = _covered(state.computed, {d.version for d in pending})
+            if covered < state.requested:
+                return None, False
+            todo = [d for d in pending if d.version > state.applied]
+            at = datetime.now(UTC)
+            rows = await _apply(rr, todo, anchor=anchor, at=at)
+            await repo.write_incremental_state(
+                rr, computed_version=covered, applied=state.requested, at=at
+            )
+    finally:
+        await repo.unlock_apply(conn)
+    duration_ms = int((time.perf_counter() - started) * 1000)
+    logger.info(
+        "applied %d updated posts to version %s in %d ms: %s", len(todo), covered, duration_ms, rows
+    )
+    outcome = RecomputeOutcome("incremental", covered, 1, rows, duration_ms)
+    return outcome, len(pending) > FULL_AFTER_DIRTY_POSTS
 
 
 async def recompute(
@@ -118,8 +243,18 @@ async def recompute(
 ) -> RecomputeOutcome:
     """Bring the aggregates up to the latest data version (or leave it to a running pass).
 
-    `force` recomputes even when no data changed: time windows end at "now" and move on.
+    When every pending version is a single-post update, an incremental pass does it (a full
+    pass follows once FULL_AFTER_DIRTY_POSTS updates piled up). `force` runs a full pass even
+    when no data changed: time windows end at "now" and move on, and the baselines and prior
+    the incremental passes hold are refreshed.
     """
+    if not force:
+        async with engine.connect() as conn:
+            quick, full_due = await _incremental(conn)
+            await conn.commit()
+        if quick is not None and not full_due:
+            return quick
+        force = full_due
     last: RecomputeOutcome | None = None
     passes = 0
     async with engine.connect() as conn:

@@ -119,6 +119,7 @@ class DemoConfig:
     hashtags: int = 300  # vocabulary size (at least the ~90 named tags)
     days: int = 730  # history length, ending at `end`
     end: datetime = DEFAULT_END  # aware; pass "now" explicitly for live demos
+    tail_scale: float = 1.0  # multiplies the mean number of tail tags per post (1.0 = default)
 
     def __post_init__(self) -> None:
         """Reject configs that cannot produce valid records."""
@@ -130,6 +131,8 @@ class DemoConfig:
             raise ValueError("hashtags must be >= 1")
         if self.days < 2:
             raise ValueError("days must be >= 2")
+        if self.tail_scale < 0:
+            raise ValueError("tail_scale must be >= 0")
         if self.end.tzinfo is None or self.end.utcoffset() is None:
             raise ValueError("end must be timezone-aware, e.g. datetime.now(UTC)")
 
@@ -1052,6 +1055,8 @@ class _TextMaker:
         rows: list[list[float]] = rng.random((n, _U.COUNT)).tolist()
         # Zipf-distributed tail tags: how many per post, which ones, which spelling.
         rate = _TAIL_RATE[ctx.platform_idx[ch.account]]
+        if ctx.config.tail_scale != 1.0:  # keep the default draws bit-identical
+            rate = rate * ctx.config.tail_scale
         counts = rng.poisson(rate)
         ends: list[int] = np.cumsum(counts).tolist()
         picks: list[int] = np.searchsorted(

@@ -75,7 +75,8 @@ async def recompute_status(session: AsyncSession) -> dict[str, Any]:
     """Computed and requested data versions and when the aggregates were computed."""
     rows = await _rows(
         session,
-        "SELECT r.computed_version, r.computed_at, r.last_duration_ms, d.version AS requested "
+        "SELECT r.computed_version, r.computed_at, r.full_computed_at, r.last_duration_ms, "
+        "d.version AS requested "
         "FROM recompute_state r, data_version d",
         {},
     )

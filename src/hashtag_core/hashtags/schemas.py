@@ -191,6 +191,12 @@ class PerformancePage(BaseModel):
     """Hashtag figures from the precomputed tables."""
 
     computed_at: datetime | None = Field(description="When these figures were computed.")
+    full_recompute_at: datetime | None = Field(
+        default=None,
+        description="When the last full recompute ran: the windows end then, and the account "
+        "baselines, shrinkage prior, co-occurrence and recommendations are as of then "
+        "(single-post updates since are applied incrementally; docs/metrics.md, Freshness).",
+    )
     data_version: int = Field(description="Data version the figures include.")
     pending_version: int | None = Field(
         description="Newer data version not yet included (a recompute is due), else null."

@@ -95,6 +95,7 @@ async def performance_page(
     )
     return PerformancePage(
         computed_at=status["computed_at"],
+        full_recompute_at=status["full_computed_at"],
         data_version=status["computed_version"],
         pending_version=status["requested"]
         if status["requested"] > status["computed_version"]

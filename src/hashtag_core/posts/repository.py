@@ -20,6 +20,8 @@ __all__ = [
     "StagedPost",
     "bump_data_version",
     "get_post",
+    "hashtag_ids",
+    "mark_dirty",
     "post_history",
     "relink_hashtags",
     "update_post",
@@ -251,6 +253,28 @@ async def update_post(
         f"SELECT id, {', '.join(_METRICS)}, $2 FROM post WHERE id = $1",
         post_pk,
         source,
+    )
+
+
+async def hashtag_ids(session: AsyncSession, post_pk: int) -> list[int]:
+    """The ids of the hashtags a post is linked to."""
+    apg = await session_driver(session)
+    rows = await apg.fetch("SELECT hashtag_id FROM post_hashtag WHERE post_id = $1", post_pk)
+    return sorted(r["hashtag_id"] for r in rows)
+
+
+async def mark_dirty(
+    session: AsyncSession, version: int, post_pk: int, old_hashtag_ids: Sequence[int]
+) -> None:
+    """Record, in the caller's transaction, that data version `version` changed this one post
+    (which had `old_hashtag_ids` before): the incremental recompute's to-do list."""
+    apg = await session_driver(session)
+    await apg.execute(
+        "INSERT INTO dirty_post (version, post_id, old_hashtag_ids) VALUES ($1, $2, $3) "
+        "ON CONFLICT (version, post_id) DO NOTHING",
+        version,
+        post_pk,
+        list(old_hashtag_ids),
     )
 
 

@@ -99,23 +99,31 @@ async def import_rows(
 ) -> ImportResult:
     """Validate and store every row; invalid rows are reported, never half-written."""
     totals = _Totals()
-    while True:
-        batch = await asyncio.to_thread(_read_batch, rows, batch_rows)
-        if batch.read == 0:
-            break
-        totals.received += batch.read
-        totals.rejected += len({e.row for e in batch.errors})
-        totals.errors.extend(batch.errors[: max(0, max_errors - len(totals.errors))])
-        totals.unknown |= batch.unknown
-        if batch.staged:
-            outcome = await repository.upsert_batch(session, batch.staged, source=source)
-            totals.version = await repository.bump_data_version(session)
-            await session.commit()
-            totals.inserted += outcome.inserted
-            totals.updated += outcome.updated
-            totals.duplicates += outcome.duplicates
-        if progress:
-            progress(batch.read)
+    pending = asyncio.ensure_future(asyncio.to_thread(_read_batch, rows, batch_rows))
+    try:
+        while True:
+            batch = await pending
+            if batch.read == 0:
+                break
+            # Parse the next batch while this one is stored: the thread's Python work and
+            # Postgres's upserts overlap (one reader at a time, so rows stay in order).
+            pending = asyncio.ensure_future(asyncio.to_thread(_read_batch, rows, batch_rows))
+            totals.received += batch.read
+            totals.rejected += len({e.row for e in batch.errors})
+            totals.errors.extend(batch.errors[: max(0, max_errors - len(totals.errors))])
+            totals.unknown |= batch.unknown
+            if batch.staged:
+                outcome = await repository.upsert_batch(session, batch.staged, source=source)
+                totals.version = await repository.bump_data_version(session)
+                await session.commit()
+                totals.inserted += outcome.inserted
+                totals.updated += outcome.updated
+                totals.duplicates += outcome.duplicates
+            if progress:
+                progress(batch.read)
+    finally:
+        if not pending.done():  # a failed batch: let the read ahead finish, drop its result
+            await asyncio.gather(pending, return_exceptions=True)
     return await _finish(totals, queue=queue, max_errors=max_errors)
 
 
@@ -165,11 +173,15 @@ async def update_post(
     if "text" in changes:
         changes["sentiment"] = score_texts([changes["text"]])[0]
     if changes:
+        old_tags: list[int] = []
         await repository.update_post(session, current["id"], changes)
         if "text" in changes:
+            old_tags = await repository.hashtag_ids(session, current["id"])
             tags = hashtags_in_post(changes["text"], update.platform.value)
             await repository.relink_hashtags(session, current["id"], tags)
         version = await repository.bump_data_version(session)
+        # The recompute job this enqueues takes the incremental path for single-post updates.
+        await repository.mark_dirty(session, version, current["id"], old_tags)
     after = await repository.get_post(session, update.platform.value, update.post_id)
     await session.commit()
     job_id, queued = (None, True)

@@ -1,0 +1,201 @@
+"""The per-hashtag figures of a few hashtags, from their posts alone (pure polars).
+
+A full recompute reads every post; the incremental pass reads only the posts of the hashtags
+an update touched, and recomputes those hashtags' rows of the tables in `INCREMENTAL_TABLES`.
+Everything a hashtag's rows depend on beyond its own posts is frozen at the last full
+recompute and passed in:
+
+- the window anchor `now` (the full recompute's time), so every row shares the same windows;
+- the account baselines (median goal value per account, window and goal), `BASELINE_SCHEMA`;
+- the empirical-Bayes prior per (scope, window, goal): the pooled variance and tau2,
+  `PRIOR_SCHEMA`.
+
+With those held equal, the rows are the ones a full recompute would write (see
+tests/core/test_incremental.py). Rows for ALL_HASHTAGS and the follower-growth lift depend on
+other posts or on follower snapshots and wait for the full recompute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import polars as pl
+
+from hashtag_core.analytics.baseline import LOG_RATIO_CAP, goal_value, window_rows
+from hashtag_core.analytics.engagement import conform, tagged_posts
+from hashtag_core.analytics.frames import ALL_HASHTAGS, POSTS_SCHEMA
+from hashtag_core.analytics.insight_frames import GOAL_DTYPE, GOALS, LIFT_SCHEMA, WINDOW_DTYPE
+from hashtag_core.analytics.lift import account_platforms_of
+from hashtag_core.analytics.performance import hashtag_performance
+from hashtag_core.analytics.stats import (
+    PRIOR_DF,
+    TAU2_FLOOR,
+    TAU_MIN_POSTS,
+    Z975,
+    by_scope,
+    interval,
+    merged,
+    moments,
+    roll_up_moments,
+    sd,
+    verdict,
+)
+from hashtag_core.analytics.trends import daily_series, trend_cells
+
+__all__ = [
+    "BASELINE_SCHEMA",
+    "INCREMENTAL_TABLES",
+    "PRIOR_SCHEMA",
+    "baselines_of",
+    "incremental_frames",
+    "priors_of",
+]
+
+#: Aggregate tables whose rows of the affected hashtags an incremental pass rewrites
+#: (hashtag_lift: the goals in GOALS; the follower-growth rows wait for the full recompute).
+INCREMENTAL_TABLES = ("hashtag_performance", "hashtag_lift", "hashtag_trend_cell", "hashtag_daily")
+
+BASELINE_SCHEMA = pl.Schema(
+    {"account_id": pl.Int64, "window": pl.String, "goal": pl.String, "baseline": pl.Float64}
+)
+PRIOR_SCHEMA = pl.Schema(
+    {
+        "platform": pl.String,
+        "account_id": pl.Int64,
+        "window": pl.String,
+        "goal": pl.String,
+        "pooled_var": pl.Float64,  # NULL when no hashtag of the group has 2+ posts
+        "tau2": pl.Float64,
+    }
+)
+_GROUP = ["platform", "account_id", "window", "goal"]
+_KEYS = ["window", "goal", "hashtag_id"]
+
+
+def baselines_of(relative: pl.LazyFrame) -> pl.LazyFrame:
+    """The account baselines a relative-performance frame used (BASELINE_SCHEMA)."""
+    return (
+        relative.group_by(["account_id", "window", "goal"])
+        .agg(pl.col("baseline").first())
+        .with_columns(pl.col("window", "goal").cast(pl.String))
+        .pipe(conform, BASELINE_SCHEMA)
+    )
+
+
+def priors_of(lift: pl.DataFrame) -> pl.DataFrame:
+    """The empirical-Bayes prior of every (scope, window, goal) in a full lift table.
+
+    Same formulas as `stats.shrinkage`, from the moments the table keeps: n = posts,
+    mean = mean_log_ratio, m2 = sd_log_ratio^2 * (n - 1) (0 for one post).
+    """
+    n, mean = pl.col("posts"), pl.col("mean_log_ratio")
+    m2 = pl.when(n >= 2).then(pl.col("sd_log_ratio") ** 2 * (n - 1)).otherwise(0.0)
+    eligible = n >= TAU_MIN_POSTS
+    pooled = pl.when(pl.col("pooled_df") > 0).then(pl.col("pooled_m2") / pl.col("pooled_df"))
+    se2 = (PRIOR_DF * pl.col("pooled_var") + pl.col("m2")) / (PRIOR_DF + n - 1) / n
+    return (
+        lift.lazy()
+        .with_columns(m2=m2)
+        .with_columns(
+            pooled_df=(n - 1).sum().over(_GROUP), pooled_m2=pl.col("m2").sum().over(_GROUP)
+        )
+        .with_columns(pooled_var=pooled)
+        .with_columns(se2=se2)
+        .group_by(_GROUP)
+        .agg(
+            pl.col("pooled_var").first(),
+            spread=mean.filter(eligible).var(),
+            noise=pl.col("se2").filter(eligible).mean(),
+        )
+        .with_columns(
+            tau2=(pl.col("spread") - pl.col("noise")).fill_null(0.0).clip(lower_bound=TAU2_FLOOR)
+        )
+        .pipe(conform, PRIOR_SCHEMA)
+        .collect()
+    )
+
+
+def incremental_frames(
+    posts: pl.DataFrame,
+    links: pl.DataFrame,
+    hashtags: Sequence[int],
+    *,
+    now: datetime,
+    baselines: pl.DataFrame,
+    priors: pl.DataFrame,
+) -> dict[str, pl.DataFrame]:
+    """The rows of `hashtags` in every table of INCREMENTAL_TABLES.
+
+    `posts` must hold every post linked to one of `hashtags` (other posts do no harm);
+    `links` their links (links to other hashtags are ignored).
+    """
+    wanted = pl.col("hashtag_id").is_in(list(hashtags))
+    lposts = posts.select(list(POSTS_SCHEMA)).lazy()
+    llinks = links.lazy().filter(wanted)
+    real = pl.col("hashtag_id") != ALL_HASHTAGS
+    plans = {
+        "hashtag_performance": hashtag_performance(lposts, llinks, now=now),
+        "hashtag_lift": _lift(lposts, llinks, now=now, baselines=baselines, priors=priors),
+        "hashtag_trend_cell": trend_cells(lposts, llinks).filter(real),
+        "hashtag_daily": daily_series(lposts, llinks).filter(real),
+    }
+    frames = pl.collect_all(list(plans.values()))
+    return dict(zip(plans, frames, strict=True))
+
+
+def _lift(
+    posts: pl.LazyFrame,
+    links: pl.LazyFrame,
+    *,
+    now: datetime,
+    baselines: pl.DataFrame,
+    priors: pl.DataFrame,
+) -> pl.LazyFrame:
+    """`lift.hashtag_lift` for GOALS with the stored baselines and prior."""
+    ids = ["post_id", "platform", "account_id"]
+    frozen = baselines.lazy().with_columns(
+        pl.col("window").cast(WINDOW_DTYPE), pl.col("goal").cast(GOAL_DTYPE)
+    )
+    relative = (
+        posts.select(*ids, "posted_at", *(goal_value(g).alias(g) for g in GOALS))
+        .pipe(window_rows, now=now)
+        .unpivot(on=list(GOALS), index=[*ids, "window"], variable_name="goal")
+        .drop_nulls("value")
+        .with_columns(pl.col("goal").cast(GOAL_DTYPE))
+        .join(frozen, on=["account_id", "window", "goal"], how="inner")
+        .with_columns(
+            log_ratio=(pl.col("value") / pl.col("baseline"))
+            .log()
+            .clip(-LOG_RATIO_CAP, LOG_RATIO_CAP)
+        )
+    )
+    tagged = tagged_posts(relative, links, ["account_id", "window", "goal", "log_ratio"])
+    accounts = tagged.group_by(["account_id", *_KEYS]).agg(moments(pl.col("log_ratio")))
+    levels = by_scope(accounts, account_platforms_of(relative), _KEYS, roll_up_moments(), merged())
+    n, mean, m2 = pl.col("n"), pl.col("mean"), pl.col("m2")
+    se = sd(n, m2) / n.sqrt()
+    ci_low, ci_high = interval(mean, se, n - 1)
+    se2 = (PRIOR_DF * pl.col("pooled_var") + m2) / (PRIOR_DF + n - 1) / n
+    tau2 = pl.col("tau2")
+    post_mean, post_sd = pl.col("post_mean"), pl.col("post_sd")
+    return (
+        levels.with_columns(pl.col("window", "goal").cast(pl.String))
+        .join(priors.lazy(), on=_GROUP, how="left")
+        .with_columns(
+            sd_log_ratio=sd(n, m2),
+            lift=mean.exp() - 1,
+            ci_low=ci_low,
+            ci_high=ci_high,
+            weight=tau2 / (tau2 + se2),
+        )
+        .with_columns(post_mean=pl.col("weight") * mean, post_sd=(pl.col("weight") * se2).sqrt())
+        .with_columns(
+            score=post_mean.exp() - 1,
+            score_low=(post_mean - Z975 * post_sd).exp() - 1,
+            score_high=(post_mean + Z975 * post_sd).exp() - 1,
+            verdict=verdict(pl.col("ci_low"), pl.col("ci_high")),
+        )
+        .rename({"n": "posts", "mean": "mean_log_ratio"})
+        .pipe(conform, LIFT_SCHEMA)
+    )
