@@ -1,6 +1,7 @@
 """Real data, every insight figure: on the rOpenSci export (one account, 5 years) and the Pfizer
 tweets (thousands of accounts with follower counts), each polars table equals the independent
-pandas computation in reference_insights to 1e-9 relative."""
+pandas computation in reference_insights to 1e-9 relative. The reference's t quantiles come from
+scipy here (`independent_quantiles`), so the intervals do not rest on the code under test."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from scipy import stats  # type: ignore[import-untyped]
 
+from hashtag_core.analytics import reference_insights
 from hashtag_core.analytics.cooccurrence import cooccurrence
 from hashtag_core.analytics.followers import follower_lift
 from hashtag_core.analytics.frames import LINKS_SCHEMA, POSTS_SCHEMA
@@ -46,6 +49,13 @@ pytestmark = [
     pytest.mark.datasets,
     pytest.mark.skipif(not DATASETS.is_dir(), reason=f"dataset folder {DATASETS} is absent"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def independent_quantiles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reference takes its t and normal quantiles from scipy, not from `analytics.stats`."""
+    monkeypatch.setattr(reference_insights, "t975_of", lambda df: stats.t.ppf(0.975, df))
+    monkeypatch.setattr(reference_insights, "Z975", float(stats.norm.ppf(0.975)))
 
 
 def _load(paths: list[Path], mapping: str) -> tuple[pl.DataFrame, pl.DataFrame, datetime]:

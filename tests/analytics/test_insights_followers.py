@@ -75,16 +75,46 @@ def test_growth_uses_the_first_snapshot_at_or_after_each_end() -> None:
     assert wide.filter(pl.col("post_id") == 3)["growth"][0] == 0.0
 
 
-def test_excess_growth_against_the_account_median() -> None:
+def test_excess_growth_against_the_account_mean() -> None:
     relative = follower_relative(POSTS, SNAPSHOTS, now=NOW).collect()
     assert relative.schema == RELATIVE_SCHEMA
     rows = relative.filter(pl.col("window") == "all").sort("post_id")
     g1, g2 = math.log(1.05), math.log(1060 / 1010)
-    # baseline = median(g1, g2) = (g1 + g2) / 2; excess = -/+ (g2 - g1) / 2
+    # baseline = mean(g1, g2) = (g1 + g2) / 2; excess = -/+ (g2 - g1) / 2
     assert rows["baseline"].to_list() == pytest.approx([(g1 + g2) / 2] * 2)
     assert rows["log_ratio"].to_list() == pytest.approx([(g1 - g2) / 2, (g2 - g1) / 2])
     # posts 1 and 2 are 20 days old: in 30d, 90d, 365d and all, not in 7d
     assert sorted(set(relative["window"].cast(pl.String))) == ["30d", "365d", "90d", "all"]
+
+
+def test_skewed_growth_is_centred_on_the_mean_not_the_median() -> None:
+    # Growth 1%, 1%, 1% and 5% (one post followed by a jump): median 1%, mean 2%. Against the
+    # median every post would be at or above "usual" (excess 0, 0, 0, +4%: mean +1%), so a tag
+    # on random posts would look like a driver; against the mean the excesses sum to 0.
+    start = NOW - timedelta(days=30)
+    day_posts, snaps = [], []
+    for i, growth in enumerate([0.01, 0.01, 0.01, 0.05]):
+        at = start + timedelta(days=5 * i)
+        day_posts.append({"post_id": i + 1, "posted_at": at})
+        snaps += [(1, at, 100_000), (1, at + 3 * DAY, round(100_000 * math.exp(growth)))]
+    relative = (
+        follower_relative(make_posts(day_posts), snapshots(snaps), now=NOW)
+        .filter(pl.col("window") == "all")
+        .sort("post_id")
+        .collect()
+    )
+    values = relative["value"].to_list()
+    mean = sum(values) / 4
+    assert values[3] - values[0] == pytest.approx(0.04, abs=1e-4)
+    assert relative["baseline"].to_list() == pytest.approx([mean] * 4, rel=1e-12)
+    assert relative["log_ratio"].to_list() == pytest.approx([v - mean for v in values])
+    assert sum(relative["log_ratio"]) == pytest.approx(0.0, abs=1e-15)
+    # the follower lift of a tag on every post is therefore exactly 0, with a symmetric CI
+    links = make_links([(i, 5) for i in range(1, 5)])
+    lift = follower_lift(make_posts(day_posts), links, snapshots(snaps), now=NOW).collect()
+    row = lift.filter(pl.col("account_id") == 1, pl.col("window") == "all").row(0, named=True)
+    assert row["mean_log_ratio"] == pytest.approx(0.0, abs=1e-15)
+    assert row["verdict"] == "unclear"
 
 
 def test_follower_lift_of_a_driver_tag() -> None:

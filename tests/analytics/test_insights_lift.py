@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from scipy import stats  # type: ignore[import-untyped]
 
 from hashtag_core.analytics.baseline import LOG_RATIO_CAP, relative_performance
 from hashtag_core.analytics.frames import LINKS_SCHEMA, WINDOWS
@@ -15,7 +16,7 @@ from hashtag_core.analytics.insight_frames import LIFT_SCHEMA, RELATIVE_SCHEMA
 from hashtag_core.analytics.lift import hashtag_lift
 from hashtag_core.analytics.reference_insights import hashtag_lift_pd, relative_performance_pd
 from hashtag_core.analytics.reference_pandas import frame_from_pandas, frame_to_pandas
-from hashtag_core.analytics.stats import PRIOR_DF, t975, t975_expr
+from hashtag_core.analytics.stats import EXACT_MAX_DF, PRIOR_DF, t975, t975_expr
 from tests.analytics.test_performance import NOW, make_links, make_posts, random_frames
 
 LIFT_KEYS = ["platform", "account_id", "window", "goal", "hashtag_id"]
@@ -67,21 +68,39 @@ def test_t_quantile_matches_tables(df: int, known: float) -> None:
     assert t975(df) == pytest.approx(known, abs=1e-4)
 
 
+#: Degrees of freedom checked against scipy: every df up to 500 (the exact range and well past
+#: it) and large ones (a big scope's posts, Welch df of large groups).
+T_DFS = [*range(1, 501), 750, 1000, 2500, 10**4, 123_457, 10**6, 10**8, 2**31 - 1]
+#: The issue asks for 1e-9 relative on every figure; t975 is exact to ~5e-15 (measured).
+T_REL = 1e-12
+
+
+def test_t_quantile_matches_scipy() -> None:
+    expected = stats.t.ppf(0.975, T_DFS)
+    got = np.array([t975(df) for df in T_DFS])
+    worst = np.max(np.abs(got / expected - 1))
+    assert worst < T_REL, f"max relative error {worst:.2e}"
+
+
 def test_t_quantile_expression_equals_scalar_and_is_null_below_one() -> None:
-    valid = [1, 2, 29, 30, 31, 45, 500]
-    frame = pl.DataFrame({"df": [0, *valid, None]}, schema={"df": pl.Int64})
+    frame = pl.DataFrame({"df": [0, *T_DFS, None]}, schema={"df": pl.Int64})
     got = frame.select(t975_expr(pl.col("df"))).to_series().to_list()
     assert got[0] is None
     assert got[-1] is None
-    assert got[1:-1] == pytest.approx([t975(d) for d in valid], rel=1e-15)
+    assert got[1:-1] == pytest.approx([t975(d) for d in T_DFS], rel=1e-15)
+    assert np.max(np.abs(np.array(got[1:-1]) / stats.t.ppf(0.975, T_DFS) - 1)) < T_REL
     with pytest.raises(ValueError, match="df must be"):
         t975(0)
 
 
-def test_t_quantile_continuous_at_the_table_edge() -> None:
-    # Cornish-Fisher at 31 continues the table's 30 -> 31 step: exact 2.0395134464 (1e-8).
-    assert t975(31) == pytest.approx(2.0395134463964, abs=1e-7)
-    assert t975(30) > t975(31) > t975(32)
+def test_t_quantile_continuous_where_the_expansion_takes_over() -> None:
+    # Exact up to EXACT_MAX_DF, Cornish-Fisher above: both sides agree with scipy, and t
+    # keeps falling across the switch.
+    edge = [EXACT_MAX_DF - 1, EXACT_MAX_DF, EXACT_MAX_DF + 1, EXACT_MAX_DF + 2]
+    values = [t975(df) for df in edge]
+    assert values == pytest.approx(list(stats.t.ppf(0.975, edge)), rel=T_REL)
+    assert values == sorted(values, reverse=True)
+    assert len(set(values)) == len(values)
 
 
 # --- relative performance ------------------------------------------------------------------------

@@ -114,17 +114,22 @@ def window_rows(
 def with_baseline(
     frame: pl.LazyFrame, *, keys: Sequence[str], additive: bool = False
 ) -> pl.LazyFrame:
-    """Add ``baseline`` = median ``value`` per ``keys`` and ``log_ratio``.
+    """Add ``baseline`` (the account's usual ``value`` per ``keys``) and ``log_ratio``.
 
-    ``log_ratio`` = ln(value / baseline) capped to +/-LOG_RATIO_CAP. With ``additive`` the
-    values are already on the log scale (follower growth): ``log_ratio = value - baseline``,
-    uncapped (growth differences are small and have no viral tail to tame).
+    By default ``baseline`` is the median ``value`` and ``log_ratio`` = ln(value / baseline)
+    capped to +/-LOG_RATIO_CAP. With ``additive`` the values are already on the log scale
+    (follower growth): ``baseline`` is the MEAN ``value`` and ``log_ratio = value - baseline``,
+    uncapped (growth differences are small and have no viral tail to tame). The mean, not the
+    median: growth is right-skewed (jumps after some posts), so the median sits below the mean
+    and every hashtag's mean excess over it would be positive; over the mean, the excess of
+    the account's posts sums to exactly 0 and a hashtag with no effect expects 0.
     """
     value, baseline = pl.col("value"), pl.col("baseline")
-    medians = frame.group_by(list(keys)).agg(baseline=value.median())
+    centre = value.mean() if additive else value.median()
+    baselines = frame.group_by(list(keys)).agg(baseline=centre)
     ratio = (
         value - baseline
         if additive
         else (value / baseline).log().clip(-LOG_RATIO_CAP, LOG_RATIO_CAP)
     )
-    return frame.join(medians, on=list(keys), how="left").with_columns(log_ratio=ratio)
+    return frame.join(baselines, on=list(keys), how="left").with_columns(log_ratio=ratio)

@@ -2,8 +2,10 @@
 
 Follower growth of a post: ``ln(f(t + days) / f(t))``, where f(x) is the first follower
 snapshot of the account captured at or after x (and at most ``max_gap`` after it; otherwise
-the growth is unknown). Excess growth = that minus the median growth of the account's posts
-in the window, so a fast-growing account does not make its every hashtag look like a driver.
+the growth is unknown). Excess growth = that minus the MEAN growth of the account's posts in
+the window, so a fast-growing account does not make its every hashtag look like a driver. The
+mean and not the median: growth is right-skewed (the jumps after some posts), so every hashtag
+would sit above the median on average, while over the mean a no-effect hashtag expects 0.
 This is association, not causation: see docs/metrics.md, "Follower growth".
 """
 
@@ -89,8 +91,9 @@ def follower_relative(
 ) -> pl.LazyFrame:
     """RELATIVE_SCHEMA rows with goal "followers": value = growth, log_ratio = excess growth.
 
-    The baseline is the median growth over the account's posts (with a known growth) in the
-    window; ``log_ratio = growth - baseline`` (growth is already a log ratio).
+    The baseline is the mean growth over the account's posts (with a known growth) in the
+    window; ``log_ratio = growth - baseline`` (growth is already a log ratio), so the excess
+    of an account's posts averages exactly 0 (`baseline.with_baseline`, ``additive``).
     """
     growth = post_follower_growth(posts, followers, now=now, days=days, max_gap=max_gap)
     return (

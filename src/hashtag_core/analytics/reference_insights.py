@@ -50,6 +50,7 @@ __all__ = [
     "post_follower_growth_pd",
     "relative_performance_pd",
     "slot_lift_pd",
+    "t975_of",
 ]
 
 _SCOPE = ["platform", "account_id"]
@@ -131,10 +132,20 @@ def _stats(rows: pd.DataFrame, keys: list[str], column: str) -> pd.DataFrame:
     return pd.concat(tables, ignore_index=True)
 
 
+def t975_of(df: np.ndarray) -> np.ndarray:
+    """97.5% t quantile of each df in a float array (NaN where df is NaN or < 1).
+
+    The default uses `stats.t975`; tests that must not trust the code under test replace this
+    module attribute with an independent one (``scipy.stats.t.ppf(0.975, df)``, which gives NaN
+    for df < 1 too).
+    """
+    return np.array([t975(int(v)) if v >= 1 else np.nan for v in df])
+
+
 def _t(df: pd.Series) -> np.ndarray:
-    """t975 of each df (NaN where df is NaN or < 1)."""
+    """`t975_of` each df (NaN where df is NaN or < 1)."""
     values = df.to_numpy(dtype=np.float64, na_value=np.nan)
-    return np.array([t975(int(v)) if v >= 1 else np.nan for v in values])
+    return np.asarray(t975_of(np.where(values >= 1, values, np.nan)), dtype=np.float64)
 
 
 def _t_interval(mean: pd.Series, var: pd.Series, n: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -320,11 +331,11 @@ def follower_lift_pd(
     days: float = 3,
     max_gap: timedelta = timedelta(days=1),
 ) -> pd.DataFrame:
-    """LIFT_SCHEMA columns for goal "followers": excess growth over the account's median."""
+    """LIFT_SCHEMA columns for goal "followers": excess growth over the account's mean."""
     growth = post_follower_growth_pd(posts, followers, now=now, days=days, max_gap=max_gap)
     rows = _windowed(growth.dropna(subset=["growth"]), now, tuple(WINDOWS))
     rows = rows.rename(columns={"growth": "value"}).assign(goal=FOLLOWERS_GOAL)
-    rows["baseline"] = rows.groupby(["account_id", "window"])["value"].transform("median")
+    rows["baseline"] = rows.groupby(["account_id", "window"])["value"].transform("mean")
     rows["log_ratio"] = rows["value"] - rows["baseline"]
     return hashtag_lift_pd(rows, links)
 

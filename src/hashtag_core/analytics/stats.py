@@ -3,10 +3,14 @@
 Group figures are built from three mergeable moments per group: ``n``, ``mean`` and ``m2``
 (the sum of squared deviations from the mean). Account-level moments are merged into platform
 and all-platform ones by summing ``n``, ``n*mean`` and ``m2 + n*mean^2`` (`roll_up_moments`).
-No scipy: the 97.5% t quantile comes from a table for 1..30 degrees of freedom and a
-Cornish-Fisher expansion above (error < 3e-8, see tests).
+No scipy: the 97.5% t quantile is solved exactly (Newton's method on the closed-form t
+distribution function of integer degrees of freedom) up to EXACT_MAX_DF = 200 degrees of
+freedom, each df once, and comes from a five-term Cornish-Fisher expansion above, where that
+expansion is exact to < 5e-15 relative (tests check both against scipy to 1e-12).
 """
 
+import functools
+import math
 from collections.abc import Sequence
 
 import polars as pl
@@ -14,6 +18,7 @@ import polars as pl
 from hashtag_core.analytics.frames import ALL_ACCOUNTS, ALL_PLATFORMS
 
 __all__ = [
+    "EXACT_MAX_DF",
     "PRIOR_DF",
     "TAU2_FLOOR",
     "TAU_MIN_POSTS",
@@ -35,28 +40,22 @@ __all__ = [
 
 #: 97.5% quantile of the standard normal distribution.
 Z975 = 1.959963984540054
-#: 97.5% quantiles of Student's t for 1..30 degrees of freedom (exact to 1e-15).
-_T975: dict[int, float] = {
-    1: 12.706204736174676, 2: 4.302652729749459, 3: 3.182446305283706,
-    4: 2.7764451051977908, 5: 2.5705818356363124, 6: 2.4469118511449675,
-    7: 2.364624251592783, 8: 2.306004135204166, 9: 2.262157162798205,
-    10: 2.2281388519862735, 11: 2.200985160091639, 12: 2.1788128296672262,
-    13: 2.1603686564627886, 14: 2.1447866879178035, 15: 2.131449545559774,
-    16: 2.1199052992212537, 17: 2.1098155778333147, 18: 2.1009220402410365,
-    19: 2.0930240544083105, 20: 2.0859634472658617, 21: 2.0796138447276804,
-    22: 2.0738730679040223, 23: 2.068657610419044, 24: 2.063898561628022,
-    25: 2.059538552753298, 26: 2.0555294386428726, 27: 2.0518305164802833,
-    28: 2.048407141795245, 29: 2.0452296421327056, 30: 2.0422724563012378,
-}  # fmt: skip
-# Cornish-Fisher coefficients g_k(z) of t = z + g1/v + g2/v^2 + g3/v^3 + g4/v^4 at z = Z975
-# (Abramowitz & Stegun 26.7.5).
+#: Up to this many degrees of freedom t975 is solved exactly from the t distribution function;
+#: above, the Cornish-Fisher expansion is used, whose error there is below 5e-15 relative.
+EXACT_MAX_DF = 200
+# Cornish-Fisher coefficients g_k(z) of t = z + g1/v + g2/v^2 + ... + g5/v^5 at z = Z975
+# (Abramowitz & Stegun 26.7.5 for g1..g4; g5 from Fisher & Cornish 1960, as in Hill 1970).
 _Z = Z975
 _CF = (
     (_Z**3 + _Z) / 4,
     (5 * _Z**5 + 16 * _Z**3 + 3 * _Z) / 96,
     (3 * _Z**7 + 19 * _Z**5 + 17 * _Z**3 - 15 * _Z) / 384,
     (79 * _Z**9 + 776 * _Z**7 + 1482 * _Z**5 - 1920 * _Z**3 - 945 * _Z) / 92160,
+    (27 * _Z**11 + 339 * _Z**9 + 930 * _Z**7 - 1782 * _Z**5 - 765 * _Z**3 + 17955 * _Z) / 368640,
 )
+#: Two-sided coverage whose quantile t975 is: P(|T| <= t975) = 0.95.
+_COVERAGE = 0.95
+_MAX_NEWTON_STEPS = 100
 
 #: Added to Welch's degrees of freedom before flooring (rounding can land just below a whole df).
 WELCH_DF_SLACK = 1e-9
@@ -71,11 +70,14 @@ TAU2_FLOOR = 1e-4
 
 
 def t975(df: int) -> float:
-    """97.5% quantile of Student's t with ``df`` >= 1 degrees of freedom."""
+    """97.5% quantile of Student's t with ``df`` >= 1 degrees of freedom (relative error < 1e-14).
+
+    Exact (`_t975_exact`) up to EXACT_MAX_DF, the Cornish-Fisher expansion above.
+    """
     if df < 1:
         raise ValueError("df must be >= 1")
-    if df in _T975:
-        return _T975[df]
+    if df <= EXACT_MAX_DF:
+        return _t975_exact(df)
     return _Z + sum(g / float(df) ** (k + 1) for k, g in enumerate(_CF))
 
 
@@ -85,10 +87,73 @@ def t975_expr(df: pl.Expr) -> pl.Expr:
     expansion = pl.lit(_Z) + sum(
         (pl.lit(g) / nu.pow(k + 1) for k, g in enumerate(_CF)), pl.lit(0.0)
     )
+    exact = _exact_table()
     table = df.cast(pl.Int64).replace_strict(
-        list(_T975), list(_T975.values()), default=None, return_dtype=pl.Float64
+        list(exact), list(exact.values()), default=None, return_dtype=pl.Float64
     )
-    return pl.when(df > max(_T975)).then(expansion).otherwise(table)
+    return pl.when(df > EXACT_MAX_DF).then(expansion).otherwise(table)
+
+
+@functools.cache
+def _exact_table() -> dict[int, float]:
+    """`_t975_exact` of 1..EXACT_MAX_DF (computed once, on first use: a few ms)."""
+    return {df: _t975_exact(df) for df in range(1, EXACT_MAX_DF + 1)}
+
+
+@functools.cache
+def _t975_exact(df: int) -> float:
+    """The t with P(|T| <= t) = 0.95 for ``df`` degrees of freedom, by Newton's method.
+
+    `_t_coverage` is concave in t > 0 (the density falls), so Newton steps started below the
+    root (at the normal quantile, which every t quantile exceeds) rise monotonically to it, and
+    converge quadratically: after a step below 1e-10 t the remaining error is of order
+    (1e-10)^2, so the result is as exact as the coverage, i.e. its rounding error (~1e-16)
+    over the slope (about 2e-15 relative at df = 1, less above).
+    """
+    nu = float(df)
+    log_density = math.lgamma((nu + 1) / 2) - math.lgamma(nu / 2) - 0.5 * math.log(nu * math.pi)
+    t = _Z
+    for _ in range(_MAX_NEWTON_STEPS):
+        # d/dt P(|T| <= t) = 2 f(t), f(t) = density * (1 + t^2 / nu)^(-(nu + 1) / 2)
+        slope = 2 * math.exp(log_density - (nu + 1) / 2 * math.log1p(t * t / nu))
+        step = (_COVERAGE - _t_coverage(t, df)) / slope
+        t += step
+        if abs(step) <= 1e-10 * t:
+            return t
+    raise ArithmeticError(f"t quantile for df={df} did not converge")  # pragma: no cover
+
+
+def _t_coverage(t: float, df: int) -> float:
+    """P(|T| <= t), t >= 0, for integer ``df`` (Abramowitz & Stegun 26.7.3 and 26.7.4).
+
+    With theta = atan(t / sqrt(df)), s = sin(theta) and c2 = cos(theta)^2: for even df
+    s * (1 + 1/2 c2 + 1*3/(2*4) c2^2 + ... + 1*3*..*(df-3)/(2*4*..*(df-2)) c2^(df/2-1)); for odd
+    df (2/pi) * (theta + s cos(theta) (1 + 2/3 c2 + 2*4/(3*5) c2^2 + ... up to c2^((df-3)/2)))
+    (just (2/pi) theta for df = 1). Finite sums of positive terms: exact up to rounding.
+    """
+    nu = float(df)
+    t2 = t * t
+    y = t2 / (nu + t2)  # sin(theta)^2, to a few units in the last place
+    # c2 = 1 - y as an unevaluated sum hi + lo (exact: Sterbenz). A single rounded c2 would
+    # be off by up to half an ulp, which c2^k turns into k half-ulps in the sums below.
+    hi = 1.0 - y
+    lo = (1.0 - hi) - y
+    # Both sums in nested (Horner) form, innermost term first: 1 + c2 r1 (1 + c2 r2 (1 + ...)).
+    # Each rounding is then damped by the factors outside it, where a running product of the
+    # coefficients would carry the rounding of every earlier factor into every later term.
+    total = 1.0
+    if df % 2 == 0:
+        for k in range(df // 2 - 1, 0, -1):
+            inner = (2 * k - 1) / (2 * k) * total
+            total = 1.0 + (hi * inner + lo * inner)
+        return math.sqrt(y) * total
+    theta = math.atan2(t, math.sqrt(nu))
+    if df == 1:
+        return 2 / math.pi * theta
+    for k in range((df - 1) // 2 - 1, 0, -1):
+        inner = (2 * k) / (2 * k + 1) * total
+        total = 1.0 + (hi * inner + lo * inner)
+    return 2 / math.pi * (theta + math.sqrt(y * hi) * total)
 
 
 def moments(value: pl.Expr, prefix: str = "") -> list[pl.Expr]:
