@@ -29,6 +29,10 @@ class SandboxConfig(BaseModel):
     # X: requests per token and endpoint per window (the docs' 15-minute windows).
     x_rate_limit: int = Field(900, ge=1)
     x_window_s: int = Field(900, ge=1)
+    # X: each account's token is its own user-context token (private metrics of its own posts
+    # under 30 days old), except for these handles, whose tokens are app-only Bearer tokens:
+    # X answers their requests for private metrics with 403 unsupported-authentication.
+    x_app_only_handles: list[str] = Field(default_factory=list)
     # Meta: calls per window for the app (X-App-Usage) and per account (BUC header).
     meta_app_calls: int = Field(200_000, ge=1)
     meta_account_calls: int = Field(100_000, ge=1)

@@ -1,6 +1,15 @@
 """X API v2 dialect under `/x`: user timeline, recent search, tweet and user lookup.
 
-Any valid X token reads public data (app-only Bearer semantics). Paging tokens are opaque
+Any valid X token reads public data. Each account's token is also its user-context token: asked
+for `non_public_metrics`, `organic_metrics` or `promoted_metrics`, the sandbox renders them for
+the token owner's own posts under 30 days old and, like X, answers the other posts with a 200
+whose `errors` name the refused field (`not-authorized-for-field`; the sandbox takes the strict
+reading for the owner's older posts too). Tokens of `x_app_only_handles` are app-only Bearer
+tokens: asking for private fields with them is a 403 `unsupported-authentication`. A fixed,
+hashed quarter of the posts were "promoted": their organic counts are below the public ones.
+
+"Now", for the 30 days and recent search's 7 days, is the time of the newest X post (the
+sandbox's history ends there, whatever the wall clock says). Paging tokens are opaque
 lowercase strings that encode the last post of the page (stable while posts are added).
 """
 
@@ -8,7 +17,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime, timedelta
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -21,9 +32,13 @@ from hashtag_sandbox.data import SandboxAccount, SandboxPost, keyset_page
 from hashtag_sandbox.responses import json_response, x_problem
 from hashtag_sandbox.state import Family, Sandbox, Target, bearer_token, guarded
 
-__all__ = ["routes"]
+__all__ = ["is_promoted", "private_metrics", "routes", "x_now"]
 
 _PROBLEMS = "https://api.twitter.com/2/problems/"
+_X_EPOCH_MS = 1_288_834_974_657  # snowflake ids count milliseconds from here
+PRIVATE_FIELDS = ("non_public_metrics", "organic_metrics", "promoted_metrics")
+PRIVATE_DAYS = 30
+SEARCH_DAYS = 7
 
 
 class _Invalid(Exception):
@@ -78,8 +93,13 @@ def _created_at(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def render_tweet(post: SandboxPost, account: SandboxAccount, fields: set[str]) -> dict[str, Any]:
-    """A Tweet object with the default fields plus the requested ones."""
+def render_tweet(
+    post: SandboxPost, account: SandboxAccount, fields: set[str], *, private: bool = False
+) -> dict[str, Any]:
+    """A Tweet object with the default fields plus the requested ones.
+
+    `private`: the requested private metrics may be shown (owner's token, post < 30 days).
+    """
     r = post.record
     tweet: dict[str, Any] = {"id": post.post_id, "text": r["text"]}
     tweet["edit_history_tweet_ids"] = [post.post_id]
@@ -94,6 +114,9 @@ def render_tweet(post: SandboxPost, account: SandboxAccount, fields: set[str]) -
         }
     if "public_metrics" in fields:
         tweet["public_metrics"] = _public_metrics(r)
+    if private:
+        shown = private_metrics(post)
+        tweet |= {name: shown[name] for name in PRIVATE_FIELDS if name in fields and name in shown}
     return tweet
 
 
@@ -112,6 +135,100 @@ def _public_metrics(r: dict[str, Any]) -> dict[str, int]:
     if r["impressions"] is not None:
         metrics["impression_count"] = r["impressions"]
     return metrics
+
+
+def is_promoted(post_id: str) -> bool:
+    """Whether the post was promoted as an ad (a fixed quarter of the posts, by id hash)."""
+    return hashlib.sha256(f"promoted:{post_id}".encode()).digest()[0] % 4 == 0
+
+
+def private_metrics(post: SandboxPost) -> dict[str, dict[str, int]]:
+    """`non_public_metrics`, `organic_metrics` and (promoted posts) `promoted_metrics`.
+
+    Organic is the public total for an unpromoted post and two thirds of it (likes, replies,
+    reposts, impressions) for a promoted one; the rest is promoted. Quotes are always organic
+    and not part of these objects. Non-public metrics are totals (organic + promoted).
+    """
+    public = _public_metrics(post.record)
+    seed = hashlib.sha256(f"clicks:{post.post_id}".encode()).digest()
+    links, profiles = seed[0] % 20, seed[1] % 10
+    promoted = is_promoted(post.post_id)
+    counted = ("like_count", "reply_count", "retweet_count", "impression_count")
+    organic = {k: public[k] * 2 // 3 if promoted else public[k] for k in counted if k in public}
+    organic |= {"url_link_clicks": links, "user_profile_clicks": profiles}
+    total_clicks = {"url_link_clicks": links * 2 if promoted else links}
+    total_clicks["user_profile_clicks"] = profiles * 2 if promoted else profiles
+    engagements = sum(public[k] for k in counted[:3]) + public["quote_count"]
+    non_public = {"engagements": engagements + sum(total_clicks.values()), **total_clicks}
+    if "impression_count" in public:
+        non_public["impression_count"] = public["impression_count"]
+    shown = {"non_public_metrics": non_public, "organic_metrics": organic}
+    if promoted:
+        shown["promoted_metrics"] = {
+            k: total_clicks[k] - organic[k] if k in total_clicks else public[k] - organic[k]
+            for k in organic
+        }
+    return shown
+
+
+def x_now(sandbox: Sandbox) -> datetime:
+    """The sandbox's X clock: its newest X post (the history ends there)."""
+    newest = [a.posts[-1].posted_at for a in sandbox.data.accounts if a.platform is Platform.X]
+    return max(newest, default=datetime.now(UTC))
+
+
+def _snowflake_time(post_id: str) -> datetime:
+    return datetime.fromtimestamp(((int(post_id) >> 22) + _X_EPOCH_MS) / 1000, UTC)
+
+
+@dataclass(frozen=True)
+class _Access:
+    """Which private fields a request asked for, with whose token, at what sandbox time."""
+
+    fields: tuple[str, ...]
+    caller: SandboxAccount | None
+    now: datetime
+
+    def allows(self, post: SandboxPost, owner: SandboxAccount) -> bool:
+        """The owner's token sees private metrics of its posts under 30 days old."""
+        young = self.now - post.posted_at < timedelta(days=PRIVATE_DAYS)
+        return bool(self.fields) and owner is self.caller and young
+
+    def errors(self, post: SandboxPost) -> list[dict[str, Any]]:
+        """X's partial errors for the private fields refused on one post."""
+        return [
+            {
+                "value": post.post_id,
+                "detail": (
+                    f"Sorry, you are not authorized to access '{name}' on the Tweet with ids "
+                    f"{post.post_id}."
+                ),
+                "title": "Field Authorization Error",
+                "resource_type": "tweet",
+                "parameter": name,
+                "field": name,
+                "section": "data",
+                "resource_id": post.post_id,
+                "type": _PROBLEMS + "not-authorized-for-field",
+            }
+            for name in self.fields
+        ]
+
+
+def _access(request: Request, sandbox: Sandbox) -> _Access | Response:
+    """The request's private-field access, or X's 403 for an app-only token asking for them."""
+    wanted = tuple(f for f in PRIVATE_FIELDS if f in _fields(request, "tweet.fields"))
+    caller = sandbox.data.by_token.get((Platform.X, bearer_token(request) or ""))
+    if wanted and caller is not None and caller.handle in sandbox.config.x_app_only_handles:
+        return x_problem(
+            403,
+            "Unsupported Authentication",
+            "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  "
+            "Supported authentication types are [OAuth 1.0a User Context, OAuth 2.0 User "
+            "Context].",
+            "unsupported-authentication",
+        )
+    return _Access(wanted, caller, x_now(sandbox))
 
 
 def render_user(account: SandboxAccount, fields: set[str]) -> dict[str, Any]:
@@ -163,6 +280,9 @@ def _time_param(request: Request, name: str) -> datetime | None:
 def _bounds(request: Request) -> tuple[Any, Any]:
     """(keep, stop) predicates from since_id/until_id/start_time/end_time (IDs win)."""
     since, until = request.query_params.get("since_id"), request.query_params.get("until_id")
+    for name, value in (("since_id", since), ("until_id", until)):
+        if value is not None and not value.isdigit():
+            raise _Invalid(name, value, f"Invalid '{name}':'{value}'")
     if since or until:
         low, high = int(since or 0), int(until) if until else None
         return (lambda p: high is None or int(p.post_id) < high), (lambda p: int(p.post_id) <= low)
@@ -174,15 +294,23 @@ def _bounds(request: Request) -> tuple[Any, Any]:
 
 
 def _page_body(
-    posts: list[SandboxPost], more: bool, request: Request, owners: list[SandboxAccount]
+    posts: list[SandboxPost],
+    more: bool,
+    request: Request,
+    owners: list[SandboxAccount],
+    access: _Access,
 ) -> dict[str, Any]:
-    """`data`, `includes.users` and `meta` of a list response."""
+    """`data`, `includes.users`, `meta` and partial `errors` of a list response."""
     if not posts:
         return {"meta": {"result_count": 0}}
     fields = _fields(request, "tweet.fields")
-    body: dict[str, Any] = {
-        "data": [render_tweet(p, a, fields) for p, a in zip(posts, owners, strict=True)]
-    }
+    body: dict[str, Any] = {"data": []}
+    errors: list[dict[str, Any]] = []
+    for post, owner in zip(posts, owners, strict=True):
+        private = access.allows(post, owner)
+        body["data"].append(render_tweet(post, owner, fields, private=private))
+        if access.fields and not private:
+            errors += access.errors(post)
     if "author_id" in _fields(request, "expansions"):
         unique = {a.external_id: a for a in owners}
         body["includes"] = {
@@ -193,6 +321,8 @@ def _page_body(
     if more:
         meta["next_token"] = _encode_token(posts[-1].post_id)
     body["meta"] = meta
+    if errors:
+        body["errors"] = errors
     return body
 
 
@@ -202,6 +332,8 @@ async def _timeline(request: Request, sandbox: Sandbox, target: Target) -> Respo
         return denied
     if account is None:
         return _not_found("user", request.path_params["user_id"])
+    if isinstance(access := _access(request, sandbox), Response):
+        return access
     try:
         limit = _int_param(request, "max_results", 10, 5, 100)
         token = request.query_params.get("pagination_token")
@@ -217,65 +349,94 @@ async def _timeline(request: Request, sandbox: Sandbox, target: Target) -> Respo
         return _invalid_response(
             _Invalid("pagination_token", token or "", "The pagination token is invalid")
         )
-    return json_response(_page_body(posts, more, request, [account] * len(posts)))
+    return json_response(_page_body(posts, more, request, [account] * len(posts), access))
 
 
-def _matches(query: str, post: SandboxPost) -> bool:
-    """A small subset of X's query language: `#tag`, `from:user`, `has:hashtags`, words."""
+def _term_matches(term: str, post: SandboxPost, account: SandboxAccount, tags: set[str]) -> bool:
+    """One query term: `#tag`, `from:user` (name or id), `has:hashtags`, `is:retweet`, words.
+
+    `-term` negates. Sandbox posts are never retweets, so `-is:retweet` keeps every post.
+    Other operators are not modelled and match everything.
+    """
+    if term.startswith("-") and len(term) > 1:
+        return not _term_matches(term[1:], post, account, tags)
+    if term.startswith("#"):
+        return term[1:].casefold() in tags
+    if term.startswith("from:"):
+        user = term[5:].removeprefix("@").casefold()
+        return user in (account.handle.casefold(), account.external_id)
+    if term == "has:hashtags":
+        return bool(tags)
+    if term == "is:retweet":
+        return False
+    if ":" in term:
+        return True
+    return term.casefold() in str(post.record["text"]).casefold()
+
+
+def _matches(query: str, post: SandboxPost, account: SandboxAccount) -> bool:
+    """A small subset of X's query language: terms joined by AND (see `_term_matches`)."""
     tags = {t.hashtag.casefold() for t in extract_hashtags_with_indices(post.record["text"])}
-    for term in query.split():
-        if term.startswith("#") and term[1:].casefold() not in tags:
-            return False
-        if (
-            term.startswith("from:")
-            and term[5:].casefold() != str(post.record["account"]).casefold()
-        ):
-            return False
-        if term == "has:hashtags" and not tags:
-            return False
-        if (
-            term[0] not in "#-"
-            and ":" not in term
-            and term.casefold() not in post.record["text"].casefold()
-        ):
-            return False
-    return True
+    return all(_term_matches(term, post, account, tags) for term in query.split())
+
+
+def _x_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _check_horizon(request: Request, horizon: datetime) -> None:
+    """Recent search rejects bounds older than its 7 days, as X does."""
+    raw = request.query_params.get("start_time")
+    start = _time_param(request, "start_time")
+    if raw is not None and start is not None and start < horizon:
+        message = (
+            f"Invalid 'start_time':'{raw}'. 'start_time' must be on or after {_x_time(horizon)}"
+        )
+        raise _Invalid("start_time", raw, message)
+    since = request.query_params.get("since_id")
+    if since is not None and since.isdigit() and _snowflake_time(since) < horizon:
+        message = (
+            f"Invalid 'since_id':'{since}'. 'since_id' must be a tweet id created after "
+            f"{_x_time(horizon)}"
+        )
+        raise _Invalid("since_id", since, message)
 
 
 async def _search(request: Request, sandbox: Sandbox, target: Target) -> Response:
+    """Posts of the last 7 days matching `query`, newest (highest id) first."""
     if (denied := _auth(request, sandbox)) is not None:
         return denied
+    if isinstance(access := _access(request, sandbox), Response):
+        return access
     query = request.query_params.get("query", "")
+    token = request.query_params.get("next_token") or request.query_params.get("pagination_token")
+    horizon = access.now - timedelta(days=SEARCH_DAYS)
     try:
         if not query:
             raise _Invalid("query", "", "The `query` query parameter can not be empty")
         limit = _int_param(request, "max_results", 10, 10, 100)
-        token = request.query_params.get("next_token") or request.query_params.get(
-            "pagination_token"
-        )
         below = int(_decode_token(token)) if token else None
-    except (_Invalid, ValueError) as exc:
-        bad = (
-            exc
-            if isinstance(exc, _Invalid)
-            else _Invalid("next_token", token or "", "invalid token")
-        )
-        return _invalid_response(bad)
-    accounts = [a for a in sandbox.data.accounts if a.platform is Platform.X]
-    newest = max((a.posts[-1].posted_at for a in accounts if a.posts), default=None)
+        _check_horizon(request, horizon)
+        keep, stop = _bounds(request)
+    except _Invalid as exc:
+        return _invalid_response(exc)
+    except ValueError:
+        return _invalid_response(_Invalid("next_token", token or "", "invalid token"))
     found = [
         (p, a)
-        for a in accounts
+        for a in sandbox.data.accounts
+        if a.platform is Platform.X
         for p in a.posts
-        if newest
-        and p.posted_at > newest - timedelta(days=7)
+        if p.posted_at >= horizon
         and (below is None or int(p.post_id) < below)
-        and _matches(query, p)
+        and keep(p)
+        and not stop(p)
+        and _matches(query, p, a)
     ]
     found.sort(key=lambda pa: int(pa[0].post_id), reverse=True)
     page = found[:limit]
-    body = _page_body([p for p, _ in page], len(found) > limit, request, [a for _, a in page])
-    return json_response(body)
+    posts, owners = [p for p, _ in page], [a for _, a in page]
+    return json_response(_page_body(posts, len(found) > limit, request, owners, access))
 
 
 async def _tweet(request: Request, sandbox: Sandbox, target: Target) -> Response:
@@ -285,10 +446,12 @@ async def _tweet(request: Request, sandbox: Sandbox, target: Target) -> Response
     found = sandbox.data.post(Platform.X, tweet_id)
     if found is None:
         return _not_found("tweet", tweet_id)
+    if isinstance(access := _access(request, sandbox), Response):
+        return access
     account, post = found
-    body = _page_body([post], False, request, [account])
+    body = _page_body([post], False, request, [account], access)
     return json_response(
-        {"data": body["data"][0], **({"includes": body["includes"]} if "includes" in body else {})}
+        {"data": body["data"][0]} | {k: body[k] for k in ("includes", "errors") if k in body}
     )
 
 

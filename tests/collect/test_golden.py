@@ -21,7 +21,7 @@ from hashtag_core.collect.instagram import map_media
 from hashtag_core.collect.linkedin import _is_last_page, map_li_post, share_statistics
 from hashtag_core.collect.meta import GraphApi, insight_values
 from hashtag_core.collect.settings import CollectSettings
-from hashtag_core.collect.x import _followers_in, map_tweet
+from hashtag_core.collect.x import XConnector, _followers_in, map_tweet
 from hashtag_core.hashtags import hashtags_in_post
 from hashtag_core.platforms import Platform
 
@@ -81,6 +81,40 @@ def test_x_example() -> None:
         "account_timezone": "UTC",
     }
     assert body["meta"]["next_token"] == "b26v89c19zqg8o3fq0abc1de2fg3hi4jk5lm6no7p"
+
+
+async def test_x_search_example_through_the_connector() -> None:
+    """Section 1.8 is a recent-search answer: the connector's search mode reads it as a page."""
+    (body,) = _blocks("X (Twitter)", 1)
+    documented_get = re.search(r"^### 1\.8 .*`GET (\S+)`", DOC.read_text("utf-8"), flags=re.M)
+    assert documented_get, "section 1.8 names no request"
+    documented = httpx.URL(documented_get[1]).params
+    seen: list[httpx.URL] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return httpx.Response(200, json=body if len(seen) == 1 else {"meta": {"result_count": 0}})
+
+    settings = CollectSettings(x_base_url="https://api.x.test", x_source="search", x_page_size=10)
+    account = AccountSpec(Platform.X, "2244994945", "brickfan", "UTC", SecretStr("TOKEN"))
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+        connector = XConnector(settings, client, RequestPacer(Platform.X, settings))
+        result = await connector.collect(account, watermark=None, refresh_since=None)
+
+    first, second = seen
+    assert first.path == "/2/tweets/search/recent"
+    assert first.params["query"] == "from:brickfan -is:retweet"
+    for name in ("expansions", "user.fields", "max_results"):
+        assert first.params[name] == documented[name]
+    assert set(documented["tweet.fields"].split(",")) <= set(
+        first.params["tweet.fields"].split(",")
+    )
+    assert second.params["next_token"] == body["meta"]["next_token"]  # copied verbatim
+    (record,) = result.posts
+    assert record == map_tweet(body["data"][0], handle="brickfan", timezone="UTC", followers=5120)
+    assert result.followers == 5120
+    assert result.watermark.since_id == body["meta"]["newest_id"]
+    assert result.pages == 2
 
 
 def test_instagram_examples() -> None:

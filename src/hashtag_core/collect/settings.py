@@ -6,6 +6,8 @@ A plain pydantic model so that the application's Settings can embed it as `colle
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["CollectSettings"]
@@ -17,6 +19,17 @@ class CollectSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     x_base_url: str = "https://api.x.com"
+    # Where X posts come from: "timeline" (`GET /2/users/{id}/tweets`, the ~3,200 newest
+    # posts) or "search" (`GET /2/tweets/search/recent` with `from:<handle> -is:retweet`),
+    # which reaches only the last 7 days: posts older than that are never collected.
+    x_source: Literal["timeline", "search"] = "timeline"
+    # Also ask X for `non_public_metrics,organic_metrics`. Only for accounts whose token is the
+    # account's own user-context token (OAuth 2.0 user / OAuth 1.0a), and X serves them for
+    # posts under 30 days old only. Likes, replies, reposts and impressions then count organic
+    # reach (what a hashtag earns, without paid promotion). A token X refuses them to (an
+    # app-only Bearer token, another user's token) falls back to `public_metrics` for that run
+    # with a warning; it is not marked for re-authorisation.
+    x_owned_metrics: bool = False
     meta_base_url: str = "https://graph.facebook.com"
     meta_api_version: str = Field("v22.0", pattern=r"^v\d+\.\d+$")
     instagram_base_url: str = "https://graph.facebook.com"
@@ -24,7 +37,8 @@ class CollectSettings(BaseModel):
     # Sent as the `LinkedIn-Version: YYYYMM` header; LinkedIn answers 426 once it is sunset.
     linkedin_version: str = Field("202505", pattern=r"^\d{6}(\.\d{2})?$")
 
-    # X accepts 5-100 on timelines; Meta and LinkedIn have no documented maximum beyond 100.
+    # X accepts 5-100 on timelines (recent search 10-100: smaller sizes are raised to 10);
+    # Meta and LinkedIn have no documented maximum beyond 100.
     x_page_size: int = Field(100, ge=5, le=100)
     instagram_page_size: int = Field(50, ge=1, le=100)
     facebook_page_size: int = Field(50, ge=1, le=100)
