@@ -10,14 +10,24 @@ the setting is on.
 It also states what `hashtag_api.deps` enforces: every operation that checks a key names the
 scope it needs (`x-required-scope`, and a line in its description) and can answer 429 from
 the rate limiter, with Retry-After and the RateLimit-* headers.
+
+And it gives a one-line definition to the response fields of the models that live outside the
+`hashtag_core.*.schemas` modules (the error body, the job status), so that every property of
+every response schema is described; a description set on the model itself wins.
+
+Last, it puts the examples back as written: FastAPI builds the document with `exclude_none`,
+which also drops every null from the examples, so an example showing a required nullable
+field as null (`"next_cursor": null`) would no longer validate against its own schema.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from hashtag_api.deps import READ_SCHEME, SCHEME_SCOPES
 from hashtag_api.errors import error_responses
@@ -108,6 +118,55 @@ def _document_body_limit(schema: dict[str, Any]) -> None:
                 )
 
 
+#: Definitions of response fields whose models (hashtag_api.errors, hashtag_api.jobs_status)
+#: carry none themselves.
+_FIELD_DESCRIPTIONS = {
+    "ErrorBody": {"error": "The error: status, stable code, message, details and request id."},
+    "ErrorInfo": {
+        "details": "One entry per invalid parameter or field; empty when none is to blame."
+    },
+    "JobInfo": {
+        "job_id": "The job's id, as returned by the operation that queued it.",
+        "status": "queued, running, complete (see result) or failed (see error).",
+        "enqueued_at": "When it was queued; null if the queue (Redis) no longer knows.",
+        "started_at": "When it started running; known once it has finished, else null.",
+        "finished_at": "When it finished; null until it has.",
+    },
+}
+
+
+def _document_fields(schema: dict[str, Any]) -> None:
+    """Describe the fields `_FIELD_DESCRIPTIONS` names, unless the model does. Idempotent."""
+    components = schema.get("components", {}).get("schemas", {})
+    for name, fields in _FIELD_DESCRIPTIONS.items():
+        properties = components.get(name, {}).get("properties", {})
+        for field, description in fields.items():
+            if field in properties:
+                properties[field].setdefault("description", description)
+
+
+def _subclasses(cls: type[BaseModel]) -> Iterator[type[BaseModel]]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def _restore_examples(schema: dict[str, Any]) -> None:
+    """Give each component schema the examples of its model as written, nulls included.
+
+    A component is matched to the model of the same name with the same fields (the document
+    does not say which model it came from). Idempotent."""
+    components = schema.get("components", {}).get("schemas", {})
+    for model in set(_subclasses(BaseModel)):
+        extra = model.model_config.get("json_schema_extra")
+        component = components.get(model.__name__)
+        if not isinstance(extra, dict) or "examples" not in extra or component is None:
+            continue
+        fields = {field.alias or name for name, field in model.model_fields.items()}
+        if set(component.get("properties", {})) == fields:
+            component["examples"] = copy.deepcopy(extra["examples"])
+
+
 def install(app: FastAPI, *, read_requires_key: bool) -> None:
     """Make `app.openapi()` document the key on reads as `read_requires_key` says."""
     generate = app.openapi
@@ -117,6 +176,8 @@ def install(app: FastAPI, *, read_requires_key: bool) -> None:
         _document_reads(schema, required=read_requires_key)
         _document_access(schema)
         _document_body_limit(schema)
+        _document_fields(schema)
+        _restore_examples(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override

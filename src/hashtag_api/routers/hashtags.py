@@ -68,8 +68,10 @@ async def get_hashtag_performance(
     order: Annotated[
         str, Query(pattern="^(asc|desc)$", description="desc (default) or asc; nulls last.")
     ] = "desc",
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many hashtags.")] = 50,
+    offset: Annotated[
+        int, Query(ge=0, le=1_000_000, description="Skip this many hashtags first (paging).")
+    ] = 0,
 ) -> PerformancePage:
     """Per-hashtag engagement, engagement rates, virality, reach and impressions, each with
     the number of posts it rests on, and for the chosen goal the lift over each post's own
@@ -120,7 +122,7 @@ async def get_hashtag(
     cursor: Annotated[
         StorableText | None, Query(max_length=500, description="next_cursor of the previous page.")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, Query(ge=1, le=200, description="Posts per page (at most 200).")] = 50,
 ) -> HashtagPage:
     """The posts that carry the hashtag with their metrics and engagement, a page at a
     time (keyset pagination: pass `next_cursor` back as `cursor`), and the hashtag's

@@ -27,11 +27,16 @@ class Readiness(BaseModel):
     status: str = Field(
         description="'ok' when PostgreSQL and Redis both answer, else 'unavailable'."
     )
-    postgres: bool
-    redis: bool
+    postgres: bool = Field(description="True when PostgreSQL answered SELECT 1 within 2 s.")
+    redis: bool = Field(description="True when Redis answered PING within 2 s.")
 
 
-@router.get("/healthz", response_model=Health, summary="The process is up")
+@router.get(
+    "/healthz",
+    response_model=Health,
+    summary="The process is up",
+    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+)
 async def healthz() -> Health:
     """Answers while the process runs, whatever the state of its dependencies."""
     return Health(status="ok")
@@ -60,7 +65,22 @@ async def _redis(request: Request) -> bool:
     "/readyz",
     response_model=Readiness,
     summary="PostgreSQL and Redis answer",
-    responses={503: {"model": Readiness, "description": "A dependency does not answer."}},
+    responses={
+        200: {
+            "content": {
+                "application/json": {"example": {"status": "ok", "postgres": True, "redis": True}}
+            }
+        },
+        503: {
+            "model": Readiness,
+            "description": "A dependency does not answer.",
+            "content": {
+                "application/json": {
+                    "example": {"status": "unavailable", "postgres": True, "redis": False}
+                }
+            },
+        },
+    },
 )
 async def readyz(request: Request) -> JSONResponse:
     """200 when both dependencies answer; 503 with Retry-After when either does not."""

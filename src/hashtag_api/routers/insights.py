@@ -11,7 +11,7 @@ from hashtag_api.errors import error_responses
 from hashtag_core.hashtags.schemas import Goal, Window
 from hashtag_core.ingest.schemas import StorableText
 from hashtag_core.insights import service as insight_service
-from hashtag_core.insights.schemas import Recommendations, ReportPage
+from hashtag_core.insights.schemas import REPORT_EXAMPLE, Recommendations, ReportPage
 from hashtag_core.platforms import Platform
 
 __all__ = ["router"]
@@ -21,6 +21,8 @@ PlatformQ = Annotated[Platform | None, Query(description="Only this platform.")]
 AccountQ = Annotated[
     StorableText | None, Query(max_length=200, description="Only this account (handle or id).")
 ]
+#: The CSV form of the report's JSON example, rendered the way the endpoint renders it.
+_CSV_EXAMPLE = insight_service.report_csv(ReportPage.model_validate(REPORT_EXAMPLE))
 
 
 @router.get(
@@ -62,7 +64,7 @@ async def get_recommendations(
     summary="Every figure per hashtag, as JSON or CSV",
     responses={
         200: {
-            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "content": {"text/csv": {"schema": {"type": "string"}, "example": _CSV_EXAMPLE}},
             "description": "The report; CSV with format=csv or Accept: text/csv.",
         },
         **error_responses(404, 422, 503),
@@ -77,7 +79,9 @@ async def get_hashtag_report(
     window: Annotated[
         Window, Query(description="Posts from the last 7/30/90/365 days, or all.")
     ] = Window.ALL,
-    min_posts: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    min_posts: Annotated[
+        int, Query(ge=1, le=100_000, description="Leave out hashtags on fewer posts.")
+    ] = 1,
     format: Annotated[
         Literal["json", "csv"] | None,
         Query(description="json or csv; default from the Accept header, else json."),

@@ -19,6 +19,7 @@ router = APIRouter(tags=["posts"])
 PostIdPath = Annotated[
     StorableText, Path(max_length=200, description="The platform's id of the post.")
 ]
+PlatformPath = Annotated[Platform, Path(description="x, instagram, facebook or linkedin.")]
 
 
 @router.post(
@@ -44,7 +45,7 @@ async def update_post(
     responses=error_responses(404, 422, 503),
 )
 async def get_post(
-    platform: Platform, post_id: PostIdPath, session: SnapshotDep, _: ReaderDep
+    platform: PlatformPath, post_id: PostIdPath, session: SnapshotDep, _: ReaderDep
 ) -> PostPublic:
     """A stored post with its current metrics and hashtags."""
     return await post_service.get_post(session, platform, post_id)
@@ -57,7 +58,7 @@ async def get_post(
     responses=error_responses(404, 422, 503),
 )
 async def get_post_history(
-    platform: Platform, post_id: PostIdPath, session: SnapshotDep, _: ReaderDep
+    platform: PlatformPath, post_id: PostIdPath, session: SnapshotDep, _: ReaderDep
 ) -> PostHistory:
     """Every metric snapshot recorded for the post (imports, updates, re-fetches)."""
     return await post_service.post_history(session, platform, post_id)

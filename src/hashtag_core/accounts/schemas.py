@@ -78,6 +78,29 @@ class AccountUpdate(_Tz):
 class AccountPublic(BaseModel):
     """An account and the state of its collection."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 4,
+                    "platform": "instagram",
+                    "external_id": "17841400000000001",
+                    "handle": "legolandwindsor",
+                    "timezone": "Europe/London",
+                    "token_ref": "windsor_instagram",
+                    "collect_enabled": True,
+                    "status": "active",
+                    "sync_interval_minutes": 60,
+                    "last_sync_at": "2025-06-09T08:00:12Z",
+                    "next_sync_at": "2025-06-09T09:00:12Z",
+                    "last_error": None,
+                    "posts": 3120,
+                    "followers": 390000,
+                }
+            ]
+        }
+    )
+
     id: int = Field(description="The service's id of the account.")
     platform: Platform = Field(description="x, instagram, facebook or linkedin.")
     external_id: str = Field(description="The platform's id of the account.")
@@ -109,5 +132,15 @@ class CollectRequest(BaseModel):
 class CollectStarted(BaseModel):
     """The collection jobs queued."""
 
-    job_ids: list[str]
-    job_queued: bool
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"job_ids": ["collect:4:1749456012", "collect:7:1749456012"], "job_queued": True}
+            ]
+        }
+    )
+
+    job_ids: list[str] = Field(description="One collection job per account: poll GET /jobs/{id}.")
+    job_queued: bool = Field(
+        description="False if the queue was unreachable (the worker collects due accounts anyway)."
+    )

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hashtag_core.posts.schemas import PostPublic
+from hashtag_core.posts.schemas import POST_EXAMPLE, PostPublic
 
 __all__ = [
+    "FIGURES_EXAMPLE",
     "Goal",
     "HashtagFigures",
     "HashtagInsights",
@@ -69,12 +71,58 @@ class PostSort(StrEnum):
     ENGAGEMENT = "engagement"
 
 
+#: All-time figures of #BuildTogether over all platforms (shared by the page and report examples).
+FIGURES_EXAMPLE: dict[str, Any] = {
+    "posts": 2140,
+    "avg_engagement": 2486.3,
+    "median_engagement": 1105.0,
+    "engagement_rate_follower": 0.0187,
+    "engagement_rate_follower_posts": 2140,
+    "engagement_rate_reach": 0.058,
+    "engagement_rate_reach_posts": 1066,
+    "virality": 0.0039,
+    "virality_posts": 1702,
+    "avg_reach": 20350.0,
+    "reach_posts": 1066,
+    "avg_impressions": 45120.0,
+    "impressions_posts": 1371,
+}
+
+#: One row of /hashtag-performance (engagement goal, 90-day window, all platforms).
+_PERFORMANCE_ITEM_EXAMPLE: dict[str, Any] = {
+    "hashtag": "BuildTogether",
+    "key": "buildtogether",
+    "posts": 818,
+    "avg_engagement": 2911.9,
+    "median_engagement": 1240.0,
+    "engagement_rate_follower": 0.0213,
+    "engagement_rate_follower_posts": 818,
+    "engagement_rate_reach": 0.061,
+    "engagement_rate_reach_posts": 402,
+    "virality": 0.0042,
+    "virality_posts": 640,
+    "avg_reach": 21500.0,
+    "reach_posts": 402,
+    "avg_impressions": 48000.0,
+    "impressions_posts": 512,
+    "goal": "engagement",
+    "lift_posts": 818,
+    "lift": 0.61,
+    "lift_ci_low": 0.53,
+    "lift_ci_high": 0.70,
+    "score": 0.55,
+    "score_ci_low": 0.47,
+    "score_ci_high": 0.63,
+    "verdict": "lifts",
+}
+
+
 class HashtagFigures(BaseModel):
     """Per-hashtag figures for one scope and window; every mean says how many posts it rests on."""
 
     posts: int = Field(description="Posts carrying the hashtag (n).")
     avg_engagement: float = Field(
-        description="Mean engagement (likes+comments+shares+saves) per post."
+        description="Mean engagement (likes+comments+shares+saves, unknown adding 0) per post."
     )
     median_engagement: float = Field(description="Median engagement per post.")
     engagement_rate_follower: float | None = Field(
@@ -88,13 +136,16 @@ class HashtagFigures(BaseModel):
     )
     engagement_rate_reach_posts: int = Field(description="Posts behind engagement_rate_reach.")
     virality: float | None = Field(
-        description="Mean of shares/reach (impressions when reach unknown) per post."
+        description="Mean of shares/reach per post (shares/impressions when reach is unknown "
+        "or 0), over posts with shares known and that denominator > 0."
     )
     virality_posts: int = Field(description="Posts behind virality.")
-    avg_reach: float | None = Field(description="Mean reach over posts that report reach.")
+    avg_reach: float | None = Field(
+        description="Mean reach over posts that report reach (a reported 0 counts)."
+    )
     reach_posts: int = Field(description="Posts behind avg_reach.")
     avg_impressions: float | None = Field(
-        description="Mean impressions over posts that report impressions."
+        description="Mean impressions over posts that report impressions (a reported 0 counts)."
     )
     impressions_posts: int = Field(description="Posts behind avg_impressions.")
 
@@ -122,38 +173,7 @@ class LiftFigures(BaseModel):
 class PerformanceItem(HashtagFigures, LiftFigures):
     """One hashtag's figures."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "hashtag": "BuildTogether",
-                    "key": "buildtogether",
-                    "posts": 818,
-                    "avg_engagement": 2911.9,
-                    "median_engagement": 1240.0,
-                    "engagement_rate_follower": 0.0213,
-                    "engagement_rate_follower_posts": 818,
-                    "engagement_rate_reach": 0.061,
-                    "engagement_rate_reach_posts": 402,
-                    "virality": 0.0042,
-                    "virality_posts": 640,
-                    "avg_reach": 21500.0,
-                    "reach_posts": 402,
-                    "avg_impressions": 48000.0,
-                    "impressions_posts": 512,
-                    "goal": "engagement",
-                    "lift_posts": 818,
-                    "lift": 0.61,
-                    "lift_ci_low": 0.53,
-                    "lift_ci_high": 0.70,
-                    "score": 0.55,
-                    "score_ci_low": 0.47,
-                    "score_ci_high": 0.63,
-                    "verdict": "lifts",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_PERFORMANCE_ITEM_EXAMPLE]})
 
     hashtag: str = Field(description="The hashtag as spelled most often, without '#'.")
     key: str = Field(description="Grouping key (NFKC + casefold); use it in /hashtags/{key}.")
@@ -176,8 +196,12 @@ class HashtagInsights(BaseModel):
     """All-time insight figures for the hashtag in the requested scope."""
 
     lifts: list[LiftFigures] = Field(description="Lift, interval, score and verdict per goal.")
-    content_reach: float | None = Field(description="Mean reach/impressions of its posts.")
-    content_reach_posts: int = Field(description="Posts with reach and impressions known.")
+    content_reach: float | None = Field(
+        description="Mean reach/impressions over its posts with reach known and impressions > 0."
+    )
+    content_reach_posts: int = Field(
+        description="Posts behind content_reach (reach known, impressions known and > 0)."
+    )
     sentiment_mean: float | None = Field(description="Mean VADER compound of its posts.")
     sentiment_positive_share: float | None = Field(description="Share scored positive.")
     sentiment_negative_share: float | None = Field(description="Share scored negative.")
@@ -190,6 +214,25 @@ class HashtagInsights(BaseModel):
 class PerformancePage(BaseModel):
     """Hashtag figures from the precomputed tables."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "computed_at": "2025-06-09T08:02:11Z",
+                    "full_recompute_at": "2025-06-09T08:00:04Z",
+                    "data_version": 43,
+                    "pending_version": None,
+                    "platform": None,
+                    "account": None,
+                    "window": "90d",
+                    "goal": "engagement",
+                    "total": 214,
+                    "items": [_PERFORMANCE_ITEM_EXAMPLE],
+                }
+            ]
+        }
+    )
+
     computed_at: datetime | None = Field(description="When these figures were computed.")
     full_recompute_at: datetime | None = Field(
         default=None,
@@ -201,26 +244,88 @@ class PerformancePage(BaseModel):
     pending_version: int | None = Field(
         description="Newer data version not yet included (a recompute is due), else null."
     )
-    platform: str | None
-    account: str | None
-    window: Window
+    platform: str | None = Field(description="Platform the figures cover; null for all platforms.")
+    account: str | None = Field(description="Account (handle) they cover; null for all accounts.")
+    window: Window = Field(description="Posts from the last 7/30/90/365 days, or all.")
     goal: Goal = Field(description="Goal of the lift, score and verdict fields.")
     total: int = Field(description="Hashtags matching the filters (before limit/offset).")
-    items: list[PerformanceItem]
+    items: list[PerformanceItem] = Field(
+        description="One row per hashtag, in the requested order (after limit/offset)."
+    )
 
 
 class HashtagPage(BaseModel):
     """A hashtag, its figures and a page of the posts that carry it."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "hashtag": "BuildTogether",
+                    "key": "buildtogether",
+                    "figures": FIGURES_EXAMPLE,
+                    "insights": {
+                        "lifts": [
+                            {
+                                "goal": "engagement",
+                                "lift_posts": 2140,
+                                "lift": 0.58,
+                                "lift_ci_low": 0.52,
+                                "lift_ci_high": 0.64,
+                                "score": 0.55,
+                                "score_ci_low": 0.49,
+                                "score_ci_high": 0.61,
+                                "verdict": "lifts",
+                            },
+                            {
+                                "goal": "reach",
+                                "lift_posts": 1066,
+                                "lift": 0.12,
+                                "lift_ci_low": 0.05,
+                                "lift_ci_high": 0.19,
+                                "score": 0.11,
+                                "score_ci_low": 0.04,
+                                "score_ci_high": 0.18,
+                                "verdict": "lifts",
+                            },
+                        ],
+                        "content_reach": 0.71,
+                        "content_reach_posts": 1004,
+                        "sentiment_mean": 0.42,
+                        "sentiment_positive_share": 0.68,
+                        "sentiment_negative_share": 0.04,
+                        "sentiment_engagement_corr": 0.11,
+                        "pairs": [
+                            {
+                                "hashtag": "LEGO",
+                                "posts": 388,
+                                "pair_lift": 0.83,
+                                "synergy": 0.14,
+                                "synergy_ci_low": 0.02,
+                                "synergy_ci_high": 0.27,
+                            }
+                        ],
+                    },
+                    "computed_at": "2025-06-09T08:02:11Z",
+                    "sort": "newest",
+                    "items": [POST_EXAMPLE],
+                    "next_cursor": "WyIyMDI1LTA2LTA3VDA5OjE1OjAwKzAwOjAwIiw0ODIxM10",
+                }
+            ]
+        }
+    )
+
     hashtag: str = Field(description="Display spelling, without '#'.")
-    key: str
+    key: str = Field(description="Grouping key (NFKC + casefold) of the hashtag.")
     figures: HashtagFigures | None = Field(
         description="All-time figures for the requested platform/account (null if none yet)."
     )
     insights: HashtagInsights | None = Field(
         description="All-time lifts, content reach, sentiment and pairs (null if none yet)."
     )
-    computed_at: datetime | None
-    sort: PostSort
-    items: list[PostPublic]
+    computed_at: datetime | None = Field(
+        description="When the figures were computed; null before the first recompute."
+    )
+    sort: PostSort = Field(description="Order of items: newest first, or by engagement.")
+    items: list[PostPublic] = Field(description="This page of the posts carrying the hashtag.")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at end.")

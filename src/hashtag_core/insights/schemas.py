@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from hashtag_core.hashtags.schemas import Goal, HashtagFigures, Window
+from hashtag_core.hashtags.schemas import FIGURES_EXAMPLE, Goal, HashtagFigures, Window
 
-__all__ = ["RecommendationItem", "RecommendationSlot", "Recommendations", "ReportPage", "ReportRow"]
+__all__ = [
+    "REPORT_EXAMPLE",
+    "RecommendationItem",
+    "RecommendationSlot",
+    "Recommendations",
+    "ReportPage",
+    "ReportRow",
+]
 
 
 class RecommendationSlot(BaseModel):
@@ -40,10 +48,62 @@ class RecommendationItem(BaseModel):
 class Recommendations(BaseModel):
     """Hashtags to use and to avoid for a goal in a scope."""
 
-    goal: Goal
-    window: Window
-    platform: str | None
-    account: str | None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "goal": "engagement",
+                    "window": "all",
+                    "platform": "instagram",
+                    "account": "legolandwindsor",
+                    "computed_at": "2025-06-09T08:02:11Z",
+                    "use": [
+                        {
+                            "hashtag": "BuildTogether",
+                            "posts": 45,
+                            "expected_lift": 0.41,
+                            "expected_low": 0.22,
+                            "expected_high": 0.63,
+                            "lift": 0.58,
+                            "lift_ci_low": 0.31,
+                            "lift_ci_high": 0.9,
+                            "verdict": "lifts",
+                            "best_slot": {"weekday": 6, "hour": 10, "lift": 0.72, "posts": 9},
+                            "companions": ["LEGO", "family"],
+                            "reason": "Posts with #BuildTogether on legolandwindsor got 58% more "
+                            "engagement than the account's typical post (95% CI +31% to +90%, "
+                            "45 posts); best on Saturdays at 10:00; pairs best with #LEGO.",
+                        }
+                    ],
+                    "avoid": [
+                        {
+                            "hashtag": "MondayMotivation",
+                            "posts": 22,
+                            "expected_lift": -0.21,
+                            "expected_low": -0.35,
+                            "expected_high": -0.05,
+                            "lift": -0.34,
+                            "lift_ci_low": -0.48,
+                            "lift_ci_high": -0.17,
+                            "verdict": "underperforms",
+                            "best_slot": {"weekday": 1, "hour": 8, "lift": -0.3, "posts": 6},
+                            "companions": [],
+                            "reason": "Posts with #MondayMotivation on legolandwindsor got 34% "
+                            "less engagement than the account's typical post (95% CI -48% to "
+                            "-17%, 22 posts).",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    goal: Goal = Field(description="The goal the hashtags are judged on.")
+    window: Window = Field(
+        description="Posts the evidence comes from: last 7/30/90/365 days, or all."
+    )
+    platform: str | None = Field(description="Platform of the scope; null for all platforms.")
+    account: str | None = Field(description="Account (handle) of the scope; null for all accounts.")
     computed_at: datetime | None = Field(description="When the figures were computed.")
     use: list[RecommendationItem] = Field(description="Best first by expected lift.")
     avoid: list[RecommendationItem] = Field(description="Reliably below the baseline.")
@@ -79,10 +139,14 @@ class ReportRow(HashtagFigures):
     followers_growth_ci_high: float | None = Field(description="95% CI of followers_growth, high.")
     followers_growth_posts: int | None = Field(description="Posts behind followers_growth.")
     followers_verdict: str | None = Field(description="lifts / underperforms / unclear.")
-    content_reach: float | None = Field(description="Mean reach/impressions of its posts.")
+    content_reach: float | None = Field(
+        description="Mean reach/impressions over its posts with reach known and impressions > 0."
+    )
     content_reach_ci_low: float | None = Field(description="95% CI of content_reach, low end.")
     content_reach_ci_high: float | None = Field(description="95% CI of content_reach, high end.")
-    content_reach_posts: int | None = Field(description="Posts with reach and impressions known.")
+    content_reach_posts: int | None = Field(
+        description="Posts behind content_reach (reach known, impressions known and > 0)."
+    )
     sentiment_mean: float | None = Field(description="Mean VADER compound score of its posts.")
     sentiment_positive_share: float | None = Field(description="Share of posts scored positive.")
     sentiment_neutral_share: float | None = Field(description="Share of posts scored neutral.")
@@ -92,7 +156,9 @@ class ReportRow(HashtagFigures):
     )
     sentiment_corr_ci_low: float | None = Field(description="95% CI of that correlation, low.")
     sentiment_corr_ci_high: float | None = Field(description="95% CI of that correlation, high.")
-    momentum_change: float | None = Field(description="Last 30 days vs the 30 before.")
+    momentum_change: float | None = Field(
+        description="Engagement lift in the last 30 days vs the 30 before, as a ratio minus 1."
+    )
     momentum_ci_low: float | None = Field(description="95% CI of momentum_change, low end.")
     momentum_ci_high: float | None = Field(description="95% CI of momentum_change, high end.")
     momentum_direction: str | None = Field(description="rising / falling / flat.")
@@ -101,11 +167,74 @@ class ReportRow(HashtagFigures):
     best_slot_lift: float | None = Field(description="Engagement lift in the best slot.")
 
 
+#: The example of GET /reports/hashtags (the CSV example is rendered from it).
+REPORT_EXAMPLE: dict[str, Any] = {
+    "computed_at": "2025-06-09T08:02:11Z",
+    "window": "all",
+    "platform": None,
+    "account": None,
+    "rows": [
+        {
+            "hashtag": "BuildTogether",
+            "key": "buildtogether",
+            **FIGURES_EXAMPLE,
+            "engagement_lift": 0.58,
+            "engagement_lift_ci_low": 0.52,
+            "engagement_lift_ci_high": 0.64,
+            "engagement_score": 0.55,
+            "engagement_verdict": "lifts",
+            "reach_lift": 0.12,
+            "reach_lift_ci_low": 0.05,
+            "reach_lift_ci_high": 0.19,
+            "reach_lift_posts": 1066,
+            "reach_verdict": "lifts",
+            "virality_lift": 0.09,
+            "virality_lift_ci_low": -0.02,
+            "virality_lift_ci_high": 0.21,
+            "virality_verdict": "unclear",
+            "er_follower_lift": 0.49,
+            "er_follower_lift_ci_low": 0.43,
+            "er_follower_lift_ci_high": 0.55,
+            "er_follower_verdict": "lifts",
+            "followers_growth": 0.0012,
+            "followers_growth_ci_low": -0.0004,
+            "followers_growth_ci_high": 0.0029,
+            "followers_growth_posts": 1890,
+            "followers_verdict": "unclear",
+            "content_reach": 0.71,
+            "content_reach_ci_low": 0.69,
+            "content_reach_ci_high": 0.73,
+            "content_reach_posts": 1004,
+            "sentiment_mean": 0.42,
+            "sentiment_positive_share": 0.68,
+            "sentiment_neutral_share": 0.28,
+            "sentiment_negative_share": 0.04,
+            "sentiment_engagement_corr": 0.11,
+            "sentiment_corr_ci_low": 0.07,
+            "sentiment_corr_ci_high": 0.15,
+            "momentum_change": 0.08,
+            "momentum_ci_low": -0.05,
+            "momentum_ci_high": 0.23,
+            "momentum_direction": "flat",
+            "best_weekday": 6,
+            "best_hour": 10,
+            "best_slot_lift": 0.72,
+        }
+    ],
+}
+
+
 class ReportPage(BaseModel):
     """The hashtag report: one row per hashtag with every figure."""
 
-    computed_at: datetime | None
-    window: Window
-    platform: str | None
-    account: str | None
-    rows: list[ReportRow]
+    model_config = ConfigDict(json_schema_extra={"examples": [REPORT_EXAMPLE]})
+
+    computed_at: datetime | None = Field(
+        description="When the figures were computed; null when there are no rows."
+    )
+    window: Window = Field(description="Posts from the last 7/30/90/365 days, or all.")
+    platform: str | None = Field(description="Platform of the scope; null for all platforms.")
+    account: str | None = Field(description="Account (handle) of the scope; null for all accounts.")
+    rows: list[ReportRow] = Field(
+        description="One row per hashtag on at least min_posts posts, best engagement score first."
+    )

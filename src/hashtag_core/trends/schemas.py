@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "BestSlot",
@@ -80,17 +80,103 @@ class HashtagTrend(BaseModel):
     """The cells and series of one hashtag (or of all posts when hashtag is null)."""
 
     hashtag: str | None = Field(description="Display spelling; null means all posts.")
-    key: str | None
-    cells: list[TrendCell]
+    key: str | None = Field(description="Grouping key (NFKC + casefold); null for all posts.")
+    cells: list[TrendCell] = Field(
+        description="Posts and mean engagement per local weekday x hour slot that has posts."
+    )
     best_slots: list[BestSlot] = Field(
-        description="Best slots in account-local time with >= 5 posts (up to 3); empty with tz."
+        description="Best slots (>= 5 posts, up to 3) in account-local time, or in tz when given."
     )
     momentum: Momentum | None = Field(description="Rising or falling; null when never computed.")
-    series: list[SeriesPoint]
+    series: list[SeriesPoint] = Field(
+        description="Posts and engagement per local day or ISO week that has posts, oldest first."
+    )
 
 
 class TrendsPage(BaseModel):
     """Engagement by weekday x hour and over time."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "computed_at": "2025-06-09T08:02:11Z",
+                    "time_zone": "account",
+                    "granularity": "day",
+                    "platform": "instagram",
+                    "account": "legolandwindsor",
+                    "items": [
+                        {
+                            "hashtag": "BuildTogether",
+                            "key": "buildtogether",
+                            "cells": [
+                                {
+                                    "weekday": 6,
+                                    "hour": 10,
+                                    "posts": 9,
+                                    "avg_engagement": 3120.4,
+                                    "lift": 0.72,
+                                    "lift_ci_low": 0.31,
+                                    "lift_ci_high": 1.26,
+                                },
+                                {
+                                    "weekday": 3,
+                                    "hour": 18,
+                                    "posts": 7,
+                                    "avg_engagement": 1580.0,
+                                    "lift": 0.05,
+                                    "lift_ci_low": -0.28,
+                                    "lift_ci_high": 0.53,
+                                },
+                            ],
+                            "best_slots": [
+                                {
+                                    "rank": 1,
+                                    "weekday": 6,
+                                    "hour": 10,
+                                    "posts": 9,
+                                    "lift": 0.72,
+                                    "lift_ci_low": 0.31,
+                                    "lift_ci_high": 1.26,
+                                },
+                                {
+                                    "rank": 2,
+                                    "weekday": 3,
+                                    "hour": 18,
+                                    "posts": 7,
+                                    "lift": 0.05,
+                                    "lift_ci_low": -0.28,
+                                    "lift_ci_high": 0.53,
+                                },
+                            ],
+                            "momentum": {
+                                "recent_posts": 6,
+                                "previous_posts": 5,
+                                "change": 0.18,
+                                "change_ci_low": -0.21,
+                                "change_ci_high": 0.76,
+                                "direction": "flat",
+                            },
+                            "series": [
+                                {
+                                    "period_start": "2025-06-07",
+                                    "posts": 2,
+                                    "engagement_sum": 2840,
+                                    "avg_engagement": 1420.0,
+                                },
+                                {
+                                    "period_start": "2025-06-08",
+                                    "posts": 1,
+                                    "engagement_sum": 2410,
+                                    "avg_engagement": 2410.0,
+                                },
+                            ],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
 
     computed_at: datetime | None = Field(
         description="When the precomputed cells were computed; null when computed live (tz)."
@@ -98,7 +184,9 @@ class TrendsPage(BaseModel):
     time_zone: str = Field(
         description="'account' = each post's own account time zone, else the IANA zone used."
     )
-    granularity: Granularity
-    platform: str | None
-    account: str | None
-    items: list[HashtagTrend]
+    granularity: Granularity = Field(description="Series step: day or ISO week.")
+    platform: str | None = Field(description="Platform of the scope; null for all platforms.")
+    account: str | None = Field(description="Account (handle) of the scope; null for all accounts.")
+    items: list[HashtagTrend] = Field(
+        description="One entry per requested hashtag, or one for all posts (hashtag null)."
+    )
