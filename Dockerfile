@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The service image: the `hashtag-analysis` command with its locked dependencies.
 # compose.yaml runs it as `migrate`, `api` and `worker` against real PostgreSQL and Redis
-# (and health-checks the API on /healthz; the worker serves no HTTP).
+# (and health-checks the API on /healthz and each worker on its metrics port, 9100).
 
 # --- builder: resolve and install the locked environment into /app/.venv --------------------
 FROM python:3.11-slim AS builder

@@ -105,8 +105,11 @@ def get_queue(request: Request) -> ArqJobQueue:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
-SnapshotDep = Annotated[AsyncSession, Depends(get_snapshot)]
+# scope="function": the session ends (commit or rollback) when the handler returns, before the
+# response starts, so a commit that fails (PostgreSQL gone mid-request) is answered as a 503
+# instead of breaking off a response already under way.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+SnapshotDep = Annotated[AsyncSession, Depends(get_snapshot, scope="function")]
 QueueDep = Annotated[ArqJobQueue, Depends(get_queue)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 ReadCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(_read_bearer)]

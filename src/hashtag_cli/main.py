@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from hashtag_cli import importing, keys, ops
 from hashtag_cli import openapi as openapi_file
-from hashtag_cli.console import EXIT_FAILURE, CliError, console, guard, setup
+from hashtag_cli.console import EXIT_FAILURE, CliError, console, err_console, guard, setup
 from hashtag_cli.demo import demo_config, load
 from hashtag_cli.serve import serve_api, serve_worker
 from hashtag_cli.services import migrate as migrate_to
@@ -182,8 +182,10 @@ def recompute(
     """Recompute the figures now, in this process (the worker normally does this)."""
 
     async def run(settings: Settings) -> None:
-        async with open_engine(settings) as engine:
-            outcome = await recompute_aggregates(engine, force=force)
+        # A full pass over a large history takes a while: say so while it runs.
+        with err_console.status("recomputing the figures ...", spinner="dots"):
+            async with open_engine(settings) as engine:
+                outcome = await recompute_aggregates(engine, force=force)
         console.print(
             f"recompute: {outcome.status}, data version {outcome.computed_version}, "
             f"{outcome.passes} pass(es), {outcome.duration_ms or 0} ms, rows {outcome.rows or {}}"

@@ -7,6 +7,7 @@ from typing import Protocol
 
 __all__ = [
     "COLLECT_ACCOUNT",
+    "COLLECT_JOB_PREFIX",
     "collect_job_id",
     "JobQueue",
     "RECOMPUTE",
@@ -23,6 +24,8 @@ RECOMPUTE = "recompute"
 REFRESH_POST = "refresh_post"
 #: Collect one account's new posts, metrics and followers (argument: account id).
 COLLECT_ACCOUNT = "collect_account"
+#: Every collection job id starts with this (the worker finds them in the queue by it).
+COLLECT_JOB_PREFIX = "collect:"
 RECOMPUTE_JOB_PREFIX = "recompute:"
 #: Optional keyword every job accepts: the id of the API request that caused it (for the logs).
 #: The worker's job wrapper takes it off before calling the job function.
@@ -31,7 +34,7 @@ REQUEST_ID_KWARG = "request_id"
 
 def collect_job_id(account_id: int, slot: int) -> str:
     """Job id of a collection of `account_id` in time slot `slot` (same slot = same job)."""
-    return f"collect:{account_id}:{slot}"
+    return f"{COLLECT_JOB_PREFIX}{account_id}:{slot}"
 
 
 def recompute_job_id(version: int) -> str:

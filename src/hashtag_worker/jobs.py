@@ -13,6 +13,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from arq.constants import in_progress_key_prefix
 from arq.jobs import Job, JobStatus
 
 from hashtag_core.accounts.repository import due_accounts, get_account
@@ -20,6 +21,7 @@ from hashtag_core.aggregates import service as aggregate_service
 from hashtag_core.aggregates.repository import read_versions, recompute_running
 from hashtag_core.jobs import (
     COLLECT_ACCOUNT,
+    COLLECT_JOB_PREFIX,
     RECOMPUTE,
     REFRESH_POST,
     REQUEST_ID_KWARG,
@@ -39,6 +41,8 @@ __all__ = [
     "collect_due",
     "periodic_recompute",
     "recompute",
+    "recover_collections",
+    "recovery_job_id",
     "refresh_due",
     "refresh_post",
 ]
@@ -48,6 +52,9 @@ _REFRESH_BATCH = 500
 #: How long an in-progress recompute job may go without holding the recompute lock before the
 #: catch-up takes its worker for dead (a live job takes the lock within milliseconds).
 ORPHAN_RECHECK_S = 2.0
+#: Likewise for a collection and its account's sync lock (taken before its first request and
+#: held until its results are committed).
+COLLECT_ORPHAN_RECHECK_S = 2.0
 
 
 class RefetchUnavailable(Exception):
@@ -162,6 +169,78 @@ async def collect_due(ctx: dict[str, Any]) -> dict[str, Any]:
         if job is not None:
             queued.append(row["id"])
     return {"due": len(due), "queued": queued}
+
+
+def recovery_job_id(job_id: str) -> str:
+    """The id under which `recover_collections` queues again the collection `job_id` (one
+    id per dead job, so several workers recovering it at once queue it once)."""
+    return f"{job_id}:recover"
+
+
+async def recover_collections(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Queue again every collection whose worker died in the middle of it (SIGKILL, OOM).
+
+    arq keeps a dead worker's job marked in progress for the longest job timeout + 10 s (an
+    hour), then fails it (collections have max_tries=1), and meanwhile refuses its id: a
+    scheduled re-sync reuses it (`collect:{id}:{slot}`), so the account would wait that long.
+    A collection holds its account's sync lock from its first request until its results are
+    committed, so one marked in progress while that lock is free at two looks
+    COLLECT_ORPHAN_RECHECK_S apart has lost its worker; its account is queued again under
+    `recovery_job_id` (a collection is idempotent: posts are upserted and it resumes from the
+    watermark the dead run left). Runs at worker startup and every minute.
+    """
+    redis = ctx["redis"]
+    candidates: dict[str, tuple[int, dict[str, Any], datetime]] = {}
+    for job_id in await _collections_in_progress(redis):
+        if await Job(recovery_job_id(job_id), redis).status() is not JobStatus.not_found:
+            continue  # recovered already (arq keeps its mark on the dead job for an hour)
+        info = await Job(job_id, redis).info()
+        if info is None or info.function != COLLECT_ACCOUNT or not info.args:
+            continue
+        extra = {k: v for k, v in info.kwargs.items() if k == REQUEST_ID_KWARG}
+        candidates[job_id] = (int(info.args[0]), extra, info.enqueue_time)
+    for look in range(2):
+        if not candidates:
+            break
+        if look:
+            await asyncio.sleep(COLLECT_ORPHAN_RECHECK_S)
+        still = await _collections_in_progress(redis)
+        async with resources(ctx).sessionmaker() as session:
+            running = await collecting_now(session)
+        candidates = {
+            job_id: found
+            for job_id, found in candidates.items()
+            if job_id in still and found[0] not in running
+        }
+    queued = []
+    for job_id, (account_id, extra, enqueued) in candidates.items():
+        async with resources(ctx).sessionmaker() as session:
+            row = await get_account(session, account_id)
+        if row is None or (row["last_sync_at"] and row["last_sync_at"] >= enqueued):
+            continue  # gone, or collected (or failed) since: nothing to do again
+        new_id = recovery_job_id(job_id)
+        if await redis.enqueue_job(COLLECT_ACCOUNT, account_id, _job_id=new_id, **extra):
+            queued.append(new_id)
+            logger.warning(
+                "collection %s of account %s lost its worker; queued %s", job_id, account_id, new_id
+            )
+    return {"orphaned": sorted(candidates), "queued": queued}
+
+
+async def _collections_in_progress(redis: Any) -> set[str]:
+    """Ids of the collection jobs arq marks in progress."""
+    ids = [
+        job_id
+        for job_id in (raw.decode() for raw in await redis.zrange(redis.default_queue_name, 0, -1))
+        if job_id.startswith(COLLECT_JOB_PREFIX)
+    ]
+    if not ids:
+        return set()
+    async with redis.pipeline(transaction=False) as pipe:
+        for job_id in ids:
+            pipe.exists(in_progress_key_prefix + job_id)
+        marked = await pipe.execute()
+    return {job_id for job_id, flag in zip(ids, marked, strict=True) if flag}
 
 
 async def refresh_due(ctx: dict[str, Any]) -> dict[str, Any]:

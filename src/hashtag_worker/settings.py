@@ -78,7 +78,9 @@ def functions() -> list[Any]:
         func(
             instrumented(COLLECT_ACCOUNT, jobs.collect_account),
             name=COLLECT_ACCOUNT,
-            max_tries=1,
+            # 2: a collection cancelled by a SIGTERM drain (job_completion_wait) is re-queued
+            # by arq and runs once more; a failure that raises is not retried by arq.
+            max_tries=2,
             timeout=_COLLECT_TIMEOUT_S,
         ),
     ]
@@ -90,10 +92,20 @@ def _cron(job: JobFunction) -> JobFunction:
 
 
 def cron_jobs(settings: Settings) -> list[CronJob]:
-    """Catch-up every minute; a forced recompute every `recompute_cron_minutes`."""
+    """Catch-up, due re-fetches and the recovery of collections whose worker died, every
+    minute; due collections every `collect_cron_minutes`; a forced recompute every
+    `recompute_cron_minutes`."""
     found = [
         cron(_cron(jobs.catch_up), second=7, run_at_startup=True, unique=True, timeout=60),
         cron(_cron(jobs.refresh_due), second=37, unique=True, timeout=60),
+        # Also when scheduled collection is off: POST /collect queues collections too.
+        cron(
+            _cron(jobs.recover_collections),
+            second=47,
+            run_at_startup=True,
+            unique=True,
+            timeout=60,
+        ),
     ]
     if settings.collect_cron_minutes:
         step = settings.collect_cron_minutes

@@ -203,5 +203,19 @@ async def test_live_slot_lifts_in_the_accounts_own_zone_equal_the_stored_ones(cl
                 assert other[name] is None
             else:
                 assert other[name] == pytest.approx(cell[name], rel=1e-9, abs=1e-12)
+    # Best slots by the same rule, live: the same slots in the same order.
+    stored_best = (await client.get("/engagement-trends", params=base)).json()["items"][0][
+        "best_slots"
+    ]
+    live_best = live["items"][0]["best_slots"]
+    assert stored_best, "the demo's planted slot gives this account best slots"
+    assert [(b["rank"], b["weekday"], b["hour"], b["posts"]) for b in live_best] == [
+        (b["rank"], b["weekday"], b["hour"], b["posts"]) for b in stored_best
+    ]
+    for got, want in zip(live_best, stored_best, strict=True):
+        assert got["lift_ci_low"] == pytest.approx(want["lift_ci_low"], rel=1e-9)
     utc = (await client.get("/engagement-trends", params={**base, "tz": "UTC"})).json()
     assert all(c["lift"] is not None for c in utc["items"][0]["cells"])
+    # In another zone the cells are regrouped, and best slots are ranked among them too.
+    assert utc["items"][0]["best_slots"]
+    assert all(b["posts"] >= 5 for b in utc["items"][0]["best_slots"])

@@ -4,14 +4,20 @@ reach Postgres are accepted even when Redis is down."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from arq.connections import ArqRedis
+from sqlalchemy import text
 
+from hashtag_api.deps import SessionDep, SnapshotDep
 from hashtag_api.main import create_app
+from hashtag_core.accounts.repository import due_accounts
 from hashtag_core.config import Settings
 from hashtag_core.db import create_engine, create_sessionmaker
+from hashtag_core.jobs import collect_job_id
+from hashtag_core.sync.repository import due_refreshes
 from tests.api.data import POSTS
 from tests.helpers import API_KEY, NDJSON, ndjson
 
@@ -86,3 +92,91 @@ async def test_import_is_accepted_while_redis_is_down(no_redis):
     assert ready.json()["redis"] is False
     other = await no_redis.get("/jobs/refresh:1:abc")
     assert other.status_code == 503
+
+
+async def test_a_refetch_asked_for_while_redis_is_down_is_kept_for_the_worker(no_redis, session):
+    """The request is a post_refresh row written with the answer; the worker's refresh_due cron
+    queues it under the job id the API named once Redis answers."""
+    imported = await no_redis.post("/posts/import", content=ndjson(POSTS), headers=NDJSON)
+    assert imported.status_code == 202
+    conn = await session.connection()
+    await conn.execute(
+        text("UPDATE account SET token_ref = 'tok', collect_enabled = true, status = 'active'")
+    )
+    first = POSTS[0]
+    response = await no_redis.post(
+        "/update-post",
+        json={"platform": first["platform"], "post_id": first["post_id"], "refetch": True},
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    )
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert body["job_queued"] is False
+    due = await due_refreshes(session, datetime.now(UTC) + timedelta(seconds=1), 10)
+    assert [f"refresh:{d['post_id']}:{d['age_label']}" for d in due] == [body["refetch_job_id"]]
+
+
+async def test_a_collection_asked_for_while_redis_is_down_is_due_for_the_worker(no_redis, session):
+    """POST /collect brings the account's next sync forward in its transaction: collect_due
+    then queues it under the job id the API answered with, once Redis is back."""
+    account = {
+        "platform": "instagram",
+        "external_id": "17841400000000001",
+        "handle": "legolandwindsor",
+        "timezone": "Europe/London",
+        "token_ref": "windsor_ig",
+    }
+    auth = {"Authorization": f"Bearer {API_KEY}"}
+    registered = await no_redis.post("/accounts", json=account, headers=auth)
+    assert registered.status_code == 201, registered.text
+    conn = await session.connection()
+    # Synced a moment ago: not due on the schedule for another hour.
+    await conn.execute(text("UPDATE account SET next_sync_at = now() + interval '1 hour'"))
+    assert await due_accounts(session, datetime.now(UTC)) == []
+    started = await no_redis.post("/collect", json={}, headers=auth)
+    assert started.status_code == 202, started.text
+    body = started.json()
+    assert body["job_queued"] is False
+    due = await due_accounts(session, datetime.now(UTC))
+    assert [collect_job_id(row["id"], int(row["next_sync_at"].timestamp())) for row in due] == body[
+        "job_ids"
+    ]
+
+
+@pytest.mark.parametrize("dep", ["session", "snapshot"])
+async def test_a_session_that_cannot_commit_answers_503_not_a_broken_response(database_url, dep):
+    """PostgreSQL gone between the handler's last query and the session's end: the failed
+    commit is answered as a 503 (the session ends before the response starts)."""
+    settings = Settings(database_url=database_url, redis_url="redis://unused", api_keys=API_KEY)
+    app = create_app(settings)
+    app.state.engine = create_engine(settings, application_name="test-terminate")
+    app.state.sessionmaker = create_sessionmaker(app.state.engine)
+    engine = app.state.engine
+
+    async def work(session) -> dict[str, bool]:
+        conn = await session.connection()
+        pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        async with engine.connect() as other:
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        return {"ok": True}
+
+    if dep == "session":
+
+        @app.get("/_terminate")
+        async def terminate_session(session: SessionDep) -> dict[str, bool]:
+            return await work(session)
+    else:
+
+        @app.get("/_terminate")
+        async def terminate_snapshot(session: SnapshotDep) -> dict[str, bool]:
+            return await work(session)
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.get("/_terminate")
+    finally:
+        await engine.dispose()
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"]
+    assert response.json()["error"]["code"]

@@ -32,6 +32,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hashtag_api.main import create_app
+from hashtag_core.aggregates import service as aggregate_service
 from hashtag_core.config import Settings
 from hashtag_core.db import create_sessionmaker
 from hashtag_core.embedded import EmbeddedServices
@@ -363,6 +364,62 @@ class TestCollection:
         watermarks = await rig.sql("SELECT handle, watermark_since_id FROM account")
         assert dict(watermarks) == {h: new[-1] for h, new in added.items()}
 
+        # Nothing new on the platforms, only the recent post's likes moved: every run re-reads
+        # stored posts only, so the figures are brought up to date by the incremental pass
+        # over those posts' hashtags, and they equal what a full pass computes.
+        tagged = {
+            r[0]
+            for r in await rig.sql(
+                "SELECT DISTINCT p.platform_post_id FROM post p JOIN post_hashtag ph "
+                "ON ph.post_id = p.id"
+            )
+        }
+        posted = dict(await rig.sql("SELECT platform_post_id, posted_at FROM post"))
+        recent = max(tagged, key=lambda p: posted[p])
+        owners = {p: a["handle"] for a in rig.accounts for p in (await rig.source(a["handle"]))}
+        likes = (await rig.source(owners[recent]))[recent]["likes"]
+        rig.edit_source(owners[recent], recent, likes=likes + 12)
+        job_ids = await rig.collect()
+        worker = await rig.work()
+        assert worker.jobs_failed == 0
+        recomputes = set()
+        for job_id in job_ids:
+            result = (await rig.job(job_id))["result"]
+            assert result["inserted"] == 0, result
+            if result["job_id"]:
+                recomputes.add(result["job_id"])
+        assert recomputes
+        statuses = {(await rig.job(r))["result"]["status"] for r in recomputes}
+        assert "incremental" in statuses
+        assert statuses <= {"incremental", "up_to_date", "coalesced"}, statuses
+        tags = [
+            r[0]
+            for r in await rig.sql(
+                "SELECT h.key FROM post_hashtag ph JOIN post p ON p.id = ph.post_id "
+                "JOIN hashtag h ON h.id = ph.hashtag_id WHERE p.platform_post_id = :id",
+                id=recent,
+            )
+        ]
+        assert tags, "the edited post carries hashtags"
+
+        async def figures() -> dict[str, tuple[int, float]]:
+            page = await rig.get("/hashtag-performance", window="all", limit=200, min_posts=1)
+            assert page["pending_version"] is None
+            return {
+                i["key"]: (i["posts"], i["avg_engagement"])
+                for i in page["items"]
+                if i["key"] in tags
+            }
+
+        incremental = await figures()
+        assert set(incremental) == set(tags)
+        await aggregate_service.recompute(rig.engine, force=True)
+        full = await figures()
+        assert incremental.keys() == full.keys()
+        for key, (posts, avg) in full.items():
+            assert incremental[key][0] == posts
+            assert incremental[key][1] == pytest.approx(avg, rel=1e-12)
+
 
 def _platform(rig: Rig, handle: str) -> str:
     return str(next(a["platform"] for a in rig.accounts if a["handle"] == handle))
@@ -439,7 +496,7 @@ class TestFaults:
 
 
 class TestKill:
-    async def test_a_killed_worker_resumes_from_the_watermark(
+    async def test_a_killed_collection_is_recovered_by_the_next_worker(
         self, make_rig: MakeRig, database_url: str, tmp_path: Path
     ) -> None:
         rig = await make_rig(
@@ -453,47 +510,132 @@ class TestKill:
         await rig.collect()
         await rig.work()
         (watermark,) = await rig.sql("SELECT watermark_since_id FROM account")
-        await rig.advance(30)
-        await rig.set_faults(latency_ms=250)
+        added = await rig.advance(30)
+        await rig.set_faults(latency_ms=400)  # time to kill it between pages 3 and 6
         (killed,) = await rig.collect()
 
         log = tmp_path / "worker.log"
         proc = _worker_process(rig, database_url, tmp_path, log)
         try:
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 60  # the worker takes 1-20 s to start when busy
             while rig.served.sandbox.faults.requests.get("x", 0) < 3:
                 assert proc.poll() is None, log.read_text()
                 assert time.monotonic() < deadline, log.read_text()
                 await asyncio.sleep(0.05)
             proc.send_signal(signal.SIGKILL)  # in the middle of paging through the new posts
         finally:
-            if proc.poll() is None:
-                proc.kill()
-            while proc.poll() is None:
-                await asyncio.sleep(0.05)
+            await _stop(proc, signal.SIGKILL)
+        killed_at = time.monotonic()
         assert proc.returncode == -signal.SIGKILL
         assert rig.served.sandbox.faults.requests["x"] < 6  # the run needed 6 pages
         assert (await rig.listed())["LEGOLANDWindsor"]["posts"] == 40
         assert await rig.sql("SELECT watermark_since_id FROM account") == [watermark]
+        # arq keeps the dead run marked in progress (for an hour) and refuses its id.
+        assert (await rig.job(killed))["status"] == "running"
 
-        # arq would give up on the abandoned job once its in-progress mark expires (an hour
-        # for collections); expire it now, and collect again.
-        await rig.redis.delete(in_progress_key_prefix + killed)
+        # A new worker (say the supervisor restarted it): nothing done by hand.
         await rig.set_faults()
-        (again,) = await rig.collect()
-        await rig.work()
-
-        result = (await rig.job(again))["result"]
+        recovered = jobs.recovery_job_id(killed)
+        log2 = tmp_path / "worker2.log"
+        started = time.monotonic()
+        proc = _worker_process(rig, database_url, tmp_path, log2)
+        try:
+            deadline = started + 90  # at startup, else at the next minute's look
+            while (job := await _job_or_none(rig, recovered)) is None or job["status"] not in (
+                "complete",
+                "failed",
+            ):
+                assert proc.poll() is None, log2.read_text()
+                assert time.monotonic() < deadline, log2.read_text()
+                await asyncio.sleep(0.05)
+            done = time.monotonic()
+        finally:
+            await _stop(proc, signal.SIGTERM)
+        logging.getLogger(__name__).warning(
+            "killed collection completed %.1f s after the new worker started (%.1f s after "
+            "the kill)",
+            done - started,
+            done - killed_at,
+        )
+        assert job["status"] == "complete", job
+        assert "lost its worker; queued " + recovered in log2.read_text()
+        result = job["result"]
+        assert result["status"] == "ok"
         assert result["inserted"] == 30
         assert result["pages"] == 6  # the 30 posts after the watermark's id, not all 70
         _same_posts(await rig.stored(ids["LEGOLANDWindsor"]), await rig.source("LEGOLANDWindsor"))
-        assert (await rig.job(killed))["status"] == "failed"  # arq does not retry it
+        assert await rig.sql("SELECT watermark_since_id FROM account") == [
+            (added["LEGOLANDWindsor"][-1],)
+        ]
+        assert (await rig.listed())["LEGOLANDWindsor"]["posts"] == 70
+        # The dead run is never run again: arq fails it when its mark expires (max_tries=1).
+        assert (await rig.job(killed))["status"] == "running"
+
+    async def test_a_live_collection_is_not_taken_for_a_dead_one(
+        self, make_rig: MakeRig, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(jobs, "COLLECT_ORPHAN_RECHECK_S", 0.2)
+        rig = await make_rig(posts=60, handles=FOUR[:2])
+        ids = await rig.register()
+        live, dead = ids[FOUR[0]], ids[FOUR[1]]
+        live_job, dead_job = [(await rig.collect(a))[0] for a in (live, dead)]
+        # Both taken by a worker (arq's in-progress mark); only the live one's worker is
+        # collecting (it holds its account's sync lock).
+        for job_id in (live_job, dead_job):
+            await rig.redis.psetex(in_progress_key_prefix + job_id, 60_000, b"1")
+        queued_before = {j.job_id for j in await rig.redis.queued_jobs()}
+
+        ctx: dict[str, Any] = {"settings": rig.settings, "redis": rig.redis}
+        await WorkerSettings.on_startup(ctx)
+        try:
+            async with rig.engine.begin() as conn:
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:c, :a)"), {"c": SYNC_LOCK_CLASS, "a": live}
+                )
+                first = await jobs.recover_collections(ctx)
+                again = await jobs.recover_collections(ctx)  # recovered already
+            # The live run's worker dies too: its lock goes with its connection.
+            third = await jobs.recover_collections(ctx)
+        finally:
+            await WorkerSettings.on_shutdown(ctx)
+
+        assert first == {"orphaned": [dead_job], "queued": [jobs.recovery_job_id(dead_job)]}
+        assert again == {"orphaned": [], "queued": []}
+        assert third == {"orphaned": [live_job], "queued": [jobs.recovery_job_id(live_job)]}
+        queued = {j.job_id: j for j in await rig.redis.queued_jobs()}
+        assert set(queued) - queued_before == {
+            jobs.recovery_job_id(dead_job),
+            jobs.recovery_job_id(live_job),
+        }
+        assert queued[jobs.recovery_job_id(dead_job)].args == (dead,)
+        assert queued[jobs.recovery_job_id(dead_job)].function == "collect_account"
+
+
+async def _job_or_none(rig: Rig, job_id: str) -> dict[str, Any] | None:
+    response = await rig.client.get(f"/jobs/{job_id}")
+    if response.status_code == 404:
+        return None
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()
+    return found
+
+
+async def _stop(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    """Send `sig` unless the process has exited, and wait (up to 40 s) for it to exit."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    deadline = time.monotonic() + 40
+    while proc.poll() is None:
+        if time.monotonic() > deadline:
+            proc.kill()
+        await asyncio.sleep(0.05)
 
 
 def _worker_process(
     rig: Rig, database_url: str, tmp_path: Path, log: Path
 ) -> subprocess.Popen[bytes]:
-    """`python -m hashtag_cli worker` configured like the rig (cron jobs off)."""
+    """`python -m hashtag_cli worker` configured like the rig (scheduled collections and
+    recomputes off)."""
     settings = rig.settings
     env = {k: v for k, v in os.environ.items() if not k.startswith("HASHTAG_")}
     env |= {
@@ -586,6 +728,11 @@ class TestRefetch:
         assert job["result"]["changed"] == ["comments"]
         post = await rig.get(f"/posts/instagram/{post_id}")
         assert post["comments"] == comments + 3
+        # A re-fetch changes one post's metrics: its recompute is the incremental pass over
+        # that post's hashtags, not a full rebuild.
+        recompute = await rig.job(job["result"]["job_id"])
+        assert recompute["status"] == "complete", recompute
+        assert recompute["result"]["status"] == "incremental", recompute
 
 
 class TestSchedule:

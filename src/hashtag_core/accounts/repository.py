@@ -24,6 +24,7 @@ __all__ = [
     "get_account",
     "insert_account",
     "list_accounts",
+    "make_due",
     "set_sync_state",
     "update_account",
 ]
@@ -151,6 +152,21 @@ async def due_accounts(session: AsyncSession, now: datetime) -> list[dict[str, A
         now,
     )
     return [dict(r) for r in rows]
+
+
+async def make_due(session: AsyncSession, account_ids: list[int], at: datetime) -> None:
+    """Bring the accounts' next sync forward to `at` (never later than it already was).
+
+    A collection asked for now is then also due on the worker's schedule: written in the
+    request's transaction, it survives a refused enqueue (Redis down), and collect_due queues
+    it under the same job id (`collect:{id}:{slot}`, slot = `at` in whole seconds)."""
+    apg = await session_driver(session)
+    await apg.execute(
+        "UPDATE account SET next_sync_at = $2 "
+        "WHERE id = ANY($1::bigint[]) AND (next_sync_at IS NULL OR next_sync_at > $2)",
+        account_ids,
+        at,
+    )
 
 
 async def set_sync_state(session: AsyncSession, account_id: int, values: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -171,6 +172,7 @@ async def request_collection(
     else:
         targets = [a for a in await list_accounts(session) if a.collect_enabled]
     slot = int(time.time())
+    await repo.make_due(session, [a.id for a in targets], datetime.fromtimestamp(slot, UTC))
     job_ids, queued = [], True
     for account in targets:
         job_id = collect_job_id(account.id, slot)

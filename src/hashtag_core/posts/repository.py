@@ -6,7 +6,7 @@ Nothing here commits: the caller owns the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +22,11 @@ __all__ = [
     "get_post",
     "hashtag_ids",
     "mark_dirty",
+    "mark_dirty_many",
     "post_history",
     "relink_hashtags",
+    "request_refresh",
+    "stored_links",
     "update_post",
     "upsert_batch",
 ]
@@ -116,17 +119,51 @@ WHERE EXCLUDED.timezone <> account.timezone
 """
 
 
-def _upsert_posts_sql() -> str:
+#: A collected post's `followers`: the account's count nearest in time to the post among the
+#: follower snapshots already stored (the one just before or just after it), else the count
+#: this collection read (at now()). The connector can only read today's count, which for a
+#: post of last year is not the count it went out to.
+_FOLLOWERS_AT_POST = """
+CASE
+  WHEN b.captured_at IS NOT NULL
+       AND s.posted_at - b.captured_at <= coalesce(f.captured_at, now()) - s.posted_at
+    THEN b.followers
+  WHEN f.captured_at IS NOT NULL THEN f.followers
+  ELSE coalesce(s.followers, b.followers)
+END"""
+
+_NEAREST_SNAPSHOTS = """
+LEFT JOIN LATERAL (
+  SELECT captured_at, followers FROM follower_snapshot fs
+  WHERE fs.account_id = a.id AND fs.captured_at <= s.posted_at
+  ORDER BY fs.captured_at DESC LIMIT 1) b ON true
+LEFT JOIN LATERAL (
+  SELECT captured_at, followers FROM follower_snapshot fs
+  WHERE fs.account_id = a.id AND fs.captured_at > s.posted_at
+  ORDER BY fs.captured_at LIMIT 1) f ON true"""
+
+
+def _upsert_posts_sql(*, collected: bool = False) -> str:
     # A re-import is a newer look at the same post: text and known metrics replace the stored
     # ones, but a metric the new source does not report (NULL) keeps the stored value.
-    keep = ",\n    ".join(f"{m} = coalesce(EXCLUDED.{m}, post.{m})" for m in _METRICS)
+    # Collected posts keep the follower count they were first stored with: a later re-fetch
+    # reads the account's count at that later moment, not at the post's.
+    keep = ",\n    ".join(
+        f"{m} = coalesce(post.{m}, EXCLUDED.{m})"
+        if collected and m == "followers"
+        else f"{m} = coalesce(EXCLUDED.{m}, post.{m})"
+        for m in _METRICS
+    )
     cols = ", ".join(_METRICS)
-    scols = ", ".join(f"s.{m}" for m in _METRICS)
+    scols = ", ".join(
+        _FOLLOWERS_AT_POST if collected and m == "followers" else f"s.{m}" for m in _METRICS
+    )
+    nearest = _NEAREST_SNAPSHOTS if collected else ""
     return f"""
 WITH up AS (
   INSERT INTO post (account_id, platform, platform_post_id, text, posted_at, url, sentiment, {cols})
   SELECT a.id, s.platform, s.post_id, s.text, s.posted_at, s.url, s.sentiment, {scols}
-  FROM stage_post s JOIN account a ON a.platform = s.platform AND a.handle = s.account
+  FROM stage_post s JOIN account a ON a.platform = s.platform AND a.handle = s.account{nearest}
   ON CONFLICT (platform, platform_post_id) DO UPDATE SET
     account_id = EXCLUDED.account_id, text = EXCLUDED.text, posted_at = EXCLUDED.posted_at,
     url = coalesce(EXCLUDED.url, post.url), updated_at = now(),
@@ -188,7 +225,7 @@ async def upsert_batch(
         )
     dupes = await apg.execute(_DEDUPE)
     await apg.execute(_ACCOUNTS)
-    inserted, updated = await apg.fetchrow(_upsert_posts_sql())
+    inserted, updated = await apg.fetchrow(_upsert_posts_sql(collected=source == "collect"))
     await apg.execute(_ATTACH_IDS)
     await apg.execute(_SNAPSHOTS, source)
     if source != "collect":
@@ -256,6 +293,36 @@ async def update_post(
     )
 
 
+async def request_refresh(session: AsyncSession, post_pk: int, label: str, after_s: int) -> None:
+    """Record, in the caller's transaction, a re-fetch of one post due `after_s` from now.
+
+    The row is the request's durable copy: the job queued for it after the commit may be
+    refused (Redis down), and the worker's refresh_due cron then queues it from here."""
+    apg = await session_driver(session)
+    await apg.execute(
+        "INSERT INTO post_refresh (post_id, age_label, due_at) "
+        "VALUES ($1, $2, now() + make_interval(secs => $3)) ON CONFLICT DO NOTHING",
+        post_pk,
+        label,
+        float(after_s),
+    )
+
+
+async def stored_links(
+    session: AsyncSession, platform: str, post_ids: Sequence[str]
+) -> dict[int, list[int]]:
+    """The stored posts among `post_ids` of `platform`: post pk -> its hashtag ids."""
+    apg = await session_driver(session)
+    rows = await apg.fetch(
+        "SELECT p.id, coalesce(array_agg(ph.hashtag_id) FILTER (WHERE ph.hashtag_id IS NOT NULL),"
+        " '{}') AS tags FROM post p LEFT JOIN post_hashtag ph ON ph.post_id = p.id "
+        "WHERE p.platform = $1 AND p.platform_post_id = ANY($2::text[]) GROUP BY p.id",
+        platform,
+        list(post_ids),
+    )
+    return {int(r["id"]): sorted(r["tags"]) for r in rows}
+
+
 async def hashtag_ids(session: AsyncSession, post_pk: int) -> list[int]:
     """The ids of the hashtags a post is linked to."""
     apg = await session_driver(session)
@@ -268,13 +335,18 @@ async def mark_dirty(
 ) -> None:
     """Record, in the caller's transaction, that data version `version` changed this one post
     (which had `old_hashtag_ids` before): the incremental recompute's to-do list."""
+    await mark_dirty_many(session, version, {post_pk: old_hashtag_ids})
+
+
+async def mark_dirty_many(
+    session: AsyncSession, version: int, old_hashtag_ids: Mapping[int, Sequence[int]]
+) -> None:
+    """mark_dirty for several posts of one data version: post pk -> its hashtag ids before."""
     apg = await session_driver(session)
-    await apg.execute(
+    await apg.executemany(
         "INSERT INTO dirty_post (version, post_id, old_hashtag_ids) VALUES ($1, $2, $3) "
         "ON CONFLICT (version, post_id) DO NOTHING",
-        version,
-        post_pk,
-        list(old_hashtag_ids),
+        [(version, pk, list(tags)) for pk, tags in old_hashtag_ids.items()],
     )
 
 

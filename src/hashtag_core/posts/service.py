@@ -182,17 +182,21 @@ async def update_post(
         version = await repository.bump_data_version(session)
         # The recompute job this enqueues takes the incremental path for single-post updates.
         await repository.mark_dirty(session, version, current["id"], old_tags)
+    label = f"req:{uuid.uuid4().hex[:12]}" if update.refetch else None
+    if label is not None:
+        await repository.request_refresh(session, current["id"], label, update.after or 0)
     after = await repository.get_post(session, update.platform.value, update.post_id)
     await session.commit()
     job_id, queued = (None, True)
     if version is not None:
         job_id, queued = await enqueue_recompute(queue, version)
     refetch_id = None
-    if update.refetch:
-        refetch_id = f"refresh:{current['id']}:{uuid.uuid4().hex[:12]}"
+    if label is not None:
+        # The job id refresh_due gives the same request, so arq runs it once either way.
+        refetch_id = f"refresh:{current['id']}:{label}"
         queued = (
             await queue.enqueue(
-                REFRESH_POST, current["id"], job_id=refetch_id, defer_s=update.after or 0
+                REFRESH_POST, current["id"], label, job_id=refetch_id, defer_s=update.after or 0
             )
             and queued
         )

@@ -122,15 +122,28 @@ def _staged(result: CollectResult) -> tuple[list[StagedPost], int]:
     return with_sentiment(staged), rejected
 
 
+@dataclass(frozen=True)
+class _Stored:
+    inserted: int
+    updated: int
+    rejected: int
+    planned: int
+    #: The posts this run read that were stored before it: pk -> their hashtag ids then.
+    known: dict[int, list[int]]
+
+
 async def _store(
     session: AsyncSession,
     row: dict[str, Any],
     result: CollectResult,
     settings: Settings,
     now: datetime,
-) -> tuple[int, int, int, int]:
+) -> _Stored:
     # Validation and sentiment scoring are CPU work: keep the loop free for other collections.
     staged, rejected = await asyncio.to_thread(_staged, result)
+    known = await post_repo.stored_links(
+        session, row["platform"], [s.record.post_id for s in staged]
+    )
     inserted = updated = 0
     for start in range(0, len(staged), settings.import_batch_rows):
         outcome = await post_repo.upsert_batch(
@@ -145,7 +158,7 @@ async def _store(
     planned = await repo.schedule_refreshes(
         session, row["platform"], [s.record.post_id for s in staged], ages, now
     )
-    return inserted, updated, rejected, planned
+    return _Stored(inserted, updated, rejected, planned, known)
 
 
 async def sync_account(
@@ -183,7 +196,13 @@ async def sync_account(
     except CollectError as exc:
         await _fail(session, row, exc, now)
         raise SyncFailed(str(exc)) from exc
-    inserted, updated, rejected, planned = await _store(session, row, result, settings, now)
+    stored = await _store(session, row, result, settings, now)
+    inserted, updated, rejected, planned = (
+        stored.inserted,
+        stored.updated,
+        stored.rejected,
+        stored.planned,
+    )
     await account_repo.set_sync_state(
         session,
         account_id,
@@ -197,6 +216,11 @@ async def sync_account(
         },
     )
     version = await post_repo.bump_data_version(session) if inserted or updated else None
+    if version is not None and not inserted:
+        # Only new looks at stored posts (the refresh window): the recompute takes the
+        # incremental path over their hashtags. New posts move the account baselines and the
+        # prior that path holds fixed, so a run that added any takes the full pass.
+        await post_repo.mark_dirty_many(session, version, stored.known)
     await session.commit()
     job_id = (await enqueue_recompute(queue, version))[0] if version else None
     return SyncOutcome(
@@ -249,6 +273,10 @@ async def refresh_post(
     if label:
         await repo.mark_refresh(session, post_pk, label, done_at=now, error=None)
     version = await post_repo.bump_data_version(session) if changes else None
+    if version is not None:
+        # Metrics only (the text and so the hashtags are unchanged): the recompute takes the
+        # incremental path, as for POST /update-post.
+        await post_repo.mark_dirty(session, version, post_pk, [])
     await session.commit()
     job_id = (await enqueue_recompute(queue, version))[0] if version else None
     return {"post_id": post_pk, "changed": sorted(changes), "job_id": job_id}

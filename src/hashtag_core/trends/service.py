@@ -72,6 +72,36 @@ def _with_lift(cells: list[dict[str, Any]], stats: list[dict[str, Any]]) -> list
     return out
 
 
+#: The stored pass's rule for best slots (hashtag_core.analytics.slots.best_slots defaults).
+BEST_SLOT_MIN_POSTS = 5
+BEST_SLOTS = 3
+
+
+def _best(cells: list[dict[str, Any]], stats: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Best slots of live cells, by the stored rule: at least BEST_SLOT_MIN_POSTS posts with a
+    lift, ranked by the interval's low end, then the lift, then the earlier weekday and hour."""
+    n_of = {(s["weekday"], s["hour"]): int(s["n"]) for s in stats}
+    ranked = sorted(
+        (
+            c
+            for c in cells
+            if n_of.get((c["weekday"], c["hour"]), 0) >= BEST_SLOT_MIN_POSTS
+            and c.get("lift_ci_low") is not None
+        ),
+        key=lambda c: (-c["lift_ci_low"], -c["lift"], c["weekday"], c["hour"]),
+    )
+    return [
+        {
+            "rank": rank,
+            "weekday": c["weekday"],
+            "hour": c["hour"],
+            "posts": n_of[(c["weekday"], c["hour"])],
+            **{name: c[name] for name in ("lift", "lift_ci_low", "lift_ci_high")},
+        }
+        for rank, c in enumerate(ranked[:BEST_SLOTS], start=1)
+    ]
+
+
 def _series(rows: list[dict[str, Any]]) -> list[SeriesPoint]:
     return [
         SeriesPoint(**r, avg_engagement=r["engagement_sum"] / r["posts"])
@@ -108,9 +138,9 @@ async def _one(
             "account_id": scope.account_id or None,
             "hashtag_id": tag["id"] or None,
         }
-        cells = _with_lift(
-            await repo.live_cells(session, **live), await repo.live_slot_stats(session, **live)
-        )
+        stats = await repo.live_slot_stats(session, **live)
+        cells = _with_lift(await repo.live_cells(session, **live), stats)
+        best = _best(cells, stats)
         series = await repo.live_series(session, **live, week=week, since=since, until=until)
     return HashtagTrend(
         hashtag=tag["display"],
