@@ -96,6 +96,14 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(default=30_000, gt=0)
     recompute_cron_minutes: int = Field(default=60, ge=0, description="0 disables the cron.")
     job_keep_result_s: int = Field(default=86_400, gt=0)
+    worker_shutdown_grace_s: int = Field(
+        default=25,
+        ge=0,
+        description=(
+            "On SIGTERM the worker stops taking jobs and gives running ones this long to "
+            "finish; those still running are cancelled and re-queued for the next worker."
+        ),
+    )
     log_level: str = "INFO"
     log_format: Literal["json", "text"] | None = Field(
         default=None,

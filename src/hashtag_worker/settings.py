@@ -148,6 +148,7 @@ def worker_options(settings: Settings) -> dict[str, Any]:
         "redis_settings": redis_settings,
         "cron_jobs": cron_jobs(settings),
         "keep_result": settings.job_keep_result_s,
+        "job_completion_wait": settings.worker_shutdown_grace_s,
     }
 
 
@@ -165,5 +166,6 @@ class WorkerSettings:
     poll_delay = 0.05
     #: On SIGTERM/SIGINT stop taking jobs and give running ones this long to finish; those
     #: still running are then cancelled and re-queued (arq retries a cancelled job). Under the
-    #: 30 s grace period container platforms give before SIGKILL.
+    #: 30 s grace period container platforms give before SIGKILL. `worker_options` replaces it
+    #: with the `worker_shutdown_grace_s` setting.
     job_completion_wait = 25

@@ -499,29 +499,13 @@ class TestKill:
     async def test_a_killed_collection_is_recovered_by_the_next_worker(
         self, make_rig: MakeRig, database_url: str, tmp_path: Path
     ) -> None:
-        rig = await make_rig(
-            posts=600,
-            handles=["LEGOLANDWindsor"],
-            max_posts_per_account=40,
-            collect={"x_page_size": 5},
-            settings={"refresh_window_days": 0},  # only posts new since the watermark
-        )
-        ids = await rig.register()
-        await rig.collect()
-        await rig.work()
-        (watermark,) = await rig.sql("SELECT watermark_since_id FROM account")
-        added = await rig.advance(30)
-        await rig.set_faults(latency_ms=400)  # time to kill it between pages 3 and 6
-        (killed,) = await rig.collect()
+        # 400 ms a page: time to kill it between pages 3 and 6
+        rig, ids, watermark, added, killed = await _thirty_new_posts_queued(make_rig, 400)
 
         log = tmp_path / "worker.log"
         proc = _worker_process(rig, database_url, tmp_path, log)
         try:
-            deadline = time.monotonic() + 60  # the worker takes 1-20 s to start when busy
-            while rig.served.sandbox.faults.requests.get("x", 0) < 3:
-                assert proc.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, log.read_text()
-                await asyncio.sleep(0.05)
+            await _until_x_requests(rig, proc, log, 3)
             proc.send_signal(signal.SIGKILL)  # in the middle of paging through the new posts
         finally:
             await _stop(proc, signal.SIGKILL)
@@ -540,14 +524,8 @@ class TestKill:
         started = time.monotonic()
         proc = _worker_process(rig, database_url, tmp_path, log2)
         try:
-            deadline = started + 90  # at startup, else at the next minute's look
-            while (job := await _job_or_none(rig, recovered)) is None or job["status"] not in (
-                "complete",
-                "failed",
-            ):
-                assert proc.poll() is None, log2.read_text()
-                assert time.monotonic() < deadline, log2.read_text()
-                await asyncio.sleep(0.05)
+            # at startup, else at the next minute's look
+            job = await _until_job_ends(rig, proc, log2, recovered, started + 90)
             done = time.monotonic()
         finally:
             await _stop(proc, signal.SIGTERM)
@@ -568,8 +546,69 @@ class TestKill:
             (added["LEGOLANDWindsor"][-1],)
         ]
         assert (await rig.listed())["LEGOLANDWindsor"]["posts"] == 70
-        # The dead run is never run again: arq fails it when its mark expires (max_tries=1).
+        # The dead run keeps arq's mark; arq runs it once more when the mark expires (an hour:
+        # the second try of max_tries=2, which then finds nothing past the watermark).
         assert (await rig.job(killed))["status"] == "running"
+
+    async def test_a_collection_outlasting_the_shutdown_grace_is_requeued_and_completed(
+        self, make_rig: MakeRig, database_url: str, tmp_path: Path
+    ) -> None:
+        """SIGTERM while a collection runs longer than `worker_shutdown_grace_s`: the worker
+        stops taking jobs, waits the grace, cancels the collection (which stores nothing
+        half-way), re-queues it under the same id and exits 0; the next worker runs it again
+        (arq's second try, max_tries=2) from the watermark, with no post duplicated."""
+        grace = 1
+        # 6 pages at 700 ms: ~4 s, well over the 1 s grace once the signal comes at page 2.
+        rig, ids, watermark, added, job_id = await _thirty_new_posts_queued(
+            make_rig, 700, worker_shutdown_grace_s=grace
+        )
+
+        log = tmp_path / "worker.log"
+        proc = _worker_process(rig, database_url, tmp_path, log)
+        try:
+            await _until_x_requests(rig, proc, log, 2)
+            signalled = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            while proc.poll() is None:
+                assert time.monotonic() < signalled + 30, log.read_text()
+                await asyncio.sleep(0.05)
+            exited = time.monotonic()
+        finally:
+            await _stop(proc, signal.SIGKILL)
+        output = log.read_text()
+        assert proc.returncode == 0, output
+        assert grace <= exited - signalled < grace + 10, output
+        assert "cancelled, will be run again" in output
+        assert rig.served.sandbox.faults.requests["x"] < 6  # it did not finish its 6 pages
+        # Nothing stored half-way; the job waits in the queue (not marked in progress).
+        assert (await rig.listed())["LEGOLANDWindsor"]["posts"] == 40
+        assert await rig.sql("SELECT watermark_since_id FROM account") == [watermark]
+        assert (await rig.job(job_id))["status"] == "queued"
+
+        await rig.set_faults()
+        log2 = tmp_path / "worker2.log"
+        started = time.monotonic()
+        proc = _worker_process(rig, database_url, tmp_path, log2)
+        try:
+            job = await _until_job_ends(rig, proc, log2, job_id, started + 90)
+        finally:
+            await _stop(proc, signal.SIGTERM)
+        logging.getLogger(__name__).warning(
+            "SIGTERM mid-collection: worker exited %.1f s after the signal (grace %d s); "
+            "the re-queued collection completed on the next worker",
+            exited - signalled,
+            grace,
+        )
+        assert job["status"] == "complete", job
+        assert job["result"]["status"] == "ok"
+        assert job["result"]["inserted"] == 30
+        assert job["result"]["pages"] == 6
+        _same_posts(await rig.stored(ids["LEGOLANDWindsor"]), await rig.source("LEGOLANDWindsor"))
+        assert await rig.sql("SELECT watermark_since_id FROM account") == [
+            (added["LEGOLANDWindsor"][-1],)
+        ]
+        assert (await rig.listed())["LEGOLANDWindsor"]["posts"] == 70
+        assert "lost its worker" not in log2.read_text()  # a plain re-run, not a recovery
 
     async def test_a_live_collection_is_not_taken_for_a_dead_one(
         self, make_rig: MakeRig, monkeypatch: pytest.MonkeyPatch
@@ -611,6 +650,53 @@ class TestKill:
         assert queued[jobs.recovery_job_id(dead_job)].function == "collect_account"
 
 
+async def _thirty_new_posts_queued(
+    make_rig: MakeRig, latency_ms: int, **settings: Any
+) -> tuple[Rig, dict[str, int], tuple[Any, ...], dict[str, list[str]], str]:
+    """One X account collected (40 posts), then 30 new posts (6 pages of 5) behind a sandbox
+    slowed to `latency_ms` a request, and their collection queued: (rig, ids, the watermark
+    row, the new post ids, the job id)."""
+    rig = await make_rig(
+        posts=600,
+        handles=["LEGOLANDWindsor"],
+        max_posts_per_account=40,
+        collect={"x_page_size": 5},
+        # refresh window 0: only posts new since the watermark are fetched
+        settings={"refresh_window_days": 0, **settings},
+    )
+    ids = await rig.register()
+    await rig.collect()
+    await rig.work()
+    (watermark,) = await rig.sql("SELECT watermark_since_id FROM account")
+    added = await rig.advance(30)
+    await rig.set_faults(latency_ms=latency_ms)
+    (job_id,) = await rig.collect()
+    return rig, ids, watermark, added, job_id
+
+
+async def _until_x_requests(rig: Rig, proc: subprocess.Popen[bytes], log: Path, count: int) -> None:
+    """Wait until the sandbox has served `count` X requests to the worker process."""
+    deadline = time.monotonic() + 60  # the worker takes 1-20 s to start when busy
+    while rig.served.sandbox.faults.requests.get("x", 0) < count:
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, log.read_text()
+        await asyncio.sleep(0.05)
+
+
+async def _until_job_ends(
+    rig: Rig, proc: subprocess.Popen[bytes], log: Path, job_id: str, deadline: float
+) -> dict[str, Any]:
+    """GET /jobs/{job_id} until it is complete or failed (the worker process must stay up)."""
+    while (job := await _job_or_none(rig, job_id)) is None or job["status"] not in (
+        "complete",
+        "failed",
+    ):
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, log.read_text()
+        await asyncio.sleep(0.05)
+    return job
+
+
 async def _job_or_none(rig: Rig, job_id: str) -> dict[str, Any] | None:
     response = await rig.client.get(f"/jobs/{job_id}")
     if response.status_code == 404:
@@ -648,6 +734,7 @@ def _worker_process(
         "HASHTAG_COLLECT_CRON_MINUTES": "0",
         "HASHTAG_RECOMPUTE_CRON_MINUTES": "0",
         "HASHTAG_REFRESH_WINDOW_DAYS": str(settings.refresh_window_days),
+        "HASHTAG_WORKER_SHUTDOWN_GRACE_S": str(settings.worker_shutdown_grace_s),
     }
     for name, value in settings.collect.model_dump().items():
         env[f"HASHTAG_COLLECT__{name.upper()}"] = str(value)
