@@ -20,12 +20,13 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-_ENV = "HASHTAG_BENCH_BARE_BODIES"
+#: The environment variable naming the JSON file of bodies (uvicorn builds the app itself).
+BODIES_ENV = "HASHTAG_BENCH_BARE_BODIES"
 
 
 def app_factory() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
     """Build the app from the JSON file named by HASHTAG_BENCH_BARE_BODIES."""
-    spec = json.loads(Path(os.environ[_ENV]).read_text(encoding="utf-8"))
+    spec = json.loads(Path(os.environ[BODIES_ENV]).read_text(encoding="utf-8"))
     answers: dict[bytes, tuple[bytes, bytes]] = {
         target.encode(): (item["content_type"].encode(), base64.b64decode(item["body"]))
         for target, item in spec.items()
@@ -46,14 +47,16 @@ def app_factory() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
     return app
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def serve(factory: str, description: str) -> None:
+    """Parse --port and --bodies, then serve `factory` (module:function) the way
+    `hashtag-analysis api` serves the API: one process, no uvicorn access log."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--bodies", type=Path, required=True)
     args = parser.parse_args()
-    os.environ[_ENV] = str(args.bodies.resolve())
+    os.environ[BODIES_ENV] = str(args.bodies.resolve())
     uvicorn.run(
-        "bench.bare:app_factory",
+        factory,
         factory=True,
         host="127.0.0.1",
         port=args.port,
@@ -65,4 +68,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    serve("bench.bare:app_factory", __doc__ or "")

@@ -27,6 +27,7 @@ import httpx
 
 from bench.loadgen import load, tool
 from bench.services import plain
+from bench.stack import PREFIX
 
 __all__ = ["measure_reads"]
 
@@ -155,13 +156,26 @@ def measure_reads(
     bare_base = f"http://127.0.0.1:{bare_port}"
     with _process([*bare_cmd, str(spec)], env, workdir / "bare.log", f"{bare_base}/healthz"):
         bare = _run_all(bare_base, targets, seconds, warmup)
+    # The same bytes from a route of the real app (same middleware, key check, rate limit,
+    # access log): the framework's floor, without the data path.
+    stack_port = _free_port()
+    stack_cmd = [sys.executable, "-m", "bench.stack", "--port", str(stack_port), "--bodies"]
+    stack_base = f"http://127.0.0.1:{stack_port}"
+    with _process([*stack_cmd, str(spec)], env, workdir / "stack.log", f"{stack_base}/healthz"):
+        stack_targets = {name: PREFIX + target for name, target in targets.items()}
+        for name, target in stack_targets.items():  # the same bytes, checked
+            body = httpx.get(stack_base + target, timeout=30).content
+            assert body == base64.b64decode(bodies[targets[name]]["body"]), name
+        stack = _run_all(stack_base, stack_targets, seconds, warmup)
     endpoints = {
         name: {
             "target": target,
             "bytes": bodies[target]["bytes"],
             "api": api[name],
             "bare": bare[name],
+            "stack": stack[name],
             "throughput_ratio": api[name]["rps"] / bare[name]["rps"],
+            "stack_ratio": api[name]["rps"] / stack[name]["rps"],
         }
         for name, target in targets.items()
     }

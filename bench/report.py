@@ -128,13 +128,21 @@ def rows_for(size: dict[str, Any]) -> list[list[str]]:
         api, bare = ep["api"], ep["bare"]
         ok = api["p99_ms"] <= GOALS["read_p99_ms"] and ep["throughput_ratio"] >= GOALS["read_ratio"]
         failed = f", **{api['errors']} errors**" if api.get("errors") else ""
+        baseline = f"{bare['rps']:,.0f} req/s, p99 {bare['p99_ms']:.1f} ms (bare ASGI"
+        ratio = f"{ep['throughput_ratio']:.2f}x"
+        stack = ep.get("stack")
+        if stack:
+            baseline += (
+                f"); {stack['rps']:,.0f} req/s, p99 {stack['p99_ms']:.1f} ms (same app, bytes only"
+            )
+            ratio += f"; {ep['stack_ratio']:.2f}x"
         rows.append(
             [
                 f"4. GET {name.replace('_', ' ')}",
                 f"{api['rps']:,.0f} req/s, p50 {api['p50_ms']:.1f} ms, "
                 f"p99 {api['p99_ms']:.1f} ms{failed}",
-                f"{bare['rps']:,.0f} req/s, p99 {bare['p99_ms']:.1f} ms (bare, {ep['bytes']:,} B)",
-                f"{ep['throughput_ratio']:.2f}x",
+                f"{baseline}, {ep['bytes']:,} B)",
+                ratio,
                 "p99 <= 20 ms, >= 0.6x",
                 _met(ok),
             ]

@@ -83,6 +83,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.sessionmaker() as session:
         yield session
         await session.commit()
+    if request.method != "GET":
+        # Read your own writes: this process's cached answers go before the response does
+        # (other processes' go when PostgreSQL's notification of the commit reaches them).
+        cache = getattr(request.app.state, "read_cache", None)
+        if cache is not None:
+            cache.invalidate()
 
 
 async def get_snapshot(request: Request) -> AsyncIterator[AsyncSession]:

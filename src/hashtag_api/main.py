@@ -14,9 +14,10 @@ from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hashtag_api import errors, metrics, openapi, security
+from hashtag_api import errors, metrics, openapi, readcache, security
 from hashtag_api.queue import EnqueueRelay
 from hashtag_api.ratelimit import RateLimiter
+from hashtag_api.readcache import CacheListener, ReadCache
 from hashtag_api.routers import (
     accounts,
     dashboard,
@@ -162,10 +163,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Jobs Redis refused while it was down are queued as soon as it answers again.
     app.state.relay = EnqueueRelay(app.state.arq, engine)
     app.state.relay.start()
+    listener = CacheListener(app.state.read_cache, engine.url)
+    if app.state.read_cache.enabled:
+        listener.start()
     logger.info("API ready")
     try:
         yield
     finally:
+        await listener.stop()
         await app.state.relay.stop()
         await app.state.arq.aclose()
         await engine.dispose()
@@ -188,6 +193,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (hashtags, trends, timeline, insights, posts, imports, accounts, jobs, health):
         app.include_router(module.router)
     dashboard.install(app)
+    # Innermost middleware: it keeps the bytes the routes answered.
+    readcache.install(
+        app,
+        ReadCache(max_bytes=settings.read_cache_mb * 2**20, ttl_s=settings.read_cache_ttl_s),
+    )
     app.add_middleware(RequestContext, max_body_bytes=settings.max_body_bytes)
     app.state.rate_limiter = RateLimiter(
         per_minute=settings.rate_limit_per_minute,

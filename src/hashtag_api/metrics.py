@@ -26,12 +26,13 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hashtag_api.deps import SessionDep
+from hashtag_api.readcache import ReadCache
 from hashtag_core.hashtags import repository as hashtag_repo
 
 __all__ = ["ApiMetrics", "ObserveRequests", "install", "router"]
@@ -211,9 +212,48 @@ async def metrics(request: Request, session: SessionDep) -> Response:
     return Response(generate_latest(found.registry), media_type=CONTENT_TYPE_LATEST)
 
 
+class _ReadCacheCollector(Collector):
+    """The read cache's counters and size (hashtag_api.readcache), read at scrape time."""
+
+    def __init__(self, cache: ReadCache) -> None:
+        self.cache = cache
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self.cache.stats
+        lookups = CounterMetricFamily(
+            "hashtag_read_cache_lookups",
+            "Cached read routes' lookups: hit, miss (computed), bypass (listener down or off).",
+            labels=["result"],
+        )
+        for result, count in (
+            ("hit", stats.hits),
+            ("miss", stats.misses),
+            ("bypass", stats.bypassed),
+        ):
+            lookups.add_metric([result], count)
+        yield lookups
+        yield CounterMetricFamily(
+            "hashtag_read_cache_invalidations",
+            "Times the read cache was emptied (a change notified, a write, the listener lost).",
+            value=stats.invalidations,
+        )
+        yield GaugeMetricFamily(
+            "hashtag_read_cache_bytes", "Bytes of answers in the read cache.", value=self.cache.size
+        )
+        yield GaugeMetricFamily(
+            "hashtag_read_cache_live",
+            "1 while the read cache's PostgreSQL listener is connected (else every read is "
+            "computed).",
+            value=int(self.cache.live),
+        )
+
+
 def install(app: FastAPI) -> None:
     """Serve /metrics and measure every request (call after adding the other middleware, so
     that this one is outermost and sees their answers too)."""
     app.state.metrics = ApiMetrics()
+    cache = getattr(app.state, "read_cache", None)
+    if cache is not None:
+        app.state.metrics.registry.register(_ReadCacheCollector(cache))
     app.include_router(router)
     app.add_middleware(ObserveRequests, metrics=app.state.metrics)

@@ -96,6 +96,15 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(default=30_000, gt=0)
     recompute_cron_minutes: int = Field(default=60, ge=0, description="0 disables the cron.")
     job_keep_result_s: int = Field(default=86_400, gt=0)
+    read_cache_mb: int = Field(
+        default=64,
+        ge=0,
+        le=65_536,
+        description="Per API process, the answers of the read endpoints kept in memory (0 = off).",
+    )
+    read_cache_ttl_s: float = Field(
+        default=60.0, gt=0, description="A cached read answer is recomputed after this long."
+    )
     worker_shutdown_grace_s: int = Field(
         default=25,
         ge=0,

@@ -59,7 +59,7 @@ def test_smoke_run_reports_every_measure(tmp_path: Path) -> None:
         assert _positive(figure)
     assert size["compute"]["identical"] is True
     for endpoint in size["reads"]["endpoints"].values():
-        for side in ("api", "bare"):
+        for side in ("api", "bare", "stack"):
             assert endpoint[side]["requests"] > 0
             assert _positive(endpoint[side]["rps"])
             assert _positive(endpoint[side]["p99_ms"])

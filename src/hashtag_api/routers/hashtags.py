@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from hashtag_api.deps import ReaderDep, SnapshotDep
 from hashtag_api.errors import error_responses
 from hashtag_api.params import IsoDateTime
+from hashtag_api.readcache import ReadCacheDep
 from hashtag_core.hashtags import service as hashtag_service
 from hashtag_core.hashtags.schemas import (
     Goal,
@@ -43,8 +44,9 @@ AccountQ = Annotated[
     responses=error_responses(404, 422, 503),
 )
 async def get_hashtag_performance(
-    session: SnapshotDep,
     _: ReaderDep,
+    _cached: ReadCacheDep,  # after the key check: a cached answer needs the same rights
+    session: SnapshotDep,
     platform: PlatformQ = None,
     account: AccountQ = None,
     window: Annotated[
@@ -98,8 +100,9 @@ async def get_hashtag_performance(
     responses=error_responses(404, 422, 503),
 )
 async def get_hashtag(
-    session: SnapshotDep,
     _: ReaderDep,
+    _cached: ReadCacheDep,  # after the key check: a cached answer needs the same rights
+    session: SnapshotDep,
     hashtag: Annotated[
         str,
         Path(

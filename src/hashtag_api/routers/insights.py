@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from hashtag_api.deps import ReaderDep, SnapshotDep
 from hashtag_api.errors import error_responses
+from hashtag_api.readcache import ReadCacheDep
 from hashtag_core.hashtags.schemas import Goal, Window
 from hashtag_core.ingest.schemas import StorableText
 from hashtag_core.insights import service as insight_service
@@ -32,8 +33,9 @@ _CSV_EXAMPLE = insight_service.report_csv(ReportPage.model_validate(REPORT_EXAMP
     responses=error_responses(404, 422, 503),
 )
 async def get_recommendations(
-    session: SnapshotDep,
     _: ReaderDep,
+    _cached: ReadCacheDep,  # after the key check: a cached answer needs the same rights
+    session: SnapshotDep,
     goal: Annotated[Goal, Query(description="What the campaign should raise.")] = Goal.ENGAGEMENT,
     platform: PlatformQ = None,
     account: AccountQ = None,
@@ -72,8 +74,9 @@ async def get_recommendations(
 )
 async def get_hashtag_report(
     request: Request,
-    session: SnapshotDep,
     _: ReaderDep,
+    _cached: ReadCacheDep,  # after the key check: a cached answer needs the same rights
+    session: SnapshotDep,
     platform: PlatformQ = None,
     account: AccountQ = None,
     window: Annotated[

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from hashtag_api.deps import ReaderDep, SnapshotDep
 from hashtag_api.errors import error_responses
 from hashtag_api.params import IsoDate
+from hashtag_api.readcache import ReadCacheDep
 from hashtag_core.ingest.schemas import StorableText
 from hashtag_core.platforms import Platform
 from hashtag_core.timeline import service as timeline_service
@@ -27,8 +28,9 @@ router = APIRouter(tags=["trends"])
     responses=error_responses(404, 422, 503),
 )
 async def get_follower_trends(
-    session: SnapshotDep,
     _: ReaderDep,
+    _cached: ReadCacheDep,  # after the key check: a cached answer needs the same rights
+    session: SnapshotDep,
     platform: Annotated[Platform | None, Query(description="Only this platform.")] = None,
     account: Annotated[
         StorableText | None, Query(max_length=200, description="Only this account (handle or id).")

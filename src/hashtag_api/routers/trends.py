@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from hashtag_api.deps import ReaderDep, SnapshotDep
 from hashtag_api.errors import error_responses
 from hashtag_api.params import IsoDate
+from hashtag_api.readcache import ReadCacheDep
 from hashtag_core.ingest.schemas import StorableText
 from hashtag_core.platforms import Platform
 from hashtag_core.trends import service as trend_service
@@ -26,8 +27,9 @@ router = APIRouter(tags=["trends"])
     responses=error_responses(404, 422, 503),
 )
 async def get_engagement_trends(
-    session: SnapshotDep,
     _: ReaderDep,
+    _cached: ReadCacheDep,  # after the key check: a cached answer needs the same rights
+    session: SnapshotDep,
     hashtag: Annotated[
         list[str],
         Query(
