@@ -23,7 +23,7 @@ from hashtag_core.aggregates.incremental import (
     priors_of,
 )
 from hashtag_core.aggregates.service import compute_frames, recompute
-from hashtag_core.analytics.frames import ALL_HASHTAGS
+from hashtag_core.analytics.frames import ALL_HASHTAGS, WINDOWS
 from hashtag_core.analytics.insight_frames import GOALS
 from hashtag_core.db import create_sessionmaker
 from hashtag_core.demo.generator import DemoConfig
@@ -158,6 +158,10 @@ async def test_incremental_rows_equal_a_full_recompute(loaded: AsyncEngine):
     assert (outcome.status, outcome.computed_version) == ("incremental", version)
     assert outcome.rows is not None
     assert outcome.rows["hashtags"] == len(hashtags)
+    # Only the rows the post can change were rewritten: per hashtag, its three scopes
+    # (account, platform, all platforms) on its one day and in its one weekday x hour cell.
+    assert outcome.rows["hashtag_daily"] == outcome.rows["hashtag_trend_cell"] == 3 * len(hashtags)
+    assert outcome.rows["hashtag_performance"] <= 3 * len(WINDOWS) * len(hashtags)
     full = await _full_frames(loaded)
     async with loaded.connect() as conn:
         stored_baselines = await repo.load_baselines(conn, BASELINE_SCHEMA)

@@ -24,7 +24,7 @@ import polars as pl
 
 from hashtag_core.analytics.baseline import LOG_RATIO_CAP, goal_value, window_rows
 from hashtag_core.analytics.engagement import conform, tagged_posts
-from hashtag_core.analytics.frames import ALL_HASHTAGS, POSTS_SCHEMA
+from hashtag_core.analytics.frames import ALL_ACCOUNTS, ALL_HASHTAGS, ALL_PLATFORMS, POSTS_SCHEMA
 from hashtag_core.analytics.insight_frames import GOAL_DTYPE, GOALS, LIFT_SCHEMA, WINDOW_DTYPE
 from hashtag_core.analytics.lift import account_platforms_of
 from hashtag_core.analytics.performance import hashtag_performance
@@ -50,6 +50,8 @@ __all__ = [
     "baselines_of",
     "incremental_frames",
     "priors_of",
+    "restrict_to",
+    "touched_keys",
 ]
 
 #: Aggregate tables whose rows of the affected hashtags an incremental pass rewrites
@@ -142,6 +144,60 @@ def incremental_frames(
     }
     frames = pl.collect_all(list(plans.values()))
     return dict(zip(plans, frames, strict=True))
+
+
+#: Per table, the key columns besides hashtag_id that say which rows one post can change.
+_TOUCH_KEYS = {
+    "hashtag_performance": ["platform", "account_id"],
+    "hashtag_lift": ["platform", "account_id"],
+    "hashtag_trend_cell": ["platform", "account_id", "weekday", "hour"],
+    "hashtag_daily": ["platform", "account_id", "local_date"],
+}
+
+
+def touched_keys(dirty: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Per table of INCREMENTAL_TABLES, the keys (besides hashtag_id) of the rows that
+    updating the posts in `dirty` (POSTS_SCHEMA rows) can change.
+
+    A post counts in three scopes (its account, its platform, every platform). Its account,
+    platform and posting time never change in an update (only its counters and text do), and
+    the windows are anchored at the last full recompute, so the other rows of its hashtags are
+    the same before and after: per scope, every window of hashtag_performance and
+    hashtag_lift, the post's local weekday x hour cell of hashtag_trend_cell, and its local
+    date of hashtag_daily.
+    """
+    own = dirty.select(
+        "platform",
+        "account_id",
+        pl.col("local_weekday").cast(pl.Int16).alias("weekday"),
+        pl.col("local_hour").cast(pl.Int16).alias("hour"),
+        "local_date",
+    )
+    scopes = pl.concat(
+        [
+            own,
+            own.with_columns(account_id=pl.lit(ALL_ACCOUNTS, pl.Int64)),
+            own.with_columns(
+                platform=pl.lit(ALL_PLATFORMS, pl.String), account_id=pl.lit(ALL_ACCOUNTS, pl.Int64)
+            ),
+        ]
+    )
+    return {
+        table: scopes.select(columns).unique().sort(columns)
+        for table, columns in _TOUCH_KEYS.items()
+    }
+
+
+def restrict_to(
+    frames: dict[str, pl.DataFrame], keys: dict[str, pl.DataFrame]
+) -> dict[str, pl.DataFrame]:
+    """The rows of `frames` whose keys are in `keys` (see `touched_keys`)."""
+    out = {}
+    for table, frame in frames.items():
+        wanted = keys[table]
+        cast = {c: frame.schema[c] for c in wanted.columns}
+        out[table] = frame.join(wanted.cast(cast), on=wanted.columns, how="semi")  # type: ignore[arg-type]
+    return out
 
 
 def _lift(

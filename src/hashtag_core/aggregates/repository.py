@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -127,15 +127,22 @@ def _id_list(ids: Iterable[int]) -> str:
     return "'{" + ",".join(str(int(i)) for i in sorted(set(ids))) + "}'::bigint[]"
 
 
-async def load_posts(conn: AsyncConnection, hashtags: Iterable[int] | None = None) -> pl.DataFrame:
-    """Every post (or every post linked to one of `hashtags`) with its metrics, local calendar
-    fields and sentiment (POSTS_SCHEMA + 1)."""
+async def load_posts(
+    conn: AsyncConnection,
+    hashtags: Iterable[int] | None = None,
+    *,
+    post_ids: Iterable[int] | None = None,
+) -> pl.DataFrame:
+    """Every post (or every post linked to one of `hashtags`, or the posts `post_ids`) with its
+    metrics, local calendar fields and sentiment (POSTS_SCHEMA + 1)."""
     query = _POSTS_QUERY
     if hashtags is not None:
         query += (
             "WHERE p.id IN (SELECT post_id FROM post_hashtag "
             f"WHERE hashtag_id = ANY({_id_list(hashtags)}))"
         )
+    elif post_ids is not None:
+        query += f"WHERE p.id = ANY({_id_list(post_ids)})"
     raw = pl.read_csv(
         io.BytesIO(await _copy_out(conn, query)),
         schema_overrides={"platform": pl.String, **dict.fromkeys(_METRICS, pl.Int64)},
@@ -223,23 +230,47 @@ async def replace_hashtag_rows(
     *,
     computed_at: datetime,
     goals: Sequence[str],
+    keys: dict[str, pl.DataFrame] | None = None,
 ) -> dict[str, int]:
-    """Replace the rows of `hashtags` in each table of `frames` (hashtag_lift: only `goals`)."""
+    """Replace the rows of `hashtags` in each table of `frames` (hashtag_lift: only `goals`).
+
+    With `keys` (table -> frame of key columns), only the rows of `hashtags` whose key columns
+    match a row of that table's frame are replaced, and `frames` must hold just those."""
     apg = await in_transaction(conn)
     ids = sorted(set(hashtags))
     written = {}
     for table, frame in frames.items():
+        where, args = ["t.hashtag_id = ANY($1::bigint[])"], [cast(list[Any], ids)]
         if table == "hashtag_lift":
-            await apg.execute(
-                "DELETE FROM hashtag_lift WHERE hashtag_id = ANY($1::bigint[]) "
-                "AND goal = ANY($2::text[])",
-                ids,
-                list(goals),
+            args.append(list(goals))
+            where.append(f"t.goal = ANY(${len(args)}::text[])")
+        using = ""
+        if keys is not None:
+            wanted = keys[table]
+            arrays = []
+            for column in wanted.columns:
+                args.append(wanted[column].to_list())
+                arrays.append(f"${len(args)}::{_SQL_ARRAY[wanted.schema[column]]}[]")
+            names = ", ".join(f'"{c}"' for c in wanted.columns)
+            # keys x hashtags: one primary-key lookup per row (not every row of the hashtags)
+            using = (
+                f" USING unnest({', '.join(arrays)}) AS k({names}) "
+                "CROSS JOIN unnest($1::bigint[]) AS h(hashtag_id)"
             )
-        else:
-            await apg.execute(f"DELETE FROM {table} WHERE hashtag_id = ANY($1::bigint[])", ids)
+            where[0] = "t.hashtag_id = h.hashtag_id"
+            where += [f't."{c}" = k."{c}"' for c in wanted.columns]
+        await apg.execute(f"DELETE FROM {table} t{using} WHERE {' AND '.join(where)}", *args)
         written[table] = (await _copy_in(apg, table, frame, computed_at=computed_at)).height
     return written
+
+
+#: SQL element types of the key columns `replace_hashtag_rows` matches on.
+_SQL_ARRAY: dict[pl.DataType, str] = {
+    pl.String(): "text",
+    pl.Int64(): "bigint",
+    pl.Int16(): "smallint",
+    pl.Date(): "date",
+}
 
 
 async def update_display_spellings(conn: AsyncConnection) -> None:
