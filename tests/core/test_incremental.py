@@ -22,6 +22,7 @@ from hashtag_core.aggregates.incremental import (
     incremental_frames,
     priors_of,
 )
+from hashtag_core.aggregates.postcache import PostsCache
 from hashtag_core.aggregates.service import compute_frames, recompute
 from hashtag_core.analytics.frames import ALL_HASHTAGS, WINDOWS
 from hashtag_core.analytics.insight_frames import GOALS
@@ -354,3 +355,65 @@ async def test_readers_never_see_half_an_update(loaded: AsyncEngine):
     assert len({round(a) for a, _b in seen}) > 1  # the reader saw the figures move
     assert all(a == pytest.approx(b, rel=REL_TOL) for a, b in seen)
     assert tag != ALL_HASHTAGS
+
+
+async def _same_as_full(engine: AsyncEngine, hashtags: list[int]) -> None:
+    """The stored rows of `hashtags` are those a full recompute gives now (the tables that do
+    not involve the frozen baselines and prior)."""
+    full = await _full_frames(engine)
+    for table in ("hashtag_performance", "hashtag_trend_cell", "hashtag_daily"):
+        got = await _rows(engine, table, hashtags)
+        assert_frame_equal(got, _expected(full[table], table, hashtags), rel_tol=REL_TOL)
+
+
+async def test_posts_kept_between_passes_give_the_rows_a_fresh_read_gives(
+    loaded: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+):
+    cache = PostsCache()
+    monkeypatch.setattr(service, "_POSTS", cache)
+    post, tags = await _top_post(loaded)
+    (other,) = (
+        await _all(
+            loaded,
+            "SELECT min(post_id) FROM post_hashtag WHERE hashtag_id = :tag AND post_id <> :post",
+            tag=tags[0],
+            post=post,
+        )
+    )[0]
+    likes = await _scalar(loaded, "SELECT likes FROM post WHERE id = :id", id=post)
+    seen = set(tags)
+    steps: list[tuple[int, dict[str, Any]]] = [
+        (post, {"likes": likes + 100}),  # cold: read from PostgreSQL
+        (other, {"comments": 4_321}),
+        (post, {"text": "New words #IncrementalCache #" + await _key(loaded, tags[0])}),
+        (post, {"likes": likes + 300}),  # every hashtag of the post is kept by now
+    ]
+    for pk, changes in steps:
+        await _update(loaded, pk, **changes)
+        outcome = await recompute(loaded)
+        assert outcome.status == "incremental"
+        seen |= set(await _tags_of(loaded, pk))
+        await _same_as_full(loaded, sorted(seen))
+    assert cache.reads["hit"] >= 1
+    assert cache.posts is not None
+
+    # Another worker applies an update: this process's copy is out of date and must not be
+    # used (it would carry the post's old likes into tags[0]'s rows).
+    monkeypatch.setattr(service, "_POSTS", PostsCache())
+    await _update(loaded, post, likes=likes + 5_000)
+    assert (await recompute(loaded)).status == "incremental"
+    monkeypatch.setattr(service, "_POSTS", cache)
+    misses = cache.reads["miss"]
+    await _update(loaded, other, comments=1)
+    assert (await recompute(loaded)).status == "incremental"
+    assert cache.reads["miss"] == misses + 1
+    await _same_as_full(loaded, sorted(seen))
+
+
+async def _key(engine: AsyncEngine, hashtag: int) -> str:
+    return str(await _scalar(engine, "SELECT key FROM hashtag WHERE id = :id", id=hashtag))
+
+
+async def _tags_of(engine: AsyncEngine, post: int) -> list[int]:
+    rows = await _all(engine, "SELECT hashtag_id FROM post_hashtag WHERE post_id = :id", id=post)
+    return [r[0] for r in rows]

@@ -375,6 +375,24 @@ async def dirty_posts(conn: AsyncConnection, *, after: int, upto: int) -> list[D
     return [DirtyPost(r["version"], r["post_id"], list(r["old_hashtag_ids"])) for r in rows]
 
 
+async def load_links_of_posts(conn: AsyncConnection, post_ids: Sequence[int]) -> pl.DataFrame:
+    """The links of the posts `post_ids`, as LINKS_SCHEMA."""
+    data = await _copy_out(
+        conn,
+        f"SELECT post_id, hashtag_id FROM post_hashtag WHERE post_id = ANY({_id_list(post_ids)})",
+    )
+    return pl.read_csv(io.BytesIO(data), schema=LINKS_SCHEMA)
+
+
+async def state_token(conn: AsyncConnection) -> str:
+    """Which write of the recompute bookkeeping this snapshot sees (the row's xmin: every full
+    or incremental pass, and any reset, writes a new one)."""
+    token = await (await in_transaction(conn)).fetchval(
+        "SELECT xmin::text FROM recompute_state WHERE id = 1"
+    )
+    return str(token)
+
+
 async def hashtags_of_posts(conn: AsyncConnection, post_ids: Sequence[int]) -> set[int]:
     """The hashtags the posts are linked to now."""
     rows = await (await in_transaction(conn)).fetch(

@@ -39,6 +39,7 @@ from hashtag_core.aggregates.incremental import (
     restrict_to,
     touched_keys,
 )
+from hashtag_core.aggregates.postcache import CacheState, PostsCache
 from hashtag_core.analytics.baseline import relative_performance
 from hashtag_core.analytics.cooccurrence import cooccurrence
 from hashtag_core.analytics.followers import content_reach, follower_lift
@@ -57,6 +58,8 @@ logger = logging.getLogger(__name__)
 #: After an incremental pass, a full recompute follows once this many single-post updates have
 #: piled up since the last one (the frozen baselines and prior drift as posts change).
 FULL_AFTER_DIRTY_POSTS = 10_000
+#: The posts of recently updated hashtags, kept by this process between incremental passes.
+_POSTS = PostsCache()
 
 
 @dataclass(frozen=True)
@@ -136,15 +139,24 @@ async def _apply(
     at: datetime,
     baselines: pl.DataFrame | None = None,
     priors: pl.DataFrame | None = None,
+    cache: tuple[CacheState, CacheState] | None = None,
 ) -> dict[str, int]:
-    """Recompute the rows of every hashtag the dirty posts touch (before or after the update)."""
+    """Recompute the rows of every hashtag the dirty posts touch (before or after the update).
+
+    With `cache` (the state the pass starts from, and the one it leaves), the hashtags' posts
+    come from this process's `PostsCache` where it holds them."""
     hashtags = {tag for d in dirty for tag in d.old_hashtag_ids}
     hashtags |= await repo.hashtags_of_posts(conn, [d.post_id for d in dirty])
     if not hashtags:
         return {}
     ids = sorted(hashtags)
-    posts = await repo.load_posts(conn, ids)
-    links = await repo.load_links(conn, ids)
+    post_ids = sorted({d.post_id for d in dirty})
+    updated = await repo.load_posts(conn, post_ids=post_ids)
+    if cache is not None:
+        posts, links = await _POSTS.load(conn, ids, updated, before=cache[0], after=cache[1])
+    else:
+        posts = await repo.load_posts(conn, ids)
+        links = await repo.load_links(conn, ids)
     if baselines is None:
         baselines = await repo.load_baselines(conn, BASELINE_SCHEMA)
     if priors is None:
@@ -154,8 +166,6 @@ async def _apply(
     )
     # Only the rows the updated posts can change are rewritten (their scopes, and their day
     # and weekday x hour cell): a few dozen rows instead of every row of a popular hashtag.
-    post_ids = sorted({d.post_id for d in dirty})
-    updated = await repo.load_posts(conn, post_ids=post_ids)
     keys = None
     if updated.height == len(post_ids):  # else (a post gone) rewrite every row
         keys = touched_keys(updated)
@@ -236,10 +246,13 @@ async def _incremental(conn: AsyncConnection) -> tuple[RecomputeOutcome | None, 
                 return None, False
             todo = [d for d in pending if d.version > state.applied]
             at = datetime.now(UTC)
-            rows = await _apply(rr, todo, anchor=anchor, at=at)
+            database = rr.engine.url.render_as_string(hide_password=True)
+            before = (database, await repo.state_token(rr))
             await repo.write_incremental_state(
                 rr, computed_version=covered, applied=state.requested, at=at
             )
+            after = (database, await repo.state_token(rr))  # this transaction's own write
+            rows = await _apply(rr, todo, anchor=anchor, at=at, cache=(before, after))
     finally:
         await repo.unlock_apply(conn)
     duration_ms = int((time.perf_counter() - started) * 1000)
