@@ -1,7 +1,9 @@
-"""Admin endpoints under `/_sandbox`: state, fault switches, new posts, source records."""
+"""Admin endpoints under `/_sandbox`: state, fault switches, new posts, source records and the
+request log."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
@@ -116,6 +118,18 @@ async def _posts(request: Request) -> Response:
     return json_response({"detail": f"no account {handle!r}"}, 404)
 
 
+async def _requests(request: Request) -> Response:
+    """The platform requests served (oldest first), with arrival and answer times in seconds
+    since the sandbox started; `?since=S` only those that arrived at or after S."""
+    sandbox = _sandbox(request)
+    try:
+        since = float(request.query_params.get("since", "0"))
+    except ValueError:
+        return json_response({"detail": "'since' must be a number of seconds"}, 422)
+    records = [asdict(r) for r in sandbox.log if r.arrived_s >= since]
+    return json_response({"now_s": sandbox.since_start(), "requests": records})
+
+
 def routes() -> list[Route]:
     """Admin routes, relative to the `/_sandbox` mount."""
     return [
@@ -123,4 +137,5 @@ def routes() -> list[Route]:
         Route("/faults", _faults, methods=["POST"]),
         Route("/advance", _advance, methods=["POST"]),
         Route("/posts", _posts, methods=["GET"]),
+        Route("/requests", _requests, methods=["GET"]),
     ]

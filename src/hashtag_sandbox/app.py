@@ -3,7 +3,7 @@
 /x/2/...                    X API v2            (base URL http://127.0.0.1:PORT/x)
 /meta/v22.0/...             Graph API (IG + FB) (base URL http://127.0.0.1:PORT/meta)
 /linkedin/rest/...          LinkedIn REST       (base URL http://127.0.0.1:PORT/linkedin)
-/_sandbox/{state,faults,advance,posts}          admin
+/_sandbox/{state,faults,advance,posts,requests} admin
 """
 
 from __future__ import annotations

@@ -3,6 +3,12 @@
 "every N" switches fire on every Nth request of an affected platform (per-platform counters);
 "next K" switches fire on the next K affected requests. Per request at most one of timeout,
 429, 5xx and expired token applies (in that order); latency and malformed bodies combine.
+
+`expire_tokens_after` expires every token of the affected platforms after that many requests
+of the platform. With `expire_handles` only those accounts' tokens expire, each once it has been
+served that many answers of its own (requests given a timeout, 429, 5xx or malformed body do not
+count), so a run of such an account always gets that far, whatever the other switches do, and
+the other accounts of the platform keep working (every other switch still applies to all).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ class FaultConfig(BaseModel):
     malformed_next: int = Field(0, ge=0)
     duplicate_across_pages: bool = False  # each page repeats the previous page's last post
     expire_tokens_after: int | None = Field(None, ge=0)  # requests per platform, then 401/190
+    expire_handles: list[str] | None = None  # None = every account; else these, counted each
 
 
 class Fault(Enum):
@@ -67,6 +74,7 @@ class FaultState:
         """Start counting from zero under `config`."""
         self.config = config
         self.requests: dict[str, int] = {}
+        self.served: dict[str, int] = {}  # unfaulted answers by handle, for `expire_handles`
         self.injected: dict[str, int] = {}
         self._next = {
             Fault.TIMEOUT: config.timeout_next,
@@ -85,24 +93,26 @@ class FaultState:
             return True
         return every > 0 and n % every == 0
 
-    def decide(self, platform: Platform | None) -> FaultDecision:
-        """Count one request of `platform` and decide its faults."""
+    def decide(self, platform: Platform | None, handle: str | None = None) -> FaultDecision:
+        """Count one request of `platform` (about account `handle`) and decide its faults."""
         key = platform.value if platform else "unknown"
         n = self.requests[key] = self.requests.get(key, 0) + 1
         c = self.config
         if not self._applies(platform):
             return FaultDecision()
         delay_ms = c.latency_ms + (c.slow_ms if c.slow_every and n % c.slow_every == 0 else 0)
-        fault = self._pick_fault(n)
+        fault = self._pick_fault(n, handle)
         malformed = self._malformed_next > 0 or (c.malformed_every and n % c.malformed_every == 0)
         if self._malformed_next > 0:
             self._malformed_next -= 1
+        if fault is None and not malformed and handle is not None:
+            self.served[handle] = self.served.get(handle, 0) + 1
         for name, hit in ((fault.value if fault else None, fault), ("malformed", malformed)):
             if hit and name:
                 self.injected[name] = self.injected.get(name, 0) + 1
         return FaultDecision(delay_ms / 1000, fault, bool(malformed))
 
-    def _pick_fault(self, n: int) -> Fault | None:
+    def _pick_fault(self, n: int, handle: str | None) -> Fault | None:
         c = self.config
         if self._fires(Fault.TIMEOUT, c.timeout_every, n):
             return Fault.TIMEOUT
@@ -110,9 +120,19 @@ class FaultState:
             return Fault.RATE_LIMIT
         if self._fires(Fault.ERROR, c.error_every, n):
             return Fault.ERROR
-        if c.expire_tokens_after is not None and n > c.expire_tokens_after:
+        if self._expired(n, handle):
             return Fault.EXPIRED_TOKEN
         return None
+
+    def _expired(self, n: int, handle: str | None) -> bool:
+        """Whether the token of this request (the platform's `n`th, about `handle`) expired."""
+        after = self.config.expire_tokens_after
+        if after is None:
+            return False
+        chosen = self.config.expire_handles
+        if chosen is None:
+            return n > after
+        return handle in chosen and self.served.get(handle or "", 0) >= after
 
     def duplicate_pages(self, platform: Platform | None) -> bool:
         """Whether `platform`'s pages repeat the previous page's last item."""

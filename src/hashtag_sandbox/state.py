@@ -2,13 +2,16 @@
 
 The guard counts the request, applies the fault switches (latency, timeout, 429, 5xx, expired
 token, malformed body), checks the platform's quota and adds its rate-limit headers; only then
-does the platform handler run.
+does the platform handler run. It also writes every request to `Sandbox.log` with the times it
+arrived and was answered, so tests measure what a client did (how long it waited after a 429)
+from the platform's side rather than from the client's own account of it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -29,7 +32,10 @@ from hashtag_sandbox.responses import (
     x_problem,
 )
 
-__all__ = ["Family", "Sandbox", "Target", "bearer_token", "guarded"]
+__all__ = ["Family", "RequestRecord", "Sandbox", "Target", "bearer_token", "guarded"]
+
+#: Requests kept in `Sandbox.log` (the oldest go first): the sandbox may serve for days.
+REQUEST_LOG_SIZE = 100_000
 
 
 class Family(Enum):
@@ -49,6 +55,26 @@ class Target:
     group: str = "default"  # X rate-limit group (one per endpoint)
 
 
+@dataclass
+class RequestRecord:
+    """One platform request as the sandbox saw it; times are seconds since the sandbox started
+    (monotonic clock). `answered_s` and `status` stay None while it is being answered."""
+
+    platform: str  # "unknown" when no platform owns the path's object
+    handle: str | None  # the account it is about, when known
+    path: str
+    query: str
+    arrived_s: float
+    answered_s: float | None = None
+    status: int | None = None
+    fault: str | None = None  # the injected Fault's value, if any
+
+    @property
+    def target(self) -> tuple[str, str | None, str, str]:
+        """What was asked: the same for a request and its retries."""
+        return (self.platform, self.handle, self.path, self.query)
+
+
 class Sandbox:
     """Data, fault switches and quotas of one sandbox app."""
 
@@ -63,6 +89,12 @@ class Sandbox:
         self.clock: Callable[[], float] = time.time
         self.in_flight: dict[str, int] = {}
         self.max_in_flight: dict[str, int] = {}  # per platform and "all", since start
+        self.started = time.monotonic()
+        self.log: deque[RequestRecord] = deque(maxlen=REQUEST_LOG_SIZE)  # in arrival order
+
+    def since_start(self) -> float:
+        """Seconds since the sandbox started, on the clock of `log`."""
+        return time.monotonic() - self.started
 
     def set_faults(self, faults: FaultConfig) -> None:
         """Replace the fault switches (their counters start again from zero)."""
@@ -95,9 +127,20 @@ def guarded(
             sandbox.max_in_flight[key] = max(
                 sandbox.max_in_flight.get(key, 0), sandbox.in_flight[key]
             )
+        record = RequestRecord(
+            keys[0],
+            target.account.handle if target.account else None,
+            request.url.path,
+            request.url.query,
+            sandbox.since_start(),
+        )
+        sandbox.log.append(record)
         try:
-            return await _answer(family, request, sandbox, target, handler)
+            response = await _answer(family, request, sandbox, target, handler, record)
+            record.status = response.status_code
+            return response
         finally:
+            record.answered_s = sandbox.since_start()
             for key in keys:
                 sandbox.in_flight[key] -= 1
 
@@ -105,10 +148,17 @@ def guarded(
 
 
 async def _answer(
-    family: Family, request: Request, sandbox: Sandbox, target: Target, handler: Handler
+    family: Family,
+    request: Request,
+    sandbox: Sandbox,
+    target: Target,
+    handler: Handler,
+    record: RequestRecord,
 ) -> Response:
     """Faults first, then quota and handler; a malformed body is cut last."""
-    decision = sandbox.faults.decide(target.platform)
+    handle = target.account.handle if target.account else None
+    decision = sandbox.faults.decide(target.platform, handle)
+    record.fault = decision.fault.value if decision.fault else None
     if decision.delay_s:
         await asyncio.sleep(decision.delay_s)
     if decision.fault is not None:
@@ -117,6 +167,7 @@ async def _answer(
         response = await _checked(family, request, sandbox, target, handler)
     if decision.malformed and response.status_code == 200:
         response = _truncated(response)
+        record.fault = "malformed"
     return response
 
 

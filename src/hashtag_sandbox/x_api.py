@@ -363,8 +363,7 @@ def _term_matches(term: str, post: SandboxPost, account: SandboxAccount, tags: s
     if term.startswith("#"):
         return term[1:].casefold() in tags
     if term.startswith("from:"):
-        user = term[5:].removeprefix("@").casefold()
-        return user in (account.handle.casefold(), account.external_id)
+        return _is_user(term[5:], account)
     if term == "has:hashtags":
         return bool(tags)
     if term == "is:retweet":
@@ -372,6 +371,12 @@ def _term_matches(term: str, post: SandboxPost, account: SandboxAccount, tags: s
     if ":" in term:
         return True
     return term.casefold() in str(post.record["text"]).casefold()
+
+
+def _is_user(user: str, account: SandboxAccount) -> bool:
+    """Whether `from:`'s value names the account: its username (any case, `@` optional) or its
+    numeric user id, which X accepts too and which survives a rename."""
+    return user.removeprefix("@").casefold() in (account.handle.casefold(), account.external_id)
 
 
 def _matches(query: str, post: SandboxPost, account: SandboxAccount) -> bool:
@@ -472,9 +477,26 @@ def _resolve(group: str) -> Any:
         elif "tweet_id" in params:
             found = sandbox.data.post(Platform.X, params["tweet_id"])
             account = found[0] if found else None
+        elif "query" in request.query_params:
+            account = _search_author(sandbox, request.query_params["query"])
         return Target(Platform.X, account, group)
 
     return resolve
+
+
+def _search_author(sandbox: Sandbox, query: str) -> SandboxAccount | None:
+    """The account a search's `from:` term names (by username or numeric id), if any."""
+    for term in query.split():
+        if term.startswith("from:"):
+            return next(
+                (
+                    a
+                    for a in sandbox.data.accounts
+                    if a.platform is Platform.X and _is_user(term[5:], a)
+                ),
+                None,
+            )
+    return None
 
 
 def routes() -> list[Route]:

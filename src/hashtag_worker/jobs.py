@@ -181,8 +181,10 @@ async def recover_collections(ctx: dict[str, Any]) -> dict[str, Any]:
     """Queue again every collection whose worker died in the middle of it (SIGKILL, OOM).
 
     arq keeps a dead worker's job marked in progress for the longest job timeout + 10 s (an
-    hour), then fails it (collections have max_tries=1), and meanwhile refuses its id: a
-    scheduled re-sync reuses it (`collect:{id}:{slot}`), so the account would wait that long.
+    hour) and meanwhile refuses its id: a scheduled re-sync reuses it (`collect:{id}:{slot}`),
+    so the account would wait that long. (When the mark expires arq runs the dead job once
+    more, as its second and last try, collections having max_tries=2; by then the recovery has
+    synced the account, so that run skips it as collected since it was queued.)
     A collection holds its account's sync lock from its first request until its results are
     committed, so one marked in progress while that lock is free at two looks
     COLLECT_ORPHAN_RECHECK_S apart has lost its worker; its account is queued again under

@@ -103,7 +103,7 @@ async def test_x_search_example_through_the_connector() -> None:
 
     first, second = seen
     assert first.path == "/2/tweets/search/recent"
-    assert first.params["query"] == "from:brickfan -is:retweet"
+    assert first.params["query"] == "from:2244994945 -is:retweet"  # the user id survives renames
     for name in ("expansions", "user.fields", "max_results"):
         assert first.params[name] == documented[name]
     assert set(documented["tweet.fields"].split(",")) <= set(

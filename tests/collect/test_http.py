@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -273,6 +274,41 @@ async def test_concurrency_is_bounded_per_platform() -> None:
             )
         )
     assert peak == 3
+
+
+async def test_a_request_queued_for_a_slot_waits_out_a_429_that_arrived_meanwhile() -> None:
+    # Real time (one second): a fake clock moved by one task's sleep would hide the race.
+    arrived: list[float] = []
+    answered_429 = 0.0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal answered_429
+        arrived.append(time.monotonic())
+        await asyncio.sleep(0.05)  # the other request queues for the one slot meanwhile
+        if len(arrived) == 1:
+            answered_429 = time.monotonic()
+            return httpx.Response(429, headers={"Retry-After": "1"}, json={})
+        return httpx.Response(200, json={})
+
+    pacer = RequestPacer(Platform.LINKEDIN, CollectSettings(max_in_flight_per_platform=1))
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        await asyncio.gather(
+            *(
+                pacer.get_json(
+                    client,
+                    f"https://li.example/{path}",
+                    params=None,
+                    headers={},
+                    classify=classify_linkedin,
+                    label="li",
+                    stats=RequestStats(),
+                )
+                for path in ("first", "second")
+            )
+        )
+    assert len(arrived) == 3
+    # The platform's next request, whichever it is, goes out only after Retry-After.
+    assert min(arrived[1:]) - answered_429 >= 1.0
 
 
 class TestHeaders:

@@ -204,3 +204,46 @@ async def test_admin_faults_and_state(client: httpx.AsyncClient) -> None:
     assert state["base_urls"]["x_base_url"] == "http://127.0.0.1/x"
     bad = await client.post("/_sandbox/faults", json={"error_status": 200})
     assert bad.status_code == 422
+
+
+async def test_expiring_one_accounts_token_and_the_request_log(
+    client: httpx.AsyncClient,
+) -> None:
+    windsor, california = _accounts(client, Platform.X)[:2]
+    faults = {"expire_tokens_after": 1, "expire_handles": [california.handle]}
+    assert (await client.post("/_sandbox/faults", json=faults)).status_code == 200
+
+    async def search(account: SandboxAccount, user: str) -> httpx.Response:
+        return await client.get(
+            "/x/2/tweets/search/recent",
+            params={"query": f"from:{user} -is:retweet"},
+            headers=_auth(account.token),
+        )
+
+    # Each account's own count: the first request of each passes, the second of the chosen
+    # one finds its token expired; search finds the account by username or by id.
+    statuses = [
+        (await search(california, california.handle)).status_code,
+        (await search(windsor, windsor.handle)).status_code,
+        (await search(windsor, windsor.external_id)).status_code,
+        (await search(california, california.external_id)).status_code,
+    ]
+    assert statuses == [200, 200, 200, 401]
+
+    body = (await client.get("/_sandbox/requests")).json()
+    log = body["requests"]
+    assert [(r["handle"], r["status"], r["fault"]) for r in log] == [
+        (california.handle, 200, None),
+        (windsor.handle, 200, None),
+        (windsor.handle, 200, None),
+        (california.handle, 401, "expired_token"),
+    ]
+    assert {r["platform"] for r in log} == {"x"}
+    assert log[0]["path"] == "/x/2/tweets/search/recent"
+    assert "from%3A" in log[0]["query"]
+    times = [t for r in log for t in (r["arrived_s"], r["answered_s"])]
+    assert times == sorted(times)
+    assert body["now_s"] >= times[-1]
+    later = (await client.get("/_sandbox/requests", params={"since": log[2]["arrived_s"]})).json()
+    assert len(later["requests"]) == 2
+    assert (await client.get("/_sandbox/requests", params={"since": "x"})).status_code == 422

@@ -26,7 +26,7 @@ from hashtag_core.collect import (
     collect_many,
     make_clients,
 )
-from hashtag_core.collect.x import map_tweet
+from hashtag_core.collect.x import map_tweet, search_query
 from hashtag_core.platforms import Platform
 from hashtag_sandbox.x_api import is_promoted, private_metrics, x_now
 from tests.collect.conftest import Served, ServeSandbox
@@ -320,11 +320,43 @@ class TestRecentSearch:
         assert search.watermark == timeline.watermark
         first = x.urls[0]
         assert first.path == "/x/2/tweets/search/recent"
-        assert first.params["query"] == f"from:{account.handle} -is:retweet"
+        assert first.params["query"] == f"from:{account.external_id} -is:retweet"
         assert first.params["max_results"] == "10"
         assert "since_id" not in first.params
         assert "start_time" not in first.params
         assert all(u.params.get("next_token") for u in x.urls[1:])
+
+    async def test_a_renamed_account_is_still_found_by_its_user_id(
+        self, serve_sandbox: ServeSandbox
+    ) -> None:
+        async with serve_sandbox(posts=800, days=30) as served:
+            account = served.account(Platform.X)
+            # Renamed on X since it was registered: the stored handle names nobody now.
+            renamed = dataclasses.replace(account, handle="LEGOLANDWindsorOld")
+            async with x_connector(served, **SEARCH) as x:
+                result = await x.connector.collect(renamed, watermark=None, refresh_since=None)
+            now = x_now(served.sandbox)
+            source = served.source(account.handle)
+
+        week = {s["post_id"] for s in source if s["posted_at"] >= now - timedelta(days=7)}
+        assert len(week) > 10
+        assert {p["post_id"] for p in result.posts} == week
+        assert x.urls[0].params["query"] == f"from:{account.external_id} -is:retweet"
+
+    @pytest.mark.parametrize(
+        ("external_id", "handle", "query"),
+        [
+            ("2244994945", "LEGOLANDWindsor", "from:2244994945 -is:retweet"),
+            ("LEGOLANDWindsor", "LEGOLANDWindsor", "from:LEGOLANDWindsor -is:retweet"),
+            ("", "@LEGOLANDWindsor", "from:LEGOLANDWindsor -is:retweet"),
+            ("\u0662\u0663", "LEGOLANDWindsor", "from:LEGOLANDWindsor -is:retweet"),  # not ASCII
+        ],
+    )
+    def test_query_names_the_user_id_when_numeric(
+        self, external_id: str, handle: str, query: str
+    ) -> None:
+        account = AccountSpec(Platform.X, external_id, handle, "UTC", SecretStr("t"))
+        assert search_query(account) == query
 
     async def test_second_run_fetches_only_new_posts(self, serve_sandbox: ServeSandbox) -> None:
         async with serve_sandbox(posts=800, days=30) as served:

@@ -147,9 +147,8 @@ class RequestPacer:
         waits = 0
         waited_s = 0.0
         while True:
-            await self._await_turn(label)
+            verdict, body = await self._attempt(client, url, params, headers, classify, label)
             stats.requests += 1
-            verdict, body = await self._attempt(client, url, params, headers, classify)
             if verdict.outcome is Outcome.OK:
                 return body
             where = f"GET {redact_url(url)}"
@@ -175,9 +174,13 @@ class RequestPacer:
         params: Mapping[str, str] | None,
         headers: Mapping[str, str],
         classify: Classifier,
+        label: str,
     ) -> tuple[Verdict, Any]:
         """Send one request (holding a concurrency slot) and classify what came back."""
         async with self._semaphore:
+            # Wait out a pause only once holding the slot: a request that queued for it before
+            # a 429 arrived would otherwise go out right behind the 429, ignoring Retry-After.
+            await self._await_turn(label)
             if self._spacing_s > 0:  # hold the slot: spacing must lower the request rate
                 await self._sleep(self._spacing_s)
             started = time.perf_counter()

@@ -20,7 +20,8 @@ class CollectSettings(BaseModel):
 
     x_base_url: str = "https://api.x.com"
     # Where X posts come from: "timeline" (`GET /2/users/{id}/tweets`, the ~3,200 newest
-    # posts) or "search" (`GET /2/tweets/search/recent` with `from:<handle> -is:retweet`),
+    # posts) or "search" (`GET /2/tweets/search/recent` with `from:<user id> -is:retweet`; the
+    # numeric id survives a rename, the handle is used only when the id is not numeric),
     # which reaches only the last 7 days: posts older than that are never collected.
     x_source: Literal["timeline", "search"] = "timeline"
     # Also ask X for `non_public_metrics,organic_metrics`. Only for accounts whose token is the

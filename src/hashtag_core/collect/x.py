@@ -1,10 +1,11 @@
 """X (API v2) connector: one account's posts, newest first, paged by `meta.next_token`.
 
 Posts come from the user timeline `GET /2/users/{id}/tweets` (`x_source = "timeline"`) or from
-recent search `GET /2/tweets/search/recent?query=from:<handle> -is:retweet`
-(`x_source = "search"`). Search reaches the last 7 days only: its lower bound (the watermark's
-`since_id`, or `start_time` for the refresh window) is raised to that horizon, and posts older
-than it are never collected.
+recent search `GET /2/tweets/search/recent?query=from:<user id> -is:retweet`
+(`x_source = "search"`). `from:` takes the account's numeric user id, which survives a rename
+(the handle is used only when the stored id is not numeric). Search reaches the last 7 days
+only: its lower bound (the watermark's `since_id`, or `start_time` for the refresh window) is
+raised to that horizon, and posts older than it are never collected.
 
 Metrics (docs/metrics.md): from `public_metrics`, likes = like_count, comments = reply_count,
 shares = retweet_count + quote_count, saves = bookmark_count, impressions = impression_count;
@@ -24,6 +25,7 @@ from a users lookup.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,7 +41,7 @@ from hashtag_core.collect.settings import CollectSettings
 from hashtag_core.collect.types import AccountSpec, CollectResult, Watermark
 from hashtag_core.platforms import Platform
 
-__all__ = ["XConnector", "classify_x", "map_tweet", "snowflake_time"]
+__all__ = ["XConnector", "classify_x", "map_tweet", "search_query", "snowflake_time"]
 
 logger = logging.getLogger("hashtag_core.collect.x")
 
@@ -54,6 +56,7 @@ _SEARCH_MARGIN = timedelta(minutes=2)
 # Field errors on posts this old may be X's 30-day rule, not a refusal of the token.
 _PRIVATE_AGE_SLACK = timedelta(days=1)
 _X_EPOCH_MS = 1_288_834_974_657  # snowflake ids count milliseconds from here
+_NUMERIC = re.compile(r"[0-9]+")  # an X user id (ASCII digits only; str.isdigit takes more)
 _AUTH_PROBLEMS = ("client-forbidden", "unsupported-authentication", "not-authorized-for-resource")
 _PRIVATE_NAMES = frozenset({"non_public_metrics", "organic_metrics", "promoted_metrics"})
 # 403 problems that may only mean "not these fields with this token": retried without them.
@@ -236,6 +239,20 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def search_query(account: AccountSpec) -> str:
+    """The recent-search query for the account's own posts, retweets left out (they carry the
+    original post's counts, not this account's; see ingest).
+
+    `from:` names the user by numeric id when we have it: X accepts an id there as well as a
+    username, and an id still matches after the account is renamed, when a stored handle
+    would silently match nothing (or somebody else who took the name).
+    """
+    user = account.external_id
+    if not _NUMERIC.fullmatch(user):
+        user = account.handle.removeprefix("@")
+    return f"from:{user} -is:retweet"
+
+
 @dataclass
 class _XRun(Run):
     """A run that also knows whether it still asks X for the private metrics."""
@@ -361,8 +378,7 @@ class XConnector:
         if self._settings.x_source == "search":
             path, token_param = "/2/tweets/search/recent", "next_token"
             params |= {
-                # Retweets carry the original post's counts, not this account's (see ingest).
-                "query": f"from:{account.handle.removeprefix('@')} -is:retweet",
+                "query": search_query(account),
                 "max_results": str(max(size, 10)),  # search accepts 10-100
                 **self._search_bounds(run, watermark, self._clock()),
             }
