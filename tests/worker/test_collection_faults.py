@@ -53,18 +53,7 @@ class TestFaults:
     async def test_every_fault_switched_on_still_stores_each_post_once(
         self, make_rig: MakeRig
     ) -> None:
-        faults = {
-            "rate_limit_every": 6,
-            "retry_after_s": 1,
-            "error_every": 7,
-            "error_status": 503,
-            "timeout_every": 17,
-            "timeout_hold_s": 1.0,
-            "malformed_every": 9,
-            "slow_every": 5,
-            "slow_ms": 40,
-            "duplicate_across_pages": True,
-        }
+        faults = {**ALL_FAULTS, "error_status": 503}
         rig = await make_rig(
             posts=600,
             handles=FOUR,
