@@ -45,7 +45,7 @@ from hashtag_core.aggregates.service import compute_frames
 from hashtag_core.analytics.baseline import relative_performance
 from hashtag_core.analytics.cooccurrence import cooccurrence
 from hashtag_core.analytics.followers import content_reach, follower_lift
-from hashtag_core.analytics.frames import POSTS_SCHEMA
+from hashtag_core.analytics.frames import POSTS_SCHEMA, WINDOWS
 from hashtag_core.analytics.lift import hashtag_lift
 from hashtag_core.analytics.performance import hashtag_performance
 from hashtag_core.analytics.reference_insights import (
@@ -255,6 +255,10 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     return out, time.perf_counter() - started
 
 
+#: Slots and sentiment per window, as the recompute stores them.
+_WINDOWS = tuple(WINDOWS)
+
+
 def _polars_plans(
     posts: pl.DataFrame, links: pl.DataFrame, followers: pl.DataFrame, now: datetime
 ) -> dict[str, Callable[[], pl.DataFrame]]:
@@ -269,12 +273,16 @@ def _polars_plans(
                 follower_lift(lp, ll, lf, now=now),
             ]
         ).collect(),
-        "hashtag_slot": lambda: slot_lift(lp, ll, now=now).collect(),
-        "hashtag_best_slot": lambda: best_slots(slot_lift(lp, ll, now=now)).collect(),
+        "hashtag_slot": lambda: slot_lift(lp, ll, now=now, windows=_WINDOWS).collect(),
+        "hashtag_best_slot": lambda: best_slots(
+            slot_lift(lp, ll, now=now, windows=_WINDOWS)
+        ).collect(),
         "hashtag_momentum": lambda: hashtag_momentum(lp, ll, now=now).collect(),
         "hashtag_content_reach": lambda: content_reach(lp, ll, now=now).collect(),
         "hashtag_pair": lambda: cooccurrence(lp, ll, now=now).collect(),
-        "hashtag_sentiment": lambda: hashtag_sentiment(posts.lazy(), ll, now=now).collect(),
+        "hashtag_sentiment": lambda: hashtag_sentiment(
+            posts.lazy(), ll, now=now, windows=_WINDOWS
+        ).collect(),
     }
 
 
@@ -300,12 +308,14 @@ def _pandas_plans(
         "hashtag_trend_cell": lambda: trend_cells_pd(base, links),
         "hashtag_daily": lambda: daily_series_pd(base, links),
         "hashtag_lift": lift,
-        "hashtag_slot": lambda: slot_lift_pd(base, links, now=now),
-        "hashtag_best_slot": lambda: best_slots_pd(slot_lift_pd(base, links, now=now)),
+        "hashtag_slot": lambda: slot_lift_pd(base, links, now=now, windows=_WINDOWS),
+        "hashtag_best_slot": lambda: best_slots_pd(
+            slot_lift_pd(base, links, now=now, windows=_WINDOWS)
+        ),
         "hashtag_momentum": lambda: hashtag_momentum_pd(base, links, now=now),
         "hashtag_content_reach": lambda: content_reach_pd(base, links, now=now),
         "hashtag_pair": lambda: cooccurrence_pd(base, links, now=now),
-        "hashtag_sentiment": lambda: hashtag_sentiment_pd(posts, links, now=now),
+        "hashtag_sentiment": lambda: hashtag_sentiment_pd(posts, links, now=now, windows=_WINDOWS),
     }
 
 

@@ -7,7 +7,7 @@ the bytes of its recent answers, keyed by method, path, query string and `Accept
 them again until anything they were computed from changes:
 
 * **Every change is announced.** A statement-level trigger on each table those endpoints read
-  sends `NOTIFY hashtag_read_cache` (migration 0007). `CacheListener` holds one connection
+  sends `NOTIFY hashtag_read_cache` (migration 0008). `CacheListener` holds one connection
   that LISTENs, and every notification empties the cache. PostgreSQL delivers notifications
   at commit, so a change from any process (an import, the worker's recompute, another API
   replica) empties every replica's cache within the notification's delivery time.

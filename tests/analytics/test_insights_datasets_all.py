@@ -5,9 +5,6 @@ scipy here (`independent_quantiles`), so the intervals do not rest on the code u
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -16,11 +13,10 @@ from scipy import stats  # type: ignore[import-untyped]
 from hashtag_core.analytics import reference_insights
 from hashtag_core.analytics.cooccurrence import cooccurrence
 from hashtag_core.analytics.followers import follower_lift
-from hashtag_core.analytics.frames import LINKS_SCHEMA, POSTS_SCHEMA
+from hashtag_core.analytics.frames import POSTS_SCHEMA, WINDOWS
 from hashtag_core.analytics.insight_frames import (
     BEST_SLOT_SCHEMA,
     COOCCURRENCE_SCHEMA,
-    FOLLOWERS_SCHEMA,
     LIFT_SCHEMA,
     MOMENTUM_SCHEMA,
     SENTIMENT_SCHEMA,
@@ -37,13 +33,15 @@ from hashtag_core.analytics.reference_insights import (
 from hashtag_core.analytics.reference_pandas import frame_from_pandas, frame_to_pandas
 from hashtag_core.analytics.sentiment import hashtag_sentiment
 from hashtag_core.analytics.slots import best_slots, hashtag_momentum, slot_lift
-from hashtag_core.hashtags import hashtags_in_post
-from hashtag_core.ingest.mappings import iter_mapped_records
-from hashtag_core.sentiment import score_texts
+from tests.analytics.dataset_frames import (
+    DATASETS,
+    Dataset,
+    follower_snapshots,
+    load,
+    ropensci_paths,
+)
 
-DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 REL, ABS = 1e-9, 1e-12
-_METRICS = ("likes", "comments", "shares", "saves", "impressions", "reach", "followers")
 
 pytestmark = [
     pytest.mark.datasets,
@@ -58,40 +56,6 @@ def independent_quantiles(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reference_insights, "Z975", float(stats.norm.ppf(0.975)))
 
 
-def _load(paths: list[Path], mapping: str) -> tuple[pl.DataFrame, pl.DataFrame, datetime]:
-    """POSTS (+ sentiment) and LINKS frames; accounts numbered; calendar fields in UTC."""
-    rows, links, accounts, keys = [], [], {}, {}
-    for path in paths:
-        for mapped in iter_mapped_records(path, mapping):
-            record = mapped.record
-            if record is None:
-                continue
-            post_id = len(rows) + 1
-            at = datetime.fromisoformat(str(record["posted_at"])).astimezone(UTC)
-            account = accounts.setdefault(str(record["account"]), len(accounts) + 1)
-            rows.append(
-                {
-                    "post_id": post_id,
-                    "account_id": account,
-                    "platform": "x",
-                    "posted_at": at,
-                    "local_date": at.date(),
-                    "local_weekday": at.isoweekday(),
-                    "local_hour": at.hour,
-                    **{m: record[m] for m in _METRICS},
-                    "text": str(record["text"]),
-                }
-            )
-            for key, _ in hashtags_in_post(str(record["text"]), "x"):
-                links.append((post_id, keys.setdefault(key, len(keys) + 1)))
-    posts = pl.DataFrame(rows, infer_schema_length=None)
-    posts = posts.with_columns(sentiment=pl.Series(score_texts(posts["text"].to_list())))
-    posts = posts.drop("text").cast({**POSTS_SCHEMA, "sentiment": pl.Float64})
-    link_frame = pl.DataFrame(links, schema=["post_id", "hashtag_id"], orient="row")
-    now = posts["posted_at"].max() + timedelta(days=1)
-    return posts, link_frame.cast(LINKS_SCHEMA), now
-
-
 def _same(got: pl.DataFrame, expected_pd: object, schema: pl.Schema, keys: list[str]) -> None:
     expected = frame_from_pandas(expected_pd, schema)  # type: ignore[arg-type]
     assert got.height == expected.height > 0
@@ -99,25 +63,31 @@ def _same(got: pl.DataFrame, expected_pd: object, schema: pl.Schema, keys: list[
 
 
 @pytest.fixture(scope="module")
-def ropensci() -> tuple[pl.DataFrame, pl.DataFrame, datetime]:
-    folder = DATASETS / "ropensci-twitter-analytics"
-    return _load(sorted(folder.glob("tweet_activity_metrics_*.csv")), "x-analytics")
+def ropensci() -> Dataset:
+    return load(ropensci_paths(), "x-analytics")
 
 
 @pytest.fixture(scope="module")
-def pfizer() -> tuple[pl.DataFrame, pl.DataFrame, datetime]:
+def pfizer() -> Dataset:
     path = DATASETS / "pfizer-vaccine-tweets" / "vaccination_tweets.csv"
-    return _load([path], "pfizer-kaggle")
+    return load([path], "pfizer-kaggle")
 
 
 def test_slots_best_slots_and_momentum(ropensci) -> None:
     posts, links, now = ropensci
     pposts, plinks = frame_to_pandas(posts.select(list(POSTS_SCHEMA))), frame_to_pandas(links)
-    slot_keys = ["platform", "account_id", "hashtag_id", "weekday", "hour"]
-    slots = slot_lift(posts.select(list(POSTS_SCHEMA)).lazy(), links.lazy(), now=now).collect()
-    _same(slots, slot_lift_pd(pposts, plinks, now=now), SLOT_SCHEMA, slot_keys)
+    slot_keys = ["platform", "account_id", "window", "hashtag_id", "weekday", "hour"]
+    base = posts.select(list(POSTS_SCHEMA)).lazy()
+    slots = slot_lift(base, links.lazy(), now=now, windows=tuple(WINDOWS)).collect()
+    _same(
+        slots, slot_lift_pd(pposts, plinks, now=now, windows=tuple(WINDOWS)), SLOT_SCHEMA, slot_keys
+    )
+    assert set(slots["window"]) == set(WINDOWS)
     best = best_slots(slots.lazy()).collect()
     _same(best, best_slots_pd(frame_to_pandas(slots)), BEST_SLOT_SCHEMA, slot_keys)
+    # each window ranks its own cells: the last year's best slots are not all-history's
+    year, ever = (best.filter(pl.col("window") == w).drop("window") for w in ("365d", "all"))
+    assert not year.equals(ever)
     keys = ["platform", "account_id", "hashtag_id"]
     momentum = hashtag_momentum(
         posts.select(list(POSTS_SCHEMA)).lazy(), links.lazy(), now=now, days=90
@@ -133,19 +103,20 @@ def test_pairs_and_sentiment(ropensci) -> None:
         frame_to_pandas(posts.select(list(POSTS_SCHEMA))), frame_to_pandas(links), now=now
     )
     _same(pairs, expected, COOCCURRENCE_SCHEMA, pair_keys)
-    sentiment = hashtag_sentiment(posts.lazy(), links.lazy(), now=now).collect()
-    expected = hashtag_sentiment_pd(frame_to_pandas(posts), frame_to_pandas(links), now=now)
-    _same(sentiment, expected, SENTIMENT_SCHEMA, ["platform", "account_id", "hashtag_id"])
+    sentiment = hashtag_sentiment(
+        posts.lazy(), links.lazy(), now=now, windows=tuple(WINDOWS)
+    ).collect()
+    expected = hashtag_sentiment_pd(
+        frame_to_pandas(posts), frame_to_pandas(links), now=now, windows=tuple(WINDOWS)
+    )
+    keys = ["platform", "account_id", "window", "hashtag_id"]
+    _same(sentiment, expected, SENTIMENT_SCHEMA, keys)
+    assert set(sentiment["window"]) == set(WINDOWS)
 
 
 def test_follower_growth_across_many_accounts(pfizer) -> None:
     posts, links, now = pfizer
-    followers = (
-        posts.filter(pl.col("followers").is_not_null())
-        .select("account_id", captured_at="posted_at", followers="followers")
-        .unique(["account_id", "captured_at"], keep="last")
-        .cast(dict(FOLLOWERS_SCHEMA))
-    )
+    followers = follower_snapshots(posts)
     base = posts.select(list(POSTS_SCHEMA))
     got = follower_lift(base.lazy(), links.lazy(), followers.lazy(), now=now).collect()
     expected = follower_lift_pd(

@@ -40,10 +40,16 @@ LIFT = lift_rows(
 )  # fmt: skip
 SLOTS = pl.DataFrame(
     [
-        {**SCOPE, "hashtag_id": 1, "weekday": 6, "hour": 10, "posts": 12, "mean_log_ratio": 0.8,
-         "sd_log_ratio": 0.5, "lift": 1.2, "ci_low": 0.6, "ci_high": 2.0, "rank": 1},
-        {**SCOPE, "hashtag_id": 1, "weekday": 7, "hour": 9, "posts": 12, "mean_log_ratio": 0.5,
-         "sd_log_ratio": 0.5, "lift": 0.6, "ci_low": 0.2, "ci_high": 1.0, "rank": 2},
+        {**SCOPE, "window": "all", "hashtag_id": 1, "weekday": 6, "hour": 10, "posts": 12,
+         "mean_log_ratio": 0.8, "sd_log_ratio": 0.5, "lift": 1.2, "ci_low": 0.6, "ci_high": 2.0,
+         "rank": 1},
+        {**SCOPE, "window": "all", "hashtag_id": 1, "weekday": 7, "hour": 9, "posts": 12,
+         "mean_log_ratio": 0.5, "sd_log_ratio": 0.5, "lift": 0.6, "ci_low": 0.2, "ci_high": 1.0,
+         "rank": 2},
+        # another window's best slot: not the one of window "all"
+        {**SCOPE, "window": "7d", "hashtag_id": 1, "weekday": 2, "hour": 8, "posts": 6,
+         "mean_log_ratio": 0.9, "sd_log_ratio": 0.5, "lift": 1.5, "ci_low": 0.7, "ci_high": 2.5,
+         "rank": 1},
     ],
     schema=BEST_SLOT_SCHEMA,
 )  # fmt: skip

@@ -126,10 +126,15 @@ async def get_hashtag(
         StorableText | None, Query(max_length=500, description="next_cursor of the previous page.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Posts per page (at most 200).")] = 50,
+    window: Annotated[
+        Window,
+        Query(description="Posts the figures and insights cover: last 7/30/90/365 days, or all."),
+    ] = Window.ALL,
 ) -> HashtagPage:
     """The posts that carry the hashtag with their metrics and engagement, a page at a
     time (keyset pagination: pass `next_cursor` back as `cursor`), and the hashtag's
-    all-time figures for the same platform/account."""
+    figures and insights (lift per goal, content reach, sentiment) for the same
+    platform/account in `window` (default all history; pairs always cover all history)."""
     return await hashtag_service.hashtag_page(
         session,
         hashtag=hashtag,
@@ -140,4 +145,5 @@ async def get_hashtag(
         sort=sort,
         cursor=cursor,
         limit=limit,
+        window=window,
     )

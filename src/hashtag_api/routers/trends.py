@@ -10,6 +10,7 @@ from hashtag_api.deps import ReaderDep, SnapshotDep
 from hashtag_api.errors import error_responses
 from hashtag_api.params import IsoDate
 from hashtag_api.readcache import ReadCacheDep
+from hashtag_core.hashtags.schemas import Window
 from hashtag_core.ingest.schemas import StorableText
 from hashtag_core.platforms import Platform
 from hashtag_core.trends import service as trend_service
@@ -53,10 +54,15 @@ async def get_engagement_trends(
     ] = Granularity.DAY,
     since: Annotated[IsoDate | None, Query(description="Series from this local date.")] = None,
     until: Annotated[IsoDate | None, Query(description="Series before this local date.")] = None,
+    window: Annotated[
+        Window,
+        Query(description="Posts the slot lifts and best slots cover: 7/30/90/365 days, or all."),
+    ] = Window.ALL,
 ) -> TrendsPage:
     """For each hashtag (or all posts), the number of posts and mean engagement in each
     weekday x hour slot and per day or week, in the account's own time zone (DST-aware),
-    or in `tz` when given."""
+    or in `tz` when given; each slot's engagement lift and the best slots over the posts of
+    `window` (default all history); momentum (last 30 days vs the 30 before)."""
     return await trend_service.engagement_trends(
         session,
         hashtags=hashtag,
@@ -66,4 +72,5 @@ async def get_engagement_trends(
         granularity=granularity,
         since=since,
         until=until,
+        window=window,
     )

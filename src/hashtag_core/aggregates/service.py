@@ -43,7 +43,7 @@ from hashtag_core.aggregates.postcache import CacheState, PostsCache
 from hashtag_core.analytics.baseline import relative_performance
 from hashtag_core.analytics.cooccurrence import cooccurrence
 from hashtag_core.analytics.followers import content_reach, follower_lift
-from hashtag_core.analytics.frames import POSTS_SCHEMA
+from hashtag_core.analytics.frames import POSTS_SCHEMA, WINDOWS
 from hashtag_core.analytics.insight_frames import FOLLOWERS_SCHEMA, GOALS
 from hashtag_core.analytics.lift import hashtag_lift
 from hashtag_core.analytics.performance import hashtag_performance
@@ -90,7 +90,8 @@ def compute_frames(
     lposts, llinks = posts.select(list(POSTS_SCHEMA)).lazy(), links.lazy()
     follower_frame = followers if followers is not None else pl.DataFrame(schema=FOLLOWERS_SCHEMA)
     relative = relative_performance(lposts, now=now)
-    slots = slot_lift(lposts, llinks, now=now)
+    windows = tuple(WINDOWS)
+    slots = slot_lift(lposts, llinks, now=now, windows=windows)
     plans = {
         "hashtag_performance": hashtag_performance(lposts, llinks, now=now),
         "hashtag_trend_cell": trend_cells(lposts, llinks),
@@ -108,7 +109,9 @@ def compute_frames(
         "hashtag_pair": cooccurrence(lposts, llinks, now=now),
     }
     if "sentiment" in posts.columns:
-        plans["hashtag_sentiment"] = hashtag_sentiment(posts.lazy(), llinks, now=now)
+        plans["hashtag_sentiment"] = hashtag_sentiment(
+            posts.lazy(), llinks, now=now, windows=windows
+        )
     if baselines:
         plans["account_baseline"] = baselines_of(relative)
     frames = pl.collect_all(list(plans.values()))

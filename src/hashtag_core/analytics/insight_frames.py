@@ -79,9 +79,10 @@ _LIFT_SCHEMA: _Columns = {
 }
 LIFT_SCHEMA = pl.Schema(_LIFT_SCHEMA)
 
-#: Engagement lift per (scope, hashtag or ALL_HASHTAGS, local weekday, local hour), all history.
+#: Engagement lift per (scope, window, hashtag or ALL_HASHTAGS, local weekday, local hour).
 _SLOT_SCHEMA: _Columns = {
     **_SCOPE,
+    "window": pl.String,
     "hashtag_id": pl.Int64,
     "weekday": pl.Int8,
     "hour": pl.Int8,
@@ -157,9 +158,10 @@ COOCCURRENCE_SCHEMA = pl.Schema(_COOCCURRENCE_SCHEMA)
 _SENTIMENT_POSTS_SCHEMA: _Columns = {**POSTS_SCHEMA, "sentiment": pl.Float64}
 SENTIMENT_POSTS_SCHEMA = pl.Schema(_SENTIMENT_POSTS_SCHEMA)
 
-#: Sentiment per (scope, hashtag or ALL_HASHTAGS), all history.
+#: Sentiment per (scope, window, hashtag or ALL_HASHTAGS).
 _SENTIMENT_SCHEMA: _Columns = {
     **_SCOPE,
+    "window": pl.String,
     "hashtag_id": pl.Int64,
     "posts": pl.Int64,
     "mean_compound": pl.Float64,

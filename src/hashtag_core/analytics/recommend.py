@@ -7,8 +7,8 @@ caller) plus the hashtags' display names. Rules (docs/metrics.md, "Recommendatio
 * use: posts >= ``min_posts``, shrunk score > 0 and verdict not "underperforms", ordered by
   the shrunk score (highest first), at most ``limit``;
 * avoid: posts >= ``min_posts`` and verdict "underperforms", ordered by the score (lowest first);
-* each with its best slot (rank 1 of best_slots for that scope and hashtag) and its top
-  companions (pairs in the scope with the highest pair lift).
+* each with its best slot (rank 1 of best_slots for that scope, window and hashtag) and its
+  top companions (pairs in the scope with the highest pair lift; pairs cover all history).
 """
 
 from collections.abc import Mapping
@@ -102,7 +102,7 @@ def recommend(
     )
     avoid = rows.filter(pl.col("verdict") == "underperforms").sort("score", "hashtag_id")
     context = _Context(
-        slots=best_slots.filter(*in_scope, pl.col("rank") == 1),
+        slots=best_slots.filter(*in_scope, pl.col("window") == window, pl.col("rank") == 1),
         pairs=cooccurrence.filter(*in_scope),
         names=names,
         scope=_scope_phrase(platform, account_id, scope_name),

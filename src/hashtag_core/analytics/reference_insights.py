@@ -30,6 +30,7 @@ from hashtag_core.analytics.insight_frames import (
     SENTIMENT_SCHEMA,
     SLOT_SCHEMA,
 )
+from hashtag_core.analytics.sentiment import R_EXACT_SLACK
 from hashtag_core.analytics.stats import (
     PRIOR_DF,
     TAU2_FLOOR,
@@ -48,6 +49,7 @@ __all__ = [
     "hashtag_momentum_pd",
     "hashtag_sentiment_pd",
     "post_follower_growth_pd",
+    "recommend_pd",
     "relative_performance_pd",
     "slot_lift_pd",
     "t975_of",
@@ -224,13 +226,20 @@ def _shrink(table: pd.DataFrame, group: list[str]) -> None:
 # --- slots and momentum --------------------------------------------------------------------------
 
 
-def slot_lift_pd(posts: pd.DataFrame, links: pd.DataFrame, *, now: datetime) -> pd.DataFrame:
-    """SLOT_SCHEMA columns: engagement lift per (scope, hashtag incl. 0, weekday, hour)."""
-    relative = relative_performance_pd(posts, now=now, goals=["engagement"], windows=["all"])
+def slot_lift_pd(
+    posts: pd.DataFrame,
+    links: pd.DataFrame,
+    *,
+    now: datetime,
+    windows: Sequence[str] = ("all",),
+) -> pd.DataFrame:
+    """SLOT_SCHEMA columns: engagement lift per (scope, window, hashtag incl. 0, weekday, hour)."""
+    relative = relative_performance_pd(posts, now=now, goals=["engagement"], windows=windows)
     cells = posts[["post_id", "local_weekday", "local_hour"]].dropna()
     cells = cells.rename(columns={"local_weekday": "weekday", "local_hour": "hour"})
     rows = relative.merge(cells, on="post_id", how="inner")
-    table = _stats(_with_all_hashtags(rows, links), ["hashtag_id", "weekday", "hour"], "log_ratio")
+    keys = ["window", "hashtag_id", "weekday", "hour"]
+    table = _stats(_with_all_hashtags(rows, links), keys, "log_ratio")
     table["posts"], table["mean_log_ratio"] = table["n"], table["mean"]
     table["sd_log_ratio"] = np.sqrt(table["var"])
     table["lift"] = np.exp(table["mean"]) - 1
@@ -240,13 +249,14 @@ def slot_lift_pd(posts: pd.DataFrame, links: pd.DataFrame, *, now: datetime) -> 
 
 
 def best_slots_pd(slots: pd.DataFrame, *, min_posts: int = 5, limit: int = 3) -> pd.DataFrame:
-    """BEST_SLOT_SCHEMA columns: the top cells by CI lower bound per (scope, hashtag)."""
+    """BEST_SLOT_SCHEMA columns: the top cells by CI lower bound per (scope, window, hashtag)."""
     ranked = slots[(slots["posts"] >= min_posts) & slots["ci_low"].notna()]
     ranked = ranked.sort_values(
-        [*_SCOPE, "hashtag_id", "ci_low", "lift", "weekday", "hour"],
-        ascending=[True, True, True, False, False, True, True],
+        [*_SCOPE, "window", "hashtag_id", "ci_low", "lift", "weekday", "hour"],
+        ascending=[True, True, True, True, False, False, True, True],
     )
-    ranked = ranked.assign(rank=ranked.groupby([*_SCOPE, "hashtag_id"]).cumcount() + 1)
+    group = [*_SCOPE, "window", "hashtag_id"]
+    ranked = ranked.assign(rank=ranked.groupby(group).cumcount() + 1)
     return ranked[ranked["rank"] <= limit][list(BEST_SLOT_SCHEMA)]
 
 
@@ -442,14 +452,19 @@ def _synergy_pd(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def hashtag_sentiment_pd(
-    posts: pd.DataFrame, links: pd.DataFrame, *, now: datetime
+    posts: pd.DataFrame,
+    links: pd.DataFrame,
+    *,
+    now: datetime,
+    windows: Sequence[str] = ("all",),
 ) -> pd.DataFrame:
     """SENTIMENT_SCHEMA columns: compound mean, label shares, Pearson r with Fisher interval."""
-    relative = relative_performance_pd(posts, now=now, goals=["engagement"], windows=["all"])
+    relative = relative_performance_pd(posts, now=now, goals=["engagement"], windows=windows)
     scored = posts[["post_id", "sentiment"]].dropna()
-    rows = relative.merge(scored, on="post_id")[["post_id", *_SCOPE, "log_ratio", "sentiment"]]
+    columns = ["post_id", *_SCOPE, "window", "log_ratio", "sentiment"]
+    rows = relative.merge(scored, on="post_id")[columns]
     everything = _with_all_hashtags(rows, links)
-    keys = [*_SCOPE, "hashtag_id"]
+    keys = [*_SCOPE, "window", "hashtag_id"]
     records = [
         {**dict(zip(keys, key, strict=True)), **_sentiment_figures(group)}
         for level in _LEVELS
@@ -467,7 +482,7 @@ def _sentiment_figures(group: pd.DataFrame) -> dict[str, float]:
     sxx, syy = float((dx * dx).sum()), float((dy * dy).sum())
     r = float(np.clip((dx * dy).sum() / np.sqrt(sxx * syy), -1, 1)) if sxx * syy > 0 else np.nan
     low = high = np.nan
-    if n >= 4 and abs(r) < 1:
+    if n >= 4 and abs(r) < 1 - R_EXACT_SLACK:
         z, half = np.arctanh(r), Z975 / np.sqrt(n - 3)
         low, high = float(np.tanh(z - half)), float(np.tanh(z + half))
     return {
@@ -480,3 +495,85 @@ def _sentiment_figures(group: pd.DataFrame) -> dict[str, float]:
         "corr_low": low,
         "corr_high": high,
     }
+
+
+# --- recommendations -----------------------------------------------------------------------------
+
+
+def recommend_pd(
+    lift: pd.DataFrame,
+    best_slots: pd.DataFrame,
+    pairs: pd.DataFrame,
+    *,
+    platform: str,
+    account_id: int,
+    goal: str,
+    window: str = "all",
+    min_posts: int = 10,
+    limit: int = 5,
+    companions: int = 3,
+) -> pd.DataFrame:
+    """The use and avoid lists of one (scope, goal, window), one row per hashtag.
+
+    Columns: action ("use" / "avoid"), hashtag_id, posts, expected_lift / expected_low /
+    expected_high (the score and its interval), lift, ci_low, ci_high, verdict, the rank-1 slot
+    (slot_weekday, slot_hour, slot_lift, slot_posts; NaN without one) and companions (a tuple of
+    partner ids, highest pair lift first). Rows are in list order, "use" first.
+    """
+    rows = lift[
+        (lift["platform"] == platform)
+        & (lift["account_id"] == account_id)
+        & (lift["goal"] == goal)
+        & (lift["window"] == window)
+        & (lift["posts"] >= min_posts)
+        & lift["score"].notna()
+    ]
+    use = rows[(rows["score"] > 0) & (rows["verdict"] != "underperforms")]
+    use = use.sort_values(["score", "hashtag_id"], ascending=[False, True]).head(limit)
+    avoid = rows[rows["verdict"] == "underperforms"]
+    avoid = avoid.sort_values(["score", "hashtag_id"], ascending=[True, True]).head(limit)
+    chosen = pd.concat([use.assign(action="use"), avoid.assign(action="avoid")])
+    out = pd.DataFrame(
+        {
+            "action": chosen["action"],
+            "hashtag_id": chosen["hashtag_id"],
+            "posts": chosen["posts"],
+            "expected_lift": chosen["score"],
+            "expected_low": chosen["score_low"],
+            "expected_high": chosen["score_high"],
+            "lift": chosen["lift"],
+            "ci_low": chosen["ci_low"],
+            "ci_high": chosen["ci_high"],
+            "verdict": chosen["verdict"],
+        }
+    ).reset_index(drop=True)
+    slot_rows = [_rank_one(best_slots, platform, account_id, window, h) for h in out["hashtag_id"]]
+    for name in ("weekday", "hour", "lift", "posts"):
+        out[f"slot_{name}"] = [np.nan if s is None else float(s[name]) for s in slot_rows]
+    scoped = pairs[(pairs["platform"] == platform) & (pairs["account_id"] == account_id)]
+    out["companions"] = [_partners(scoped, int(h), companions) for h in out["hashtag_id"]]
+    return out
+
+
+def _rank_one(
+    best_slots: pd.DataFrame, platform: str, account_id: int, window: str, hashtag_id: int
+) -> pd.Series | None:
+    """The hashtag's rank-1 best slot in the scope and window, if any."""
+    found = best_slots[
+        (best_slots["platform"] == platform)
+        & (best_slots["account_id"] == account_id)
+        & (best_slots["hashtag_id"] == hashtag_id)
+        & (best_slots["rank"] == 1)
+    ]
+    if "window" in found.columns:
+        found = found[found["window"] == window]
+    return None if found.empty else found.iloc[0]
+
+
+def _partners(pairs: pd.DataFrame, hashtag_id: int, limit: int) -> tuple[int, ...]:
+    """Partner ids of the hashtag's pairs, highest pair lift first (ties: lower id)."""
+    with_a = pairs[pairs["hashtag_a"] == hashtag_id].assign(partner=lambda f: f["hashtag_b"])
+    with_b = pairs[pairs["hashtag_b"] == hashtag_id].assign(partner=lambda f: f["hashtag_a"])
+    both = pd.concat([with_a, with_b])
+    both = both.sort_values(["pair_lift", "partner"], ascending=[False, True])
+    return tuple(int(p) for p in both["partner"].head(limit))

@@ -1,12 +1,15 @@
 """Sentiment per hashtag and its relation with engagement (SENTIMENT_SCHEMA).
 
 Input: posts with a ``sentiment`` column (VADER compound, see `hashtag_core.sentiment`;
-SENTIMENT_POSTS_SCHEMA). Per (scope, hashtag or ALL_HASHTAGS), over all history and the posts
-with a known sentiment: the mean compound, the shares of positive / neutral / negative posts
-(compound >= 0.05 / between / <= -0.05), and Pearson's r between compound and the engagement
-log-ratio (the post against its account's median of all time) with a Fisher-z 95% interval.
+SENTIMENT_POSTS_SCHEMA). Per (scope, window, hashtag or ALL_HASHTAGS), over the posts of the
+window with a known sentiment: the mean compound, the shares of positive / neutral / negative
+posts (compound >= 0.05 / between / <= -0.05), and Pearson's r between compound and the
+engagement log-ratio (the post against its account's median in the same window) with a
+Fisher-z 95% interval. The windows are those of `baseline.relative_performance` (default:
+only "all").
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import polars as pl
@@ -18,34 +21,48 @@ from hashtag_core.analytics.insight_frames import SENTIMENT_POSTS_SCHEMA, SENTIM
 from hashtag_core.analytics.lift import account_platforms_of
 from hashtag_core.analytics.stats import Z975, by_scope, moments
 
-__all__ = ["NEGATIVE_THRESHOLD", "POSITIVE_THRESHOLD", "hashtag_sentiment"]
+__all__ = ["NEGATIVE_THRESHOLD", "POSITIVE_THRESHOLD", "R_EXACT_SLACK", "hashtag_sentiment"]
 
 #: VADER's standard thresholds (the same as hashtag_core.sentiment; analytics imports polars only).
 POSITIVE_THRESHOLD = 0.05
 NEGATIVE_THRESHOLD = -0.05
 
 _COUNTS = ("positive", "neutral", "negative")
+#: |r| this close to 1 counts as 1 (no interval): a perfectly correlated sample (e.g. four
+#: posts with two distinct values of each variable) comes out of the rolled-up sums a few
+#: 1e-15 below 1, and its Fisher z would be a large finite number instead of none.
+R_EXACT_SLACK = 1e-12
 
 
-def hashtag_sentiment(posts: pl.LazyFrame, links: pl.LazyFrame, *, now: datetime) -> pl.LazyFrame:
-    """SENTIMENT_SCHEMA rows for every (scope, hashtag or ALL_HASHTAGS) with scored posts."""
+def hashtag_sentiment(
+    posts: pl.LazyFrame,
+    links: pl.LazyFrame,
+    *,
+    now: datetime,
+    windows: Sequence[str] = ("all",),
+) -> pl.LazyFrame:
+    """SENTIMENT_SCHEMA rows for every (scope, window, hashtag or ALL_HASHTAGS) with scored
+    posts."""
     check_schema(posts, SENTIMENT_POSTS_SCHEMA, "posts")
     check_schema(links, LINKS_SCHEMA, "links")
     relative = relative_performance(
-        posts.select(POSTS_SCHEMA.names()), now=now, goals=["engagement"], windows=["all"]
+        posts.select(POSTS_SCHEMA.names()), now=now, goals=["engagement"], windows=windows
     )
-    rows = relative.select("post_id", "account_id", y="log_ratio").join(
+    rows = relative.select("post_id", "account_id", "window", y="log_ratio").join(
         posts.select("post_id", x="sentiment").drop_nulls(), on="post_id", how="inner"
     )
-    columns = ["account_id", "x", "y"]
+    columns = ["account_id", "window", "x", "y"]
     every_post = rows.select(pl.lit(ALL_HASHTAGS, pl.Int64).alias("hashtag_id"), *columns)
     tagged = tagged_posts(rows, links, columns).select("hashtag_id", *columns)
-    summed = (
-        pl.concat([every_post, tagged]).group_by(["account_id", "hashtag_id"]).agg(*_account_aggs())
-    )
+    keys = ["window", "hashtag_id"]
+    summed = pl.concat([every_post, tagged]).group_by(["account_id", *keys]).agg(*_account_aggs())
     platforms = account_platforms_of(relative)
-    levels = by_scope(summed, platforms, ["hashtag_id"], _roll_up(), _merged())
-    return levels.pipe(_figures).pipe(conform, SENTIMENT_SCHEMA)
+    levels = by_scope(summed, platforms, keys, _roll_up(), _merged())
+    return (
+        levels.pipe(_figures)
+        .with_columns(pl.col("window").cast(pl.String))
+        .pipe(conform, SENTIMENT_SCHEMA)
+    )
 
 
 def _label_counts(x: pl.Expr) -> list[pl.Expr]:
@@ -104,7 +121,7 @@ def _figures(frame: pl.LazyFrame) -> pl.LazyFrame:
     spread = pl.col("x_m2") * pl.col("y_m2")
     r = pl.when(spread > 0).then((pl.col("cxy") / spread.sqrt()).clip(-1.0, 1.0))
     # Fisher z = atanh(r) is ~normal with sd 1/sqrt(n - 3); |r| = 1 has no finite z.
-    z = pl.when((n >= 4) & (r.abs() < 1)).then(r.arctanh())
+    z = pl.when((n >= 4) & (r.abs() < 1 - R_EXACT_SLACK)).then(r.arctanh())
     half = Z975 / (n - 3).cast(pl.Float64).sqrt()
     return frame.with_columns(
         posts=n,

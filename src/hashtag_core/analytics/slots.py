@@ -1,12 +1,14 @@
 """When to post: engagement lift per local weekday-hour cell, the best cells, and momentum.
 
-Both figures rest on the engagement log-ratio of `baseline.relative_performance`. Slots use
-the all-history window: each post is compared with its account's median post of all time.
-Momentum compares two adjacent periods (the last ``days`` before ``now`` and the ``days``
-before that), each post against its account's median in its own period, so an account-wide
-rise or fall does not show up as every hashtag's momentum.
+Both figures rest on the engagement log-ratio of `baseline.relative_performance`. Slots are
+computed per window (by default only "all"): each post in the window is compared with its
+account's median post of the same window, as for the hashtag lift. Momentum has no window: it
+compares two adjacent periods (the last ``days`` before ``now`` and the ``days`` before that),
+each post against its account's median in its own period, so an account-wide rise or fall
+does not show up as every hashtag's momentum.
 """
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import polars as pl
@@ -37,22 +39,28 @@ _SCOPE = ["platform", "account_id"]
 _CELL = ["weekday", "hour"]
 
 
-def slot_lift(posts: pl.LazyFrame, links: pl.LazyFrame, *, now: datetime) -> pl.LazyFrame:
-    """SLOT_SCHEMA: engagement lift per (scope, hashtag or ALL_HASHTAGS, weekday, hour).
+def slot_lift(
+    posts: pl.LazyFrame,
+    links: pl.LazyFrame,
+    *,
+    now: datetime,
+    windows: Sequence[str] = ("all",),
+) -> pl.LazyFrame:
+    """SLOT_SCHEMA: engagement lift per (scope, window, hashtag or ALL_HASHTAGS, weekday, hour).
 
     Posts whose local weekday or hour is NULL cannot be placed in a cell and are left out
     of the cells (they still count in their account's baseline).
     """
     check_inputs(posts, links)
-    relative = relative_performance(posts, now=now, goals=["engagement"], windows=["all"])
+    relative = relative_performance(posts, now=now, goals=["engagement"], windows=windows)
     cells = posts.select(
         "post_id", weekday=pl.col("local_weekday"), hour=pl.col("local_hour")
     ).drop_nulls()
-    rows = relative.select("post_id", "account_id", "log_ratio").join(
+    rows = relative.select("post_id", "account_id", "window", "log_ratio").join(
         cells, on="post_id", how="inner"
     )
-    keys = ["hashtag_id", *_CELL]
-    accounts = _with_all_hashtags(rows, links, ["account_id", *_CELL, "log_ratio"])
+    keys = ["window", "hashtag_id", *_CELL]
+    accounts = _with_all_hashtags(rows, links, ["account_id", "window", *_CELL, "log_ratio"])
     summed = accounts.group_by(["account_id", *keys]).agg(moments(pl.col("log_ratio")))
     levels = by_scope(summed, account_platforms_of(relative), keys, roll_up_moments(), merged())
     n, mean, m2 = pl.col("n"), pl.col("mean"), pl.col("m2")
@@ -62,12 +70,13 @@ def slot_lift(posts: pl.LazyFrame, links: pl.LazyFrame, *, now: datetime) -> pl.
             sd_log_ratio=sd(n, m2), lift=mean.exp() - 1, ci_low=ci_low, ci_high=ci_high
         )
         .rename({"n": "posts", "mean": "mean_log_ratio"})
+        .with_columns(pl.col("window").cast(pl.String))
         .pipe(conform, SLOT_SCHEMA)
     )
 
 
 def best_slots(slots: pl.LazyFrame, *, min_posts: int = 5, limit: int = 3) -> pl.LazyFrame:
-    """The ``limit`` cells per (scope, hashtag) with the highest CI lower bound.
+    """The ``limit`` cells per (scope, window, hashtag) with the highest CI lower bound.
 
     Only cells with at least ``min_posts`` posts (and so an interval) compete. Ranking by the
     lower bound prefers a cell that is reliably good over one that is good by a small sample.
@@ -75,7 +84,7 @@ def best_slots(slots: pl.LazyFrame, *, min_posts: int = 5, limit: int = 3) -> pl
     """
     if min_posts < 2:
         raise ValueError("min_posts must be >= 2 (a cell needs an interval to be ranked)")
-    group = [*_SCOPE, "hashtag_id"]
+    group = [*_SCOPE, "window", "hashtag_id"]
     order = ["ci_low", "lift", "weekday", "hour"]
     ranked = (
         slots.filter(pl.col("posts") >= min_posts, pl.col("ci_low").is_not_null())

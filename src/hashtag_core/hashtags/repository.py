@@ -181,26 +181,39 @@ _SCOPED = "platform = :platform AND account_id = :account"
 
 
 async def insight_rows(
-    session: AsyncSession, *, platform: str, account_id: int, hashtag_id: int, pairs: int
+    session: AsyncSession,
+    *,
+    platform: str,
+    account_id: int,
+    hashtag_id: int,
+    pairs: int,
+    window: str = "all",
 ) -> dict[str, Any]:
-    """A hashtag's all-time lift per goal, content reach, sentiment and top pairs."""
-    params = {"platform": platform, "account": account_id, "hid": hashtag_id, "limit": pairs}
+    """A hashtag's lift per goal, content reach and sentiment in a window, and its top pairs
+    (pairs cover all history)."""
+    params = {
+        "platform": platform,
+        "account": account_id,
+        "hid": hashtag_id,
+        "limit": pairs,
+        "window": window,
+    }
+    in_window = f'{_SCOPED} AND "window" = :window AND hashtag_id = :hid'
     lifts = await _rows(
         session,
         f"SELECT goal, {_SELECT_LIFT.replace('hl.', '')} FROM hashtag_lift "
-        f"WHERE {_SCOPED} AND \"window\" = 'all' AND hashtag_id = :hid ORDER BY goal",
+        f"WHERE {in_window} ORDER BY goal",
         params,
     )
     reach = await _rows(
         session,
-        f"SELECT reach_ratio, posts FROM hashtag_content_reach WHERE {_SCOPED} "
-        "AND \"window\" = 'all' AND hashtag_id = :hid",
+        f"SELECT reach_ratio, posts FROM hashtag_content_reach WHERE {in_window}",
         params,
     )
     sentiment = await _rows(
         session,
         "SELECT mean_compound, positive_share, negative_share, correlation "
-        f"FROM hashtag_sentiment WHERE {_SCOPED} AND hashtag_id = :hid",
+        f"FROM hashtag_sentiment WHERE {in_window}",
         params,
     )
     pair_rows = await _rows(

@@ -193,7 +193,7 @@ class PairFigures(BaseModel):
 
 
 class HashtagInsights(BaseModel):
-    """All-time insight figures for the hashtag in the requested scope."""
+    """Insight figures for the hashtag in the requested scope and window."""
 
     lifts: list[LiftFigures] = Field(description="Lift, interval, score and verdict per goal.")
     content_reach: float | None = Field(
@@ -208,7 +208,9 @@ class HashtagInsights(BaseModel):
     sentiment_engagement_corr: float | None = Field(
         description="Pearson r of sentiment vs engagement relative to the account median."
     )
-    pairs: list[PairFigures] = Field(description="Most-used companions (>= 5 posts together).")
+    pairs: list[PairFigures] = Field(
+        description="Most-used companions (>= 5 posts together), over all history."
+    )
 
 
 class PerformancePage(BaseModel):
@@ -263,6 +265,7 @@ class HashtagPage(BaseModel):
                 {
                     "hashtag": "BuildTogether",
                     "key": "buildtogether",
+                    "window": "all",
                     "figures": FIGURES_EXAMPLE,
                     "insights": {
                         "lifts": [
@@ -317,11 +320,14 @@ class HashtagPage(BaseModel):
 
     hashtag: str = Field(description="Display spelling, without '#'.")
     key: str = Field(description="Grouping key (NFKC + casefold) of the hashtag.")
+    window: Window = Field(
+        description="Posts figures and insights cover: last 7/30/90/365 days, or all."
+    )
     figures: HashtagFigures | None = Field(
-        description="All-time figures for the requested platform/account (null if none yet)."
+        description="Figures in the window for the platform/account (null if no posts there)."
     )
     insights: HashtagInsights | None = Field(
-        description="All-time lifts, content reach, sentiment and pairs (null if none yet)."
+        description="Lifts, content reach and sentiment in the window; pairs (null if none)."
     )
     computed_at: datetime | None = Field(
         description="When the figures were computed; null before the first recompute."

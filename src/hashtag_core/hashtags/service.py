@@ -125,13 +125,13 @@ def _post(row: dict[str, Any]) -> PostPublic:
 
 
 async def _scope_figures(
-    session: AsyncSession, scope: Scope, hashtag_id: int
+    session: AsyncSession, scope: Scope, hashtag_id: int, window: Window
 ) -> tuple[HashtagFigures | None, datetime | None]:
     _, rows = await repo.performance_rows(
         session,
         platform=scope.platform,
         account_id=scope.account_id,
-        window="all",
+        window=window.value,
         min_posts=0,
         sort="posts",
         descending=True,
@@ -144,13 +144,16 @@ async def _scope_figures(
     return HashtagFigures(**_figures(rows[0])), rows[0]["computed_at"]
 
 
-async def _insights(session: AsyncSession, scope: Scope, hashtag_id: int) -> HashtagInsights:
+async def _insights(
+    session: AsyncSession, scope: Scope, hashtag_id: int, window: Window
+) -> HashtagInsights:
     found = await repo.insight_rows(
         session,
         platform=scope.platform,
         account_id=scope.account_id,
         hashtag_id=hashtag_id,
         pairs=_PAIRS_SHOWN,
+        window=window.value,
     )
     reach, sentiment = found["reach"] or {}, found["sentiment"] or {}
     return HashtagInsights(
@@ -176,8 +179,9 @@ async def hashtag_page(
     sort: PostSort,
     cursor: str | None,
     limit: int,
+    window: Window = Window.ALL,
 ) -> HashtagPage:
-    """A hashtag's figures and one page of its posts."""
+    """A hashtag's figures and insights in a window, and one page of its posts."""
     try:
         key = parse_hashtag_param(hashtag)
     except ValueError as exc:
@@ -205,11 +209,12 @@ async def hashtag_page(
         next_cursor = encode_cursor(
             last["engagement"] if sort is PostSort.ENGAGEMENT else last["posted_at"], last["id"]
         )
-    figures, computed_at = await _scope_figures(session, scope, found["id"])
-    insights = await _insights(session, scope, found["id"]) if figures else None
+    figures, computed_at = await _scope_figures(session, scope, found["id"], window)
+    insights = await _insights(session, scope, found["id"], window) if figures else None
     return HashtagPage(
         hashtag=found["display"],
         key=found["key"],
+        window=window,
         figures=figures,
         computed_at=computed_at,
         sort=sort,

@@ -45,7 +45,11 @@ async def lift_frames(
         params,
     )
     slots = await _frame(
-        session, "hashtag_best_slot", BEST_SLOT_SCHEMA, f"{_SCOPE} AND rank = 1", params
+        session,
+        "hashtag_best_slot",
+        BEST_SLOT_SCHEMA,
+        f'{_SCOPE} AND "window" = :window AND rank = 1',
+        params,
     )
     pairs = await _frame(session, "hashtag_pair", COOCCURRENCE_SCHEMA, _SCOPE, params)
     return lift, slots, pairs
@@ -95,8 +99,10 @@ def _lift_columns() -> str:
             f"{a}.ci_high AS {prefix}_ci_high",
             f"{a}.verdict AS {goal}_verdict",
             f"{a}.posts AS {prefix}_posts",
+            f"{a}.score AS {goal}_score",
+            f"{a}.score_low AS {goal}_score_ci_low",
+            f"{a}.score_high AS {goal}_score_ci_high",
         ]
-    out.append("le.score AS engagement_score")
     return ", ".join(out)
 
 
@@ -113,13 +119,17 @@ SELECT h.display AS hashtag, h.key, hp.computed_at,
        se.corr_high AS sentiment_corr_ci_high,
        mo.change AS momentum_change, mo.ci_low AS momentum_ci_low,
        mo.ci_high AS momentum_ci_high, mo.direction AS momentum_direction,
-       bs.weekday AS best_weekday, bs.hour AS best_hour, bs.lift AS best_slot_lift
+       mo.recent_posts AS momentum_recent_posts, mo.previous_posts AS momentum_previous_posts,
+       bs.weekday AS best_weekday, bs.hour AS best_hour, bs.lift AS best_slot_lift,
+       bs.ci_low AS best_slot_ci_low, bs.ci_high AS best_slot_ci_high,
+       bs.posts AS best_slot_posts, se.posts AS sentiment_posts
 FROM hashtag_performance hp JOIN hashtag h ON h.id = hp.hashtag_id
 {" ".join(_lift_join(goal, a) for goal, a in _GOAL_ALIASES.items())}
 LEFT JOIN hashtag_content_reach cr ON {_same("cr", window=True)}
-LEFT JOIN hashtag_sentiment se ON {_same("se")}
+LEFT JOIN hashtag_sentiment se ON {_same("se", window=True)}
+-- momentum has no window: the last 30 days against the 30 before (docs/metrics.md)
 LEFT JOIN hashtag_momentum mo ON {_same("mo")}
-LEFT JOIN hashtag_best_slot bs ON {_same("bs")} AND bs.rank = 1
+LEFT JOIN hashtag_best_slot bs ON {_same("bs", window=True)} AND bs.rank = 1
 WHERE hp.platform = :platform AND hp.account_id = :account AND hp.window = :window
   AND hp.posts >= :min_posts
 ORDER BY le.score DESC NULLS LAST, h.key

@@ -110,27 +110,62 @@ class Recommendations(BaseModel):
 
 
 class ReportRow(HashtagFigures):
-    """Every figure for one hashtag (definitions in docs/metrics.md)."""
+    """Every figure for one hashtag in the report's window (definitions in docs/metrics.md).
+
+    Everything is over the posts of the window except momentum, which always compares the
+    last 30 days with the 30 before them."""
 
     hashtag: str = Field(description="Display spelling, without '#'.")
     key: str = Field(description="Grouping key (NFKC + casefold).")
     engagement_lift: float | None = Field(description="Engagement lift vs the account median.")
     engagement_lift_ci_low: float | None = Field(description="95% CI of engagement_lift, low.")
     engagement_lift_ci_high: float | None = Field(description="95% CI of engagement_lift, high.")
+    engagement_lift_posts: int | None = Field(description="Posts behind engagement_lift.")
     engagement_score: float | None = Field(description="Shrunk engagement lift (ranking score).")
+    engagement_score_ci_low: float | None = Field(
+        description="95% posterior interval of engagement_score, low end."
+    )
+    engagement_score_ci_high: float | None = Field(
+        description="95% posterior interval of engagement_score, high end."
+    )
     engagement_verdict: str | None = Field(description="lifts / underperforms / unclear.")
     reach_lift: float | None = Field(description="Reach lift vs the account median.")
     reach_lift_ci_low: float | None = Field(description="95% CI of reach_lift, low end.")
     reach_lift_ci_high: float | None = Field(description="95% CI of reach_lift, high end.")
     reach_lift_posts: int | None = Field(description="Posts behind reach_lift (reach known).")
+    reach_score: float | None = Field(description="Shrunk reach lift (empirical Bayes).")
+    reach_score_ci_low: float | None = Field(description="95% interval of reach_score, low.")
+    reach_score_ci_high: float | None = Field(description="95% interval of reach_score, high.")
     reach_verdict: str | None = Field(description="lifts / underperforms / unclear.")
     virality_lift: float | None = Field(description="Virality lift vs the account median.")
     virality_lift_ci_low: float | None = Field(description="95% CI of virality_lift, low end.")
     virality_lift_ci_high: float | None = Field(description="95% CI of virality_lift, high end.")
+    virality_lift_posts: int | None = Field(
+        description="Posts behind virality_lift (shares and reach or impressions known)."
+    )
+    virality_score: float | None = Field(description="Shrunk virality lift (empirical Bayes).")
+    virality_score_ci_low: float | None = Field(
+        description="95% interval of virality_score, low end."
+    )
+    virality_score_ci_high: float | None = Field(
+        description="95% interval of virality_score, high end."
+    )
     virality_verdict: str | None = Field(description="lifts / underperforms / unclear.")
     er_follower_lift: float | None = Field(description="Per-follower engagement rate lift.")
     er_follower_lift_ci_low: float | None = Field(description="95% CI of er_follower_lift, low.")
     er_follower_lift_ci_high: float | None = Field(description="95% CI of er_follower_lift, high.")
+    er_follower_lift_posts: int | None = Field(
+        description="Posts behind er_follower_lift (followers known and > 0)."
+    )
+    er_follower_score: float | None = Field(
+        description="Shrunk er_follower lift (empirical Bayes)."
+    )
+    er_follower_score_ci_low: float | None = Field(
+        description="95% interval of er_follower_score, low end."
+    )
+    er_follower_score_ci_high: float | None = Field(
+        description="95% interval of er_follower_score, high end."
+    )
     er_follower_verdict: str | None = Field(description="lifts / underperforms / unclear.")
     followers_growth: float | None = Field(
         description="Extra follower growth in 3 days after its posts vs the account's usual."
@@ -138,6 +173,13 @@ class ReportRow(HashtagFigures):
     followers_growth_ci_low: float | None = Field(description="95% CI of followers_growth, low.")
     followers_growth_ci_high: float | None = Field(description="95% CI of followers_growth, high.")
     followers_growth_posts: int | None = Field(description="Posts behind followers_growth.")
+    followers_score: float | None = Field(description="Shrunk followers_growth (empirical Bayes).")
+    followers_score_ci_low: float | None = Field(
+        description="95% interval of followers_score, low end."
+    )
+    followers_score_ci_high: float | None = Field(
+        description="95% interval of followers_score, high end."
+    )
     followers_verdict: str | None = Field(description="lifts / underperforms / unclear.")
     content_reach: float | None = Field(
         description="Mean reach/impressions over its posts with reach known and impressions > 0."
@@ -147,6 +189,7 @@ class ReportRow(HashtagFigures):
     content_reach_posts: int | None = Field(
         description="Posts behind content_reach (reach known, impressions known and > 0)."
     )
+    sentiment_posts: int | None = Field(description="Posts in the window with a sentiment score.")
     sentiment_mean: float | None = Field(description="Mean VADER compound score of its posts.")
     sentiment_positive_share: float | None = Field(description="Share of posts scored positive.")
     sentiment_neutral_share: float | None = Field(description="Share of posts scored neutral.")
@@ -157,14 +200,23 @@ class ReportRow(HashtagFigures):
     sentiment_corr_ci_low: float | None = Field(description="95% CI of that correlation, low.")
     sentiment_corr_ci_high: float | None = Field(description="95% CI of that correlation, high.")
     momentum_change: float | None = Field(
-        description="Engagement lift in the last 30 days vs the 30 before, as a ratio minus 1."
+        description="Engagement lift in the last 30 days vs the 30 before (any window), minus 1."
     )
     momentum_ci_low: float | None = Field(description="95% CI of momentum_change, low end.")
     momentum_ci_high: float | None = Field(description="95% CI of momentum_change, high end.")
     momentum_direction: str | None = Field(description="rising / falling / flat.")
+    momentum_recent_posts: int | None = Field(
+        description="Posts of the last 30 days behind momentum_change."
+    )
+    momentum_previous_posts: int | None = Field(
+        description="Posts of the 30 days before those behind momentum_change."
+    )
     best_weekday: int | None = Field(description="Best slot's ISO weekday (account-local).")
     best_hour: int | None = Field(description="Best slot's local hour.")
     best_slot_lift: float | None = Field(description="Engagement lift in the best slot.")
+    best_slot_ci_low: float | None = Field(description="95% CI of best_slot_lift, low end.")
+    best_slot_ci_high: float | None = Field(description="95% CI of best_slot_lift, high end.")
+    best_slot_posts: int | None = Field(description="Posts in the best slot in the window.")
 
 
 #: The example of GET /reports/hashtags (the CSV example is rendered from it).
@@ -181,30 +233,48 @@ REPORT_EXAMPLE: dict[str, Any] = {
             "engagement_lift": 0.58,
             "engagement_lift_ci_low": 0.52,
             "engagement_lift_ci_high": 0.64,
+            "engagement_lift_posts": 2140,
             "engagement_score": 0.55,
+            "engagement_score_ci_low": 0.49,
+            "engagement_score_ci_high": 0.61,
             "engagement_verdict": "lifts",
             "reach_lift": 0.12,
             "reach_lift_ci_low": 0.05,
             "reach_lift_ci_high": 0.19,
             "reach_lift_posts": 1066,
+            "reach_score": 0.11,
+            "reach_score_ci_low": 0.04,
+            "reach_score_ci_high": 0.18,
             "reach_verdict": "lifts",
             "virality_lift": 0.09,
             "virality_lift_ci_low": -0.02,
             "virality_lift_ci_high": 0.21,
+            "virality_lift_posts": 1180,
+            "virality_score": 0.06,
+            "virality_score_ci_low": -0.03,
+            "virality_score_ci_high": 0.16,
             "virality_verdict": "unclear",
             "er_follower_lift": 0.49,
             "er_follower_lift_ci_low": 0.43,
             "er_follower_lift_ci_high": 0.55,
+            "er_follower_lift_posts": 2098,
+            "er_follower_score": 0.46,
+            "er_follower_score_ci_low": 0.4,
+            "er_follower_score_ci_high": 0.52,
             "er_follower_verdict": "lifts",
             "followers_growth": 0.0012,
             "followers_growth_ci_low": -0.0004,
             "followers_growth_ci_high": 0.0029,
             "followers_growth_posts": 1890,
+            "followers_score": 0.0008,
+            "followers_score_ci_low": -0.0005,
+            "followers_score_ci_high": 0.0021,
             "followers_verdict": "unclear",
             "content_reach": 0.71,
             "content_reach_ci_low": 0.69,
             "content_reach_ci_high": 0.73,
             "content_reach_posts": 1004,
+            "sentiment_posts": 2131,
             "sentiment_mean": 0.42,
             "sentiment_positive_share": 0.68,
             "sentiment_neutral_share": 0.28,
@@ -216,9 +286,14 @@ REPORT_EXAMPLE: dict[str, Any] = {
             "momentum_ci_low": -0.05,
             "momentum_ci_high": 0.23,
             "momentum_direction": "flat",
+            "momentum_recent_posts": 41,
+            "momentum_previous_posts": 37,
             "best_weekday": 6,
             "best_hour": 10,
             "best_slot_lift": 0.72,
+            "best_slot_ci_low": 0.31,
+            "best_slot_ci_high": 1.26,
+            "best_slot_posts": 9,
         }
     ],
 }
@@ -232,7 +307,9 @@ class ReportPage(BaseModel):
     computed_at: datetime | None = Field(
         description="When the figures were computed; null when there are no rows."
     )
-    window: Window = Field(description="Posts from the last 7/30/90/365 days, or all.")
+    window: Window = Field(
+        description="Posts from the last 7/30/90/365 days, or all (momentum: always 30 + 30 days)."
+    )
     platform: str | None = Field(description="Platform of the scope; null for all platforms.")
     account: str | None = Field(description="Account (handle) of the scope; null for all accounts.")
     rows: list[ReportRow] = Field(

@@ -33,18 +33,20 @@ async def _rows(session: AsyncSession, sql: str, params: dict[str, Any]) -> list
 
 
 async def stored_cells(
-    session: AsyncSession, *, platform: str, account_id: int, hashtag_id: int
+    session: AsyncSession, *, platform: str, account_id: int, hashtag_id: int, window: str
 ) -> list[dict[str, Any]]:
-    """Precomputed weekday x hour cells (account-local time)."""
+    """Precomputed weekday x hour cells (account-local time, all history) with the slot lift
+    of `window`."""
     return await _rows(
         session,
         "SELECT c.weekday, c.hour, c.posts, c.avg_engagement, s.lift, s.ci_low AS lift_ci_low, "
-        "s.ci_high AS lift_ci_high FROM hashtag_trend_cell c LEFT JOIN hashtag_slot s "
-        "ON s.platform = c.platform AND s.account_id = c.account_id "
+        "s.ci_high AS lift_ci_high, s.posts AS lift_posts "
+        "FROM hashtag_trend_cell c LEFT JOIN hashtag_slot s "
+        "ON s.platform = c.platform AND s.account_id = c.account_id AND s.window = :window "
         "AND s.hashtag_id = c.hashtag_id AND s.weekday = c.weekday AND s.hour = c.hour "
         "WHERE c.platform = :platform AND c.account_id = :account AND c.hashtag_id = :hid "
         "ORDER BY c.weekday, c.hour",
-        {"platform": platform, "account": account_id, "hid": hashtag_id},
+        {"platform": platform, "account": account_id, "hid": hashtag_id, "window": window},
     )
 
 
@@ -128,14 +130,14 @@ async def live_series(
 
 
 async def best_slots(
-    session: AsyncSession, *, platform: str, account_id: int, hashtag_id: int
+    session: AsyncSession, *, platform: str, account_id: int, hashtag_id: int, window: str
 ) -> list[dict[str, Any]]:
-    """The precomputed best slots, best first."""
+    """The precomputed best slots of `window`, best first."""
     return await _rows(
         session,
         "SELECT rank, weekday, hour, posts, lift, ci_low AS lift_ci_low, ci_high AS lift_ci_high "
-        f"FROM hashtag_best_slot WHERE {_SCOPE} ORDER BY rank",
-        {"platform": platform, "account": account_id, "hid": hashtag_id},
+        f'FROM hashtag_best_slot WHERE {_SCOPE} AND "window" = :window ORDER BY rank',
+        {"platform": platform, "account": account_id, "hid": hashtag_id, "window": window},
     )
 
 
@@ -159,26 +161,29 @@ async def live_slot_stats(
     platform: str | None,
     account_id: int | None,
     hashtag_id: int | None,
+    days: int | None = None,
 ) -> list[dict[str, Any]]:
     """Per weekday x hour in `tz`: n, mean and sd of each post's engagement log-ratio to its
-    account's median (the definition of the stored slot lift, docs/metrics.md)."""
+    account's median (the definition of the stored slot lift, docs/metrics.md), over the
+    posts of the last `days` days (None: all history) and their accounts' medians there."""
     local = "(p.posted_at AT TIME ZONE :tz)"
+    since = "(CAST(:days AS int) IS NULL OR {0}posted_at >= now() - make_interval(days => :days))"
     return await _rows(
         session,
         f"""
         WITH medians AS (
             SELECT account_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY 1 + engagement) AS m
-            FROM post WHERE posted_at <= now() GROUP BY account_id
+            FROM post WHERE posted_at <= now() AND {since.format("")} GROUP BY account_id
         ), ratios AS (
             SELECT {local} AS at_local,
                    greatest(least(ln((1 + p.engagement) / m.m), ln(20)), -ln(20)) AS r
             FROM post p JOIN medians m ON m.account_id = p.account_id
-            WHERE p.posted_at <= now() AND {_LIVE_SCOPE}
+            WHERE p.posted_at <= now() AND {since.format("p.")} AND {_LIVE_SCOPE}
         )
         SELECT extract(isodow FROM at_local)::int AS weekday,
                extract(hour FROM at_local)::int AS hour, count(*)::int AS n,
                avg(r)::float8 AS mean, stddev_samp(r)::float8 AS sd
         FROM ratios GROUP BY 1, 2
         """,
-        {"tz": tz, "platform": platform, "account": account_id, "hid": hashtag_id},
+        {"tz": tz, "platform": platform, "account": account_id, "hid": hashtag_id, "days": days},
     )

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hashtag_core.hashtags.schemas import Window
+
 __all__ = [
     "BestSlot",
     "Granularity",
@@ -32,14 +34,17 @@ class TrendCell(BaseModel):
         ge=1, le=7, description="ISO weekday in local time: 1 = Monday, 7 = Sunday."
     )
     hour: int = Field(ge=0, le=23, description="Local hour of posting, 0-23.")
-    posts: int = Field(description="Posts in this slot (n).")
+    posts: int = Field(description="Posts in this slot (n), all history.")
     avg_engagement: float = Field(description="Mean engagement of those posts.")
     lift: float | None = Field(
         default=None,
-        description="Engagement vs each post's own account median, minus 1 (0.2 = +20%).",
+        description="In the window: engagement vs the post's account median there, minus 1.",
     )
     lift_ci_low: float | None = Field(default=None, description="95% interval of lift, low end.")
     lift_ci_high: float | None = Field(default=None, description="95% interval of lift, high end.")
+    lift_posts: int | None = Field(
+        default=None, description="Posts of the slot in the window, behind lift; null if none."
+    )
 
 
 class BestSlot(BaseModel):
@@ -55,7 +60,9 @@ class BestSlot(BaseModel):
 
 
 class Momentum(BaseModel):
-    """Last 30 days against the 30 before, in engagement relative to each account's median."""
+    """Last 30 days against the 30 before, in engagement relative to each account's median.
+
+    It has no window: it always covers the 60 days before the last full recompute."""
 
     recent_posts: int = Field(description="Posts in the last 30 days.")
     previous_posts: int = Field(description="Posts in the 30 days before.")
@@ -85,9 +92,11 @@ class HashtagTrend(BaseModel):
         description="Posts and mean engagement per local weekday x hour slot that has posts."
     )
     best_slots: list[BestSlot] = Field(
-        description="Best slots (>= 5 posts, up to 3) in account-local time, or in tz when given."
+        description="Best slots in the window (>= 5 posts, up to 3), account-local or in tz."
     )
-    momentum: Momentum | None = Field(description="Rising or falling; null when never computed.")
+    momentum: Momentum | None = Field(
+        description="Last 30 days vs the 30 before, whatever the window; null if never computed."
+    )
     series: list[SeriesPoint] = Field(
         description="Posts and engagement per local day or ISO week that has posts, oldest first."
     )
@@ -103,6 +112,7 @@ class TrendsPage(BaseModel):
                     "computed_at": "2025-06-09T08:02:11Z",
                     "time_zone": "account",
                     "granularity": "day",
+                    "window": "all",
                     "platform": "instagram",
                     "account": "legolandwindsor",
                     "items": [
@@ -118,6 +128,7 @@ class TrendsPage(BaseModel):
                                     "lift": 0.72,
                                     "lift_ci_low": 0.31,
                                     "lift_ci_high": 1.26,
+                                    "lift_posts": 9,
                                 },
                                 {
                                     "weekday": 3,
@@ -127,6 +138,7 @@ class TrendsPage(BaseModel):
                                     "lift": 0.05,
                                     "lift_ci_low": -0.28,
                                     "lift_ci_high": 0.53,
+                                    "lift_posts": 7,
                                 },
                             ],
                             "best_slots": [
@@ -185,6 +197,9 @@ class TrendsPage(BaseModel):
         description="'account' = each post's own account time zone, else the IANA zone used."
     )
     granularity: Granularity = Field(description="Series step: day or ISO week.")
+    window: Window = Field(
+        description="Posts the slot lifts and best slots cover: last 7/30/90/365 days, or all."
+    )
     platform: str | None = Field(description="Platform of the scope; null for all platforms.")
     account: str | None = Field(description="Account (handle) of the scope; null for all accounts.")
     items: list[HashtagTrend] = Field(

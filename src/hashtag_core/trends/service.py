@@ -9,11 +9,12 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hashtag_core.accounts.service import Scope, resolve_scope
-from hashtag_core.analytics.frames import ALL_HASHTAGS
+from hashtag_core.analytics.frames import ALL_HASHTAGS, WINDOWS
 from hashtag_core.analytics.stats import t975
 from hashtag_core.errors import InvalidInput, NotFound
 from hashtag_core.hashtags import parse_hashtag_param
 from hashtag_core.hashtags import repository as hashtag_repo
+from hashtag_core.hashtags.schemas import Window
 from hashtag_core.ingest.schemas import validate_timezone
 from hashtag_core.platforms import Platform
 from hashtag_core.trends import repository as repo
@@ -51,15 +52,21 @@ async def _hashtags(session: AsyncSession, raw: list[str]) -> list[dict[str, Any
     return found
 
 
-def _lift(n: int, mean: float, sd: float | None) -> dict[str, float | None]:
+def _lift(n: int, mean: float, sd: float | None) -> dict[str, float | int | None]:
     """Lift and its 95% t interval from the log-ratio mean and sd (as the stored slots)."""
     if n < 2 or sd is None:
-        return {"lift": math.exp(mean) - 1, "lift_ci_low": None, "lift_ci_high": None}
+        return {
+            "lift": math.exp(mean) - 1,
+            "lift_ci_low": None,
+            "lift_ci_high": None,
+            "lift_posts": n,
+        }
     half = t975(n - 1) * sd / math.sqrt(n)
     return {
         "lift": math.exp(mean) - 1,
         "lift_ci_low": math.exp(mean - half) - 1,
         "lift_ci_high": math.exp(mean + half) - 1,
+        "lift_posts": n,
     }
 
 
@@ -119,6 +126,7 @@ async def _one(
     week: bool,
     since: date | None,
     until: date | None,
+    window: Window,
 ) -> HashtagTrend:
     args: dict[str, Any] = {
         "platform": scope.platform,
@@ -128,9 +136,9 @@ async def _one(
     found_momentum = await repo.momentum(session, **args)
     best: list[dict[str, Any]] = []
     if tz is None:
-        cells = await repo.stored_cells(session, **args)
+        cells = await repo.stored_cells(session, **args, window=window.value)
         series = await repo.stored_series(session, **args, week=week, since=since, until=until)
-        best = await repo.best_slots(session, **args)
+        best = await repo.best_slots(session, **args, window=window.value)
     else:
         live: dict[str, Any] = {
             "tz": tz,
@@ -138,7 +146,7 @@ async def _one(
             "account_id": scope.account_id or None,
             "hashtag_id": tag["id"] or None,
         }
-        stats = await repo.live_slot_stats(session, **live)
+        stats = await repo.live_slot_stats(session, **live, days=WINDOWS[window.value])
         cells = _with_lift(await repo.live_cells(session, **live), stats)
         best = _best(cells, stats)
         series = await repo.live_series(session, **live, week=week, since=since, until=until)
@@ -162,8 +170,10 @@ async def engagement_trends(
     granularity: Granularity,
     since: date | None,
     until: date | None,
+    window: Window = Window.ALL,
 ) -> TrendsPage:
-    """Weekday x hour cells and a series for each requested hashtag (or all posts)."""
+    """Weekday x hour cells and a series for each requested hashtag (or all posts), with the
+    slot lifts and best slots of `window`."""
     if tz is not None:
         try:
             validate_timezone(tz)
@@ -173,13 +183,15 @@ async def engagement_trends(
     tags = await _hashtags(session, hashtags)
     week = granularity is Granularity.WEEK
     items = [
-        await _one(session, scope, t, tz=tz, week=week, since=since, until=until) for t in tags
+        await _one(session, scope, t, tz=tz, week=week, since=since, until=until, window=window)
+        for t in tags
     ]
     status = await hashtag_repo.recompute_status(session)
     return TrendsPage(
         computed_at=status["computed_at"] if tz is None else None,
         time_zone=tz or "account",
         granularity=granularity,
+        window=window,
         platform=scope.platform if scope.platform != "*" else None,
         account=scope.account.handle if scope.account else None,
         items=items,

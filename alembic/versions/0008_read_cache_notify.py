@@ -8,15 +8,15 @@ answers on every notification (hashtag_api.readcache). PostgreSQL delivers a not
 when its transaction commits, and only then; notifications of one transaction with the same
 payload are folded into one, so a 1,000-row COPY sends one.
 
-Revision ID: 0007_read_cache_notify
-Revises: 0006_incremental_recompute
+Revision ID: 0008_read_cache_notify
+Revises: 0007_windowed_slots_sentiment
 Create Date: 2026-12-05
 """
 
 from alembic import op
 
-revision = "0007_read_cache_notify"
-down_revision = "0006_incremental_recompute"
+revision = "0008_read_cache_notify"
+down_revision = "0007_windowed_slots_sentiment"
 branch_labels = None
 depends_on = None
 
