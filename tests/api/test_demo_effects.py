@@ -188,8 +188,10 @@ async def test_hashtag_page_carries_its_insights(client, demo):
     assert 0 < insights["content_reach"] <= 1
 
 
-async def test_live_slot_lifts_in_the_accounts_own_zone_equal_the_stored_ones(client, demo):
-    base = {"account": "legolandwindsor", "platform": "instagram"}
+@pytest.mark.parametrize("window", ["all", "90d"])
+async def test_live_slot_lifts_in_the_accounts_own_zone_equal_the_stored_ones(client, demo, window):
+    # The live figures' windows end where the stored ones do (the last recompute), not now.
+    base = {"account": "legolandwindsor", "platform": "instagram", "window": window}
     stored = (await client.get("/engagement-trends", params=base)).json()["items"][0]["cells"]
     live = (await client.get("/engagement-trends", params={**base, "tz": "Europe/London"})).json()
     live_cells = {(c["weekday"], c["hour"]): c for c in live["items"][0]["cells"]}
@@ -208,12 +210,15 @@ async def test_live_slot_lifts_in_the_accounts_own_zone_equal_the_stored_ones(cl
         "best_slots"
     ]
     live_best = live["items"][0]["best_slots"]
-    assert stored_best, "the demo's planted slot gives this account best slots"
+    if window == "all":  # 90 days hold too few of its posts for a slot with enough evidence
+        assert stored_best, "the demo's planted slot gives this account best slots"
     assert [(b["rank"], b["weekday"], b["hour"], b["posts"]) for b in live_best] == [
         (b["rank"], b["weekday"], b["hour"], b["posts"]) for b in stored_best
     ]
     for got, want in zip(live_best, stored_best, strict=True):
         assert got["lift_ci_low"] == pytest.approx(want["lift_ci_low"], rel=1e-9)
+    if window != "all":
+        return  # below: all-history cells, each with posts in the window
     utc = (await client.get("/engagement-trends", params={**base, "tz": "UTC"})).json()
     assert all(c["lift"] is not None for c in utc["items"][0]["cells"])
     # In another zone the cells are regrouped, and best slots are ranked among them too.

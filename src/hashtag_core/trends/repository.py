@@ -154,6 +154,13 @@ async def momentum(
     return rows[0] if rows else None
 
 
+#: Where the windows end: the time of the last full recompute, as for the stored figures
+#: (its incremental passes keep that anchor), else now.
+_ANCHOR = (
+    "SELECT coalesce(full_computed_at, computed_at, now()) AS at FROM recompute_state WHERE id = 1"
+)
+
+
 async def live_slot_stats(
     session: AsyncSession,
     *,
@@ -165,20 +172,21 @@ async def live_slot_stats(
 ) -> list[dict[str, Any]]:
     """Per weekday x hour in `tz`: n, mean and sd of each post's engagement log-ratio to its
     account's median (the definition of the stored slot lift, docs/metrics.md), over the
-    posts of the last `days` days (None: all history) and their accounts' medians there."""
+    posts of the `days` days (None: all history) up to the stored figures' anchor (`_ANCHOR`),
+    and their accounts' medians there."""
     local = "(p.posted_at AT TIME ZONE :tz)"
-    since = "(CAST(:days AS int) IS NULL OR {0}posted_at >= now() - make_interval(days => :days))"
+    since = "(CAST(:days AS int) IS NULL OR {0}posted_at >= a.at - make_interval(days => :days))"
     return await _rows(
         session,
         f"""
-        WITH medians AS (
+        WITH a AS ({_ANCHOR}), medians AS (
             SELECT account_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY 1 + engagement) AS m
-            FROM post WHERE posted_at <= now() AND {since.format("")} GROUP BY account_id
+            FROM post, a WHERE posted_at <= a.at AND {since.format("")} GROUP BY account_id
         ), ratios AS (
             SELECT {local} AS at_local,
                    greatest(least(ln((1 + p.engagement) / m.m), ln(20)), -ln(20)) AS r
-            FROM post p JOIN medians m ON m.account_id = p.account_id
-            WHERE p.posted_at <= now() AND {since.format("p.")} AND {_LIVE_SCOPE}
+            FROM post p JOIN medians m ON m.account_id = p.account_id, a
+            WHERE p.posted_at <= a.at AND {since.format("p.")} AND {_LIVE_SCOPE}
         )
         SELECT extract(isodow FROM at_local)::int AS weekday,
                extract(hour FROM at_local)::int AS hour, count(*)::int AS n,
