@@ -139,6 +139,10 @@ async def _check_against_api(base: str, page: Any, state: dict[str, Any]) -> Non
     assert await page.get_attribute("#api-eng", "href") == await page.get_attribute(
         "#api-heat", "href"
     )
+    # The heatmap's slot lifts and best slots are those of the chosen window.
+    window = await page.input_value("#f-window")
+    assert f"window={window}" in (await page.get_attribute("#api-heat", "href") or "")
+    assert trends["window"] == window
     assert state["cells"] == len(trends["items"][0]["cells"]) > 0
     assert state["points"] == len(trends["items"][0]["series"]) > 0
     followers = await _api(base, page, "api-fol")

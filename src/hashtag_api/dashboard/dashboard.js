@@ -513,7 +513,7 @@
       return;
     }
     const href = url("/engagement-trends", {
-      hashtag: state.selected, platform: f.platform, account: f.account,
+      hashtag: state.selected, platform: f.platform, account: f.account, window: f.window,
       granularity: w.granularity, since: w.since, until: w.until,
     });
     showApi("api-heat", href);
