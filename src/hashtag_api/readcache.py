@@ -3,7 +3,7 @@
 The analytic reads (`/hashtag-performance`, `/hashtags/{hashtag}`, `/engagement-trends`,
 `/follower-trends`, `/recommendations`, `/reports/hashtags`, ...) answer from precomputed
 tables that change only when posts are written or a recompute lands. So each API process keeps
-the bytes of its recent answers, keyed by method, path, query string and `Accept`, and serves
+the bytes of its recent GET answers, keyed by path, query string and `Accept`, and serves
 them again until anything they were computed from changes:
 
 * **Every change is announced.** A statement-level trigger on each table those endpoints read
@@ -177,7 +177,7 @@ async def lookup(request: Request) -> None:
     if found is not None:
         raise CachedAnswer(found)
     if cache.live and cache.enabled:
-        request.state.read_cache_pending = (key, generation)
+        setattr(request.state, _STATE_KEY, (key, generation))
 
 
 ReadCacheDep = Annotated[None, Depends(lookup)]
