@@ -24,6 +24,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hashtag_api.errors import ApiError
 from hashtag_api.queue import ArqJobQueue
 from hashtag_api.ratelimit import RateLimiter
+from hashtag_core.aggregates.repository import AGGREGATE_TABLES
+from hashtag_core.aggregates.staging import lock_for_read
 from hashtag_core.config import Settings
 from hashtag_core.keys import service as key_service
 from hashtag_core.keys.errors import KeyRefused
@@ -95,11 +97,14 @@ async def get_snapshot(request: Request) -> AsyncIterator[AsyncSession]:
     """A read-only session whose statements all see one snapshot (REPEATABLE READ).
 
     A read answered from several queries (figures and the data version they carry, a page and
-    its total) then never mixes the aggregates from before and after a recompute's swap."""
+    its total) then never mixes the aggregates from before and after a recompute's swap. The
+    aggregate tables are locked before the snapshot is taken: a swap replaces whole tables, so
+    the read must run wholly before it or wholly after it (`aggregates.staging`)."""
     async with request.app.state.sessionmaker() as session:
-        await session.connection(
+        conn = await session.connection(
             execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
         )
+        await lock_for_read(conn, list(AGGREGATE_TABLES))
         yield session
         await session.commit()
 

@@ -39,6 +39,8 @@ __all__ = [
     "IncrementalState",
     "Versions",
     "clear_dirty",
+    "copy_payload",
+    "csv_payload",
     "dirty_posts",
     "hashtags_of_posts",
     "load_baselines",
@@ -207,10 +209,11 @@ async def replace_aggregates(
     return written
 
 
-async def _copy_in(
-    apg: Any, table: str, frame: pl.DataFrame, *, computed_at: datetime | None = None
-) -> pl.DataFrame:
-    """COPY `frame` into an aggregate table (columns as in AGGREGATE_TABLES); return the rows."""
+def csv_payload(
+    table: str, frame: pl.DataFrame, *, computed_at: datetime | None = None
+) -> tuple[list[str], bytes]:
+    """The columns and CSV rows (no header) COPY writes `frame` into an aggregate table with
+    (columns as in AGGREGATE_TABLES, plus computed_at for hashtag_performance)."""
     columns = AGGREGATE_TABLES[table].names()
     out = frame.select(columns)
     if table == "hashtag_performance":  # the one table whose rows say when they were made
@@ -218,9 +221,22 @@ async def _copy_in(
         out = out.with_columns(pl.lit(computed_at).alias("computed_at"))
     buffer = io.BytesIO()
     out.write_csv(buffer, include_header=False)
-    buffer.seek(0)
-    await apg.copy_to_table(table, source=buffer, columns=columns, format="csv")
-    return out
+    return columns, buffer.getvalue()
+
+
+async def copy_payload(conn: AsyncConnection, target: str, columns: list[str], data: bytes) -> None:
+    """COPY a `csv_payload` into the table `target`."""
+    apg = await in_transaction(conn)
+    await apg.copy_to_table(target, source=io.BytesIO(data), columns=columns, format="csv")
+
+
+async def _copy_in(
+    apg: Any, table: str, frame: pl.DataFrame, *, computed_at: datetime | None = None
+) -> pl.DataFrame:
+    """COPY `frame` into an aggregate table (columns as in AGGREGATE_TABLES); return it."""
+    columns, data = csv_payload(table, frame, computed_at=computed_at)
+    await apg.copy_to_table(table, source=io.BytesIO(data), columns=columns, format="csv")
+    return frame
 
 
 async def replace_hashtag_rows(

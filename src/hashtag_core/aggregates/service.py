@@ -26,20 +26,22 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import asyncpg
 import polars as pl
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hashtag_core.aggregates import repository as repo
+from hashtag_core.aggregates import staging
 from hashtag_core.aggregates.incremental import (
     BASELINE_SCHEMA,
     PRIOR_SCHEMA,
     baselines_of,
     incremental_frames,
-    priors_of,
     restrict_to,
     touched_keys,
 )
 from hashtag_core.aggregates.postcache import CacheState, PostsCache
+from hashtag_core.aggregates.slices import FROZEN, Slice, collect_slice, slices
 from hashtag_core.analytics.baseline import relative_performance
 from hashtag_core.analytics.cooccurrence import cooccurrence
 from hashtag_core.analytics.followers import content_reach, follower_lift
@@ -58,6 +60,11 @@ logger = logging.getLogger(__name__)
 #: After an incremental pass, a full recompute follows once this many single-post updates have
 #: piled up since the last one (the frozen baselines and prior drift as posts change).
 FULL_AFTER_DIRTY_POSTS = 10_000
+#: How long the swap waits for the locks of running reads before it gives way and tries again:
+#: readers queue behind a waiting swap, so one reader left in an open transaction must not hold
+#: every read up for long.
+SWAP_LOCK_TIMEOUT_MS = 2_000
+SWAP_ATTEMPTS = 5
 #: The posts of recently updated hashtags, kept by this process between incremental passes.
 _POSTS = PostsCache()
 
@@ -118,15 +125,6 @@ def compute_frames(
     return dict(zip(plans, frames, strict=True))
 
 
-def _full_frames(
-    posts: pl.DataFrame, links: pl.DataFrame, followers: pl.DataFrame, at: datetime
-) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame]:
-    """Every aggregate table, plus the baselines and prior the incremental passes reuse."""
-    frames = compute_frames(posts, links, now=at, followers=followers, baselines=True)
-    baselines = frames.pop("account_baseline")
-    return frames, baselines, priors_of(frames["hashtag_lift"])
-
-
 def _covered(computed: int, versions: set[int]) -> int:
     """The highest data version v such that every version in (computed, v] is in `versions`."""
     while computed + 1 in versions:
@@ -179,8 +177,86 @@ async def _apply(
     return {"hashtags": len(ids), **rows}
 
 
+#: A slice of one table ready for COPY: columns, CSV rows, row count.
+_Payload = tuple[list[str], bytes, int]
+_Work = tuple[dict[str, pl.DataFrame], dict[str, _Payload]]
+
+
+async def _stage(
+    engine: AsyncEngine,
+    conn: AsyncConnection,
+    posts: pl.DataFrame,
+    links: pl.DataFrame,
+    followers: pl.DataFrame,
+    at: datetime,
+) -> tuple[dict[str, int], dict[str, pl.DataFrame]]:
+    """Compute the aggregates slice by slice into staged tables: (rows per table, the frozen
+    frames). Three things overlap: a worker thread computes the next slice while this slice
+    is COPYed, and a second connection builds the indexes of each table whose slices are all
+    in. Every step commits (the staged tables are invisible to readers; a pass that dies
+    leaves them to the next one, which drops them)."""
+    tables = list(repo.AGGREGATE_TABLES)
+    async with conn.begin():
+        await staging.create_staged(conn, tables)
+    rows = dict.fromkeys(tables, 0)
+    frozen: dict[str, list[pl.DataFrame]] = {name: [] for name in FROZEN}
+    finished: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def work(piece: Slice) -> _Work:
+        frames = collect_slice(piece)
+        payloads = {
+            table: (*repo.csv_payload(table, frame, computed_at=at), frame.height)
+            for table, frame in frames.items()
+            if table in repo.AGGREGATE_TABLES
+        }
+        return {name: frames[name] for name in FROZEN if name in frames}, payloads
+
+    async def index_tables() -> None:
+        async with engine.connect() as other:
+            while (table := await finished.get()) is not None:
+                async with other.begin():
+                    await staging.finish_staged(other, [table])
+
+    indexer = asyncio.ensure_future(index_tables())
+    pieces = slices(posts, links, followers, now=at)
+    running: asyncio.Future[_Work] | None = asyncio.ensure_future(
+        asyncio.to_thread(work, next(pieces))
+    )
+    pending = set(tables)
+    try:
+        while running is not None:
+            kept, payloads = await running
+            piece = next(pieces, None)
+            running = None
+            if piece is not None:
+                running = asyncio.ensure_future(asyncio.to_thread(work, piece))
+            for name, frame in kept.items():
+                frozen[name].append(frame)
+            for table, (columns, data, height) in payloads.items():
+                async with conn.begin():
+                    await repo.copy_payload(conn, staging.staged(table), columns, data)
+                rows[table] += height
+            del payloads
+            # Slices come in table order: the tables before the next slice's first are complete.
+            upcoming = [] if piece is None else [*piece.plans, *piece.derived]
+            first = min((tables.index(t) for t in upcoming if t in rows), default=len(tables))
+            for table in tables[:first]:
+                if table in pending:
+                    pending.discard(table)
+                    finished.put_nowait(table)
+            if indexer.done():  # an index build failed: stop here
+                indexer.result()
+        finished.put_nowait(None)
+        await indexer
+    finally:
+        if running is not None:
+            running.cancel()
+        indexer.cancel()
+    return rows, {name: pl.concat(frames) for name, frames in frozen.items()}
+
+
 async def _pass(
-    conn: AsyncConnection, now: datetime | None, *, force: bool = False
+    engine: AsyncEngine, conn: AsyncConnection, now: datetime | None, *, force: bool = False
 ) -> RecomputeOutcome | None:
     """One full pass; None when the aggregates already show the latest data."""
     started = time.perf_counter()
@@ -193,31 +269,54 @@ async def _pass(
         links = await repo.load_links(rr)
         followers = await repo.load_followers(rr)
     at = now or datetime.now(UTC)
-    frames, baselines, priors = await asyncio.to_thread(_full_frames, posts, links, followers, at)
+    # Built beside the live tables, outside the apply lock: updates keep flowing meanwhile.
+    rows, frozen = await _stage(engine, rr, posts, links, followers, at)
     del posts, links, followers
+    baselines, priors = frozen["account_baseline"], frozen["lift_prior"]
     await repo.lock_apply(conn)
     try:
-        async with rr.begin():
-            rows = await repo.replace_aggregates(rr, frames, computed_at=at)
-            await repo.replace_frozen(rr, baselines, priors)
-            await repo.update_display_spellings(rr)
-            # Updates committed after the snapshot were applied to the tables just replaced:
-            # apply them again on top of the new figures, in this transaction.
-            await repo.clear_dirty(rr, covered=versions.requested)
-            state = await repo.read_state(rr)
-            later = await repo.dirty_posts(rr, after=versions.requested, upto=state.requested)
-            if later:
-                await _apply(rr, later, anchor=at, at=at, baselines=baselines, priors=priors)
-            computed = _covered(versions.requested, {d.version for d in later})
-            duration_ms = int((time.perf_counter() - started) * 1000)
-            await repo.write_state(rr, version=computed, computed_at=at, duration_ms=duration_ms)
-            await repo.write_full_state(
-                rr,
-                full_version=versions.requested,
-                computed_version=computed,
-                applied=max([versions.requested, *(d.version for d in later)]),
-                at=at,
-            )
+        for attempt in range(1, SWAP_ATTEMPTS + 1):
+            try:
+                async with rr.begin():
+                    await staging.swap_in(
+                        rr, list(repo.AGGREGATE_TABLES), lock_timeout_ms=SWAP_LOCK_TIMEOUT_MS
+                    )
+                    await repo.replace_frozen(rr, baselines, priors)
+                    await repo.update_display_spellings(rr)
+                    # Updates committed after the snapshot were applied to the tables just
+                    # replaced: apply them again on top of the new figures, in this transaction.
+                    await repo.clear_dirty(rr, covered=versions.requested)
+                    state = await repo.read_state(rr)
+                    later = await repo.dirty_posts(
+                        rr, after=versions.requested, upto=state.requested
+                    )
+                    if later:
+                        await _apply(
+                            rr, later, anchor=at, at=at, baselines=baselines, priors=priors
+                        )
+                    computed = _covered(versions.requested, {d.version for d in later})
+                    duration_ms = int((time.perf_counter() - started) * 1000)
+                    await repo.write_state(
+                        rr, version=computed, computed_at=at, duration_ms=duration_ms
+                    )
+                    await repo.write_full_state(
+                        rr,
+                        full_version=versions.requested,
+                        computed_version=computed,
+                        applied=max([versions.requested, *(d.version for d in later)]),
+                        at=at,
+                    )
+                break
+            except asyncpg.LockNotAvailableError:
+                if attempt == SWAP_ATTEMPTS:
+                    raise
+                logger.warning(
+                    "swap of the new aggregates waited %d ms for a reader's lock; "
+                    "trying again (attempt %d of %d)",
+                    SWAP_LOCK_TIMEOUT_MS,
+                    attempt + 1,
+                    SWAP_ATTEMPTS,
+                )
     finally:
         await repo.unlock_apply(conn)
     logger.info(
@@ -292,7 +391,7 @@ async def recompute(
                 return last or RecomputeOutcome("coalesced")
             await conn.commit()
             try:
-                outcome = await _pass(conn, now, force=force and passes == 0)
+                outcome = await _pass(engine, conn, now, force=force and passes == 0)
             finally:
                 await repo.unlock(conn)
                 await conn.commit()

@@ -9,6 +9,7 @@ would sit above the median on average, while over the mean a no-effect hashtag e
 This is association, not causation: see docs/metrics.md, "Follower growth".
 """
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import polars as pl
@@ -20,7 +21,7 @@ from hashtag_core.analytics.engagement import (
     conform,
     tagged_posts,
 )
-from hashtag_core.analytics.frames import POSTS_SCHEMA
+from hashtag_core.analytics.frames import POSTS_SCHEMA, WINDOWS
 from hashtag_core.analytics.insight_frames import (
     CONTENT_REACH_SCHEMA,
     FOLLOWERS_GOAL,
@@ -88,6 +89,7 @@ def follower_relative(
     now: datetime,
     days: float = _DEFAULT_DAYS,
     max_gap: timedelta = _DEFAULT_GAP,
+    windows: Sequence[str] = tuple(WINDOWS),
 ) -> pl.LazyFrame:
     """RELATIVE_SCHEMA rows with goal "followers": value = growth, log_ratio = excess growth.
 
@@ -99,7 +101,7 @@ def follower_relative(
     return (
         growth.drop_nulls("growth")
         .rename({"growth": "value"})
-        .pipe(window_rows, now=now)
+        .pipe(window_rows, now=now, windows=windows)
         .with_columns(goal=pl.lit(FOLLOWERS_GOAL, GOAL_DTYPE))
         .pipe(with_baseline, keys=["account_id", "window", "goal"], additive=True)
         .select(RELATIVE_SCHEMA.names())
@@ -114,6 +116,7 @@ def follower_lift(
     now: datetime,
     days: float = _DEFAULT_DAYS,
     max_gap: timedelta = _DEFAULT_GAP,
+    windows: Sequence[str] = tuple(WINDOWS),
 ) -> pl.LazyFrame:
     """LIFT_SCHEMA rows (goal "followers"): mean excess growth per (scope, window, hashtag).
 
@@ -121,11 +124,19 @@ def follower_lift(
     ``days`` after posts with the hashtag than after the account's typical post.
     """
     check_inputs(posts, links)
-    relative = follower_relative(posts, followers, now=now, days=days, max_gap=max_gap)
+    relative = follower_relative(
+        posts, followers, now=now, days=days, max_gap=max_gap, windows=windows
+    )
     return hashtag_lift(relative, links)
 
 
-def content_reach(posts: pl.LazyFrame, links: pl.LazyFrame, *, now: datetime) -> pl.LazyFrame:
+def content_reach(
+    posts: pl.LazyFrame,
+    links: pl.LazyFrame,
+    *,
+    now: datetime,
+    windows: Sequence[str] = tuple(WINDOWS),
+) -> pl.LazyFrame:
     """CONTENT_REACH_SCHEMA: mean reach / impressions per (scope, window, hashtag).
 
     Rests on the posts with reach known and impressions known and > 0. The interval is the
@@ -142,7 +153,7 @@ def content_reach(posts: pl.LazyFrame, links: pl.LazyFrame, *, now: datetime) ->
             "posted_at",
             ratio=reach.cast(pl.Float64) / impressions.cast(pl.Float64),
         )
-        .pipe(window_rows, now=now)
+        .pipe(window_rows, now=now, windows=windows)
     )
     keys = ["window", "hashtag_id"]
     tagged = tagged_posts(rows, links, ["account_id", "window", "ratio"])

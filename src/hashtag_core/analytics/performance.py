@@ -12,6 +12,7 @@ Plan (one lazy query, collected once by the caller):
 6. means = sum / count, window index -> name, and the three levels concatenated.
 """
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -50,10 +51,17 @@ _PER_POST = [column for _mean, _count, column in _MEANS]
 _MEDIAN = "median_engagement"
 
 
-def hashtag_performance(posts: pl.LazyFrame, links: pl.LazyFrame, *, now: datetime) -> pl.LazyFrame:
-    """Per (scope, window, hashtag) engagement figures, in PERFORMANCE_SCHEMA column order."""
+def hashtag_performance(
+    posts: pl.LazyFrame,
+    links: pl.LazyFrame,
+    *,
+    now: datetime,
+    windows: Sequence[str] = tuple(WINDOWS),
+) -> pl.LazyFrame:
+    """Per (scope, window, hashtag) engagement figures, in PERFORMANCE_SCHEMA column order
+    (the rows of `windows` only: each row rests on the posts of its own window)."""
     check_inputs(posts, links)
-    rows = posts.pipe(_post_metrics).pipe(_window_rows, now=_as_utc(now))
+    rows = posts.pipe(_post_metrics).pipe(_window_rows, now=_as_utc(now), windows=windows)
     base = tagged_posts(rows, links, ["platform", "account_id", _WINDOW_IDX, *_PER_POST])
     accounts = (
         base.group_by(["account_id", _WINDOW_IDX, "hashtag_id"])
@@ -98,21 +106,26 @@ def _post_metrics(posts: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _window_table(now: datetime) -> pl.LazyFrame:
-    """One row per window: its index in WINDOWS and its start (NULL = no lower bound)."""
-    starts = [start for start, _end in window_bounds(now).values()]
+def _window_table(now: datetime, windows: Sequence[str]) -> pl.LazyFrame:
+    """One row per window of `windows`: its index in WINDOWS and its start (NULL = no lower
+    bound)."""
+    unknown = set(windows) - set(WINDOWS)
+    if unknown:
+        raise ValueError(f"unknown windows {sorted(unknown)}; known: {list(WINDOWS)}")
+    bounds = window_bounds(now)
+    chosen = [i for i, name in enumerate(WINDOWS) if name in windows]
     return pl.LazyFrame(
-        {_WINDOW_IDX: range(len(starts)), "window_start": starts},
+        {_WINDOW_IDX: chosen, "window_start": [bounds[list(WINDOWS)[i]][0] for i in chosen]},
         schema={_WINDOW_IDX: pl.UInt8, "window_start": pl.Datetime("us", "UTC")},
     )
 
 
-def _window_rows(posts: pl.LazyFrame, *, now: datetime) -> pl.LazyFrame:
+def _window_rows(posts: pl.LazyFrame, *, now: datetime, windows: Sequence[str]) -> pl.LazyFrame:
     """One row per (post, window containing it): ``start <= posted_at <= now``."""
     start, posted_at = pl.col("window_start"), pl.col("posted_at")
     return (
         posts.filter(posted_at <= now)
-        .join(_window_table(now), how="cross")
+        .join(_window_table(now, windows), how="cross")
         .filter(start.is_null() | (posted_at >= start))
         .drop("window_start")
     )
