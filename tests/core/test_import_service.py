@@ -24,12 +24,14 @@ async def _q(session: AsyncSession, sql: str):
     return await conn.execute(text(sql))
 
 
-async def _import(session: AsyncSession, redis: ArqRedis, body: bytes, fmt: ImportFormat):
+async def _import(
+    session: AsyncSession, redis: ArqRedis, body: bytes, fmt: ImportFormat, batch_rows: int = 2
+):
     return await import_rows(
         session,
         iter_rows(io.BytesIO(body), fmt),
         queue=ArqJobQueue(redis),
-        batch_rows=2,
+        batch_rows=batch_rows,
         max_errors=100,
     )
 
@@ -136,3 +138,41 @@ async def test_nothing_valid_means_no_job(session, arq_redis):
     assert result.job_id is None
     fields = {e.field for e in result.errors}
     assert {"platform", "post_id", "account", "text", "posted_at"} <= fields
+
+
+DUPLICATES = b"""{"platform":"x","post_id":"p1","account":"acct","text":"#One first","posted_at":"2025-06-07T10:00:00Z","account_timezone":"Europe/London"}
+{"platform":"x","post_id":"p2","account":"acct","text":"#two","posted_at":"2025-06-07T11:00:00Z","account_timezone":"Europe/Paris"}
+{"platform":"x","post_id":"p1","account":"acct","text":"#Two later #one","posted_at":"2025-06-07T10:00:00Z","likes":3}
+{"platform":"x","post_id":"p3","account":"acct","text":"#Two","posted_at":"2025-06-07T12:00:00Z"}
+"""
+
+
+async def test_a_batch_keeps_the_last_row_of_a_post_and_the_last_zone_given(session, arq_redis):
+    result = await _import(session, arq_redis, DUPLICATES, ImportFormat.NDJSON, batch_rows=10)
+    assert (result.inserted, result.duplicates_in_body) == (3, 1)
+    posts = (await _q(session, "SELECT platform_post_id, text, likes FROM post ORDER BY 1")).all()
+    assert posts == [("p1", "#Two later #one", 3), ("p2", "#two", None), ("p3", "#Two", None)]
+    zone = (await _q(session, "SELECT timezone FROM account")).scalar_one()
+    assert zone == "Europe/Paris"  # the last row naming one; the superseded row's is dropped
+    # Hashtags are spelled as first seen, the superseded row included.
+    tags = (await _q(session, "SELECT key, display FROM hashtag ORDER BY 1")).all()
+    assert tags == [("one", "One"), ("two", "two")]
+    links = (
+        await _q(
+            session,
+            "SELECT p.platform_post_id, ph.spelling FROM post_hashtag ph "
+            "JOIN post p ON p.id = ph.post_id ORDER BY 1, 2",
+        )
+    ).all()
+    assert links == [("p1", "Two"), ("p1", "one"), ("p2", "two"), ("p3", "Two")]
+
+
+async def test_batches_prepared_in_a_worker_process_store_the_same(session, arq_redis):
+    # Batches after the first are prepared in a forked worker; one row per batch here.
+    one = await _import(session, arq_redis, NDJSON, ImportFormat.NDJSON, batch_rows=1)
+    assert (one.received, one.inserted, one.rejected, one.ignored_fields) == (4, 2, 2, ["wat"])
+    assert {(e.row, e.field) for e in one.errors} == {(2, "likes"), (3, "posted_at")}
+    again = await _import(session, arq_redis, NDJSON, ImportFormat.NDJSON, batch_rows=1)
+    assert (again.inserted, again.updated) == (0, 2)
+    sentiment = (await _q(session, "SELECT count(sentiment) FROM post")).scalar_one()
+    assert sentiment == 2

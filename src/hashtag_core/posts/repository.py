@@ -17,6 +17,7 @@ from hashtag_core.rawsql import session_driver
 
 __all__ = [
     "BatchOutcome",
+    "StageRows",
     "StagedPost",
     "bump_data_version",
     "get_post",
@@ -28,7 +29,9 @@ __all__ = [
     "request_refresh",
     "stored_links",
     "update_post",
+    "stage_rows",
     "upsert_batch",
+    "upsert_staged",
 ]
 
 _STAGE_COLUMNS = (
@@ -98,24 +101,23 @@ CREATE TEMP TABLE stage_post (
     row_no integer, platform text, post_id text, account text, text text,
     posted_at timestamptz, url text, likes bigint, comments bigint, shares bigint,
     saves bigint, impressions bigint, reach bigint, followers bigint, account_timezone text,
-    sentiment double precision, pid bigint
+    sentiment double precision
 ) ON COMMIT DROP;
-CREATE TEMP TABLE stage_tag (row_no integer, key text, spelling text) ON COMMIT DROP;
+CREATE TEMP TABLE stage_tag (row_no integer, hashtag_id bigint, spelling text) ON COMMIT DROP;
 """
 
-_DEDUPE = """
-DELETE FROM stage_post s USING stage_post t
-WHERE s.platform = t.platform AND s.post_id = t.post_id AND s.row_no < t.row_no
-"""
-
+#: The batch's accounts (`StageRows.accounts`): a time zone given in the batch replaces the
+#: stored one; an account new to the service without one is on UTC.
 _ACCOUNTS = """
 INSERT INTO account (platform, external_id, handle, timezone)
-SELECT DISTINCT ON (platform, account) platform, account, account, coalesce(account_timezone, 'UTC')
-FROM stage_post ORDER BY platform, account, (account_timezone IS NULL), row_no DESC
+SELECT a.platform, a.handle, a.handle, coalesce(a.timezone, 'UTC')
+FROM unnest($1::text[], $2::text[], $3::text[]) AS a(platform, handle, timezone)
+ORDER BY a.platform, a.handle
 ON CONFLICT (platform, handle) DO UPDATE SET timezone = EXCLUDED.timezone
 WHERE EXCLUDED.timezone <> account.timezone
-  AND EXISTS (SELECT 1 FROM stage_post s WHERE s.platform = EXCLUDED.platform
-              AND s.account = EXCLUDED.handle AND s.account_timezone IS NOT NULL)
+  AND EXISTS (SELECT 1 FROM unnest($1::text[], $2::text[], $3::text[]) AS g(platform, handle, tz)
+              WHERE g.platform = EXCLUDED.platform AND g.handle = EXCLUDED.handle
+                AND g.tz IS NOT NULL)
 """
 
 
@@ -142,8 +144,26 @@ LEFT JOIN LATERAL (
   WHERE fs.account_id = a.id AND fs.captured_at > s.posted_at
   ORDER BY fs.captured_at LIMIT 1) f ON true"""
 
+#: An import's `followers` is the count when the post went out, a real point of the account's
+#: history. A connector can only read today's count; the sync records that once, at collection
+#: time, instead of back-dating it to every post.
+_FOLLOWERS = """,
+fol AS (
+  INSERT INTO follower_snapshot (account_id, captured_at, followers, source)
+  SELECT DISTINCT ON (st.account_id, st.posted_at) st.account_id, st.posted_at, st.followers, $1
+  FROM staged st WHERE st.followers IS NOT NULL
+  ORDER BY st.account_id, st.posted_at, st.row_no DESC
+  ON CONFLICT (account_id, captured_at) DO UPDATE SET followers = EXCLUDED.followers
+)"""
 
-def _upsert_posts_sql(*, collected: bool = False) -> str:
+
+def _store_sql(*, collected: bool = False) -> str:
+    """One statement per batch: upsert the posts, append their metric snapshots (and, for an
+    import, the follower counts they carry) and link the new posts to their hashtags.
+
+    The rows come back from the upsert (RETURNING), so nothing scans `post` to find them. A
+    post this statement inserts has no links yet; the ids and rows of the posts it updated
+    are returned for `_RELINK_UPDATED` (their old links must go first)."""
     # A re-import is a newer look at the same post: text and known metrics replace the stored
     # ones, but a metric the new source does not report (NULL) keeps the stored value.
     # Collected posts keep the follower count they were first stored with: a later re-fetch
@@ -169,75 +189,130 @@ WITH up AS (
     url = coalesce(EXCLUDED.url, post.url), updated_at = now(),
     sentiment = coalesce(EXCLUDED.sentiment, post.sentiment),
     {keep}
-  RETURNING (xmax = 0) AS inserted
+  RETURNING id, account_id, platform, platform_post_id, {cols}, (xmax = 0) AS inserted
+),
+staged AS (
+  SELECT up.id, up.account_id, up.inserted, s.row_no, s.posted_at, s.followers
+  FROM up JOIN stage_post s ON s.platform = up.platform AND s.post_id = up.platform_post_id
+),
+snap AS (
+  INSERT INTO post_metric_snapshot (post_id, {cols}, source)
+  SELECT id, {cols}, $1 FROM up
+){"" if collected else _FOLLOWERS},
+links AS (
+  INSERT INTO post_hashtag (post_id, hashtag_id, spelling)
+  SELECT st.id, t.hashtag_id, t.spelling FROM staged st JOIN stage_tag t ON t.row_no = st.row_no
+  WHERE st.inserted
 )
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
+SELECT count(*) FILTER (WHERE inserted) AS inserted,
+       count(*) FILTER (WHERE NOT inserted) AS updated,
+       coalesce(array_agg(id) FILTER (WHERE NOT inserted), '{{}}') AS ids,
+       coalesce(array_agg(row_no) FILTER (WHERE NOT inserted), '{{}}') AS rows
+FROM staged
 """
 
 
-_ATTACH_IDS = """
-UPDATE stage_post s SET pid = p.id FROM post p
-WHERE p.platform = s.platform AND p.platform_post_id = s.post_id
-"""
-
-_SNAPSHOTS = f"""
-INSERT INTO post_metric_snapshot (post_id, {", ".join(_METRICS)}, source)
-SELECT p.id, {", ".join(f"p.{m}" for m in _METRICS)}, $1
-FROM stage_post s JOIN post p ON p.id = s.pid
-"""
-
-_FOLLOWERS = """
-INSERT INTO follower_snapshot (account_id, captured_at, followers, source)
-SELECT DISTINCT ON (p.account_id, s.posted_at) p.account_id, s.posted_at, s.followers, $1
-FROM stage_post s JOIN post p ON p.id = s.pid
-WHERE s.followers IS NOT NULL
-ORDER BY p.account_id, s.posted_at, s.row_no DESC
-ON CONFLICT (account_id, captured_at) DO UPDATE SET followers = EXCLUDED.followers
-"""
-
+#: The batch's hashtags (`StageRows.hashtags`), new ones spelled as first seen; the ids of
+#: those it inserted and of those already stored (as of the statement's start: a hashtag another
+#: transaction commits meanwhile is in neither, `_HASHTAG_IDS` finds it).
 _HASHTAGS = """
-INSERT INTO hashtag (key, display)
-SELECT DISTINCT ON (t.key) t.key, t.spelling FROM stage_tag t ORDER BY t.key, t.row_no
-ON CONFLICT (key) DO NOTHING
+WITH t AS (SELECT * FROM unnest($1::text[], $2::text[]) AS t(key, spelling)),
+ins AS (
+  INSERT INTO hashtag (key, display) SELECT t.key, t.spelling FROM t ORDER BY t.key
+  ON CONFLICT (key) DO NOTHING
+  RETURNING id, key
+)
+SELECT id, key FROM ins UNION ALL SELECT h.id, h.key FROM hashtag h JOIN t ON h.key = t.key
+"""
+_HASHTAG_IDS = "SELECT id, key FROM hashtag WHERE key = ANY($1::text[])"
+
+#: The posts a batch updated (ids and their stage rows): their links are replaced.
+_UNLINK_UPDATED = "DELETE FROM post_hashtag WHERE post_id = ANY($1::bigint[])"
+_LINK_UPDATED = """
+INSERT INTO post_hashtag (post_id, hashtag_id, spelling)
+SELECT u.id, t.hashtag_id, t.spelling
+FROM unnest($1::bigint[], $2::integer[]) AS u(id, row_no) JOIN stage_tag t ON t.row_no = u.row_no
 """
 
-_RELINK = """
-DELETE FROM post_hashtag ph USING stage_post s WHERE ph.post_id = s.pid;
-INSERT INTO post_hashtag (post_id, hashtag_id, spelling)
-SELECT s.pid, h.id, t.spelling
-FROM stage_tag t JOIN stage_post s ON s.row_no = t.row_no JOIN hashtag h ON h.key = t.key;
-"""
+
+@dataclass(frozen=True)
+class StageRows:
+    """A batch as the staging tables take it (built off the event loop: plain tuples)."""
+
+    posts: list[tuple[Any, ...]]  # _STAGE_COLUMNS, one per post (the last row of each)
+    tags: list[tuple[int, str, str]]  # (row_no, key, spelling) of every row
+    accounts: tuple[list[str], list[str], list[str | None]]  # platform, handle, time zone
+    hashtags: tuple[list[str], list[str]]  # key, spelling of each hashtag once
+    duplicates: int  # rows dropped because a later row has the same post
+
+
+def stage_rows(batch: Sequence[StagedPost]) -> StageRows:
+    """The staging rows of a batch: rows repeating a post a later row also has are dropped
+    (the last one wins), the rest keep batch order. Every row's tags are kept, so a superseded
+    row's hashtags are still registered (spelled as first seen); only kept rows are linked.
+    An account's time zone is the one its last (kept) row that gives one gives."""
+    last: dict[tuple[str, str], int] = {}
+    for item in batch:
+        post = (item.record.platform.value, item.record.post_id)
+        if last.get(post, item.row) <= item.row:
+            last[post] = item.row
+    kept = [i for i in batch if last[(i.record.platform.value, i.record.post_id)] == i.row]
+    zones: dict[tuple[str, str], tuple[bool, int, str | None]] = {}
+    for i in kept:
+        r = i.record
+        rank = (r.account_timezone is not None, i.row, r.account_timezone)
+        account = (r.platform.value, r.account)
+        if account not in zones or rank[:2] > zones[account][:2]:
+            zones[account] = rank
+    spellings: dict[str, tuple[int, str]] = {}
+    for i in batch:
+        for key, spelling in i.hashtags:
+            if key not in spellings or i.row < spellings[key][0]:
+                spellings[key] = (i.row, spelling)
+    return StageRows(
+        posts=[_stage_tuple(i) for i in kept],
+        tags=[(i.row, key, spelling) for i in batch for key, spelling in i.hashtags],
+        accounts=(
+            [platform for platform, _ in zones],
+            [handle for _, handle in zones],
+            [zone for _, _, zone in zones.values()],
+        ),
+        hashtags=(list(spellings), [spelling for _, spelling in spellings.values()]),
+        duplicates=len(batch) - len(kept),
+    )
 
 
 async def upsert_batch(
     session: AsyncSession, batch: Sequence[StagedPost], *, source: str
 ) -> BatchOutcome:
     """Insert or update a batch of posts with their accounts, hashtags and snapshots."""
+    return await upsert_staged(session, stage_rows(batch), source=source)
+
+
+async def upsert_staged(session: AsyncSession, rows: StageRows, *, source: str) -> BatchOutcome:
+    """upsert_batch of a batch already turned into staging rows (`stage_rows`)."""
     apg = await session_driver(session)
     await apg.execute(_CREATE_STAGE)
-    await apg.copy_records_to_table(
-        "stage_post", records=[_stage_tuple(i) for i in batch], columns=_STAGE_COLUMNS
-    )
-    tags = [(i.row, key, spelling) for i in batch for key, spelling in i.hashtags]
-    if tags:
+    await apg.copy_records_to_table("stage_post", records=rows.posts, columns=_STAGE_COLUMNS)
+    await apg.execute(_ACCOUNTS, *rows.accounts)
+    if rows.tags:
+        ids = {key: tag_id for tag_id, key in await apg.fetch(_HASHTAGS, *rows.hashtags)}
+        if len(ids) < len(rows.hashtags[0]):
+            ids.update({key: i for i, key in await apg.fetch(_HASHTAG_IDS, rows.hashtags[0])})
         await apg.copy_records_to_table(
-            "stage_tag", records=tags, columns=("row_no", "key", "spelling")
+            "stage_tag",
+            records=[(row, ids[k], spelling) for row, k, spelling in rows.tags if k in ids],
+            columns=("row_no", "hashtag_id", "spelling"),
         )
-    dupes = await apg.execute(_DEDUPE)
-    await apg.execute(_ACCOUNTS)
-    inserted, updated = await apg.fetchrow(_upsert_posts_sql(collected=source == "collect"))
-    await apg.execute(_ATTACH_IDS)
-    await apg.execute(_SNAPSHOTS, source)
-    if source != "collect":
-        # An import's `followers` is the count when the post went out, a real point of the
-        # account's history. A connector can only read today's count; the sync records that
-        # once, at collection time, instead of back-dating it to every post.
-        await apg.execute(_FOLLOWERS, source)
-    if tags:
-        await apg.execute(_HASHTAGS)
-    await apg.execute(_RELINK)
+    stored = await apg.fetchrow(_store_sql(collected=source == "collect"), source)
+    if stored["ids"]:
+        await apg.execute(_UNLINK_UPDATED, stored["ids"])
+        if rows.tags:
+            await apg.execute(_LINK_UPDATED, stored["ids"], stored["rows"])
     await apg.execute("DROP TABLE stage_post; DROP TABLE stage_tag;")
-    return BatchOutcome(inserted=inserted, updated=updated, duplicates=int(dupes.split()[-1]))
+    return BatchOutcome(
+        inserted=stored["inserted"], updated=stored["updated"], duplicates=rows.duplicates
+    )
 
 
 async def bump_data_version(session: AsyncSession) -> int:

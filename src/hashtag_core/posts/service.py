@@ -8,9 +8,15 @@ batches already stored and re-running the import is safe (it upserts).
 from __future__ import annotations
 
 import asyncio
+import gc
+import itertools
 import logging
+import multiprocessing
+import signal
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +29,7 @@ from hashtag_core.ingest.validate import KNOWN_FIELDS, RowError, validate_row, w
 from hashtag_core.jobs import RECOMPUTE, REFRESH_POST, JobQueue, recompute_job_id
 from hashtag_core.platforms import Platform
 from hashtag_core.posts import repository
-from hashtag_core.posts.repository import StagedPost
+from hashtag_core.posts.repository import StagedPost, StageRows
 from hashtag_core.posts.schemas import (
     ImportError_,
     ImportResult,
@@ -42,28 +48,85 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class _Batch:
-    staged: list[StagedPost] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     unknown: set[str] = field(default_factory=set)
     read: int = 0
+    rows: StageRows | None = None  # the valid posts as staging rows; None if there are none
 
 
-def _read_batch(rows: Iterator[RawRow], size: int) -> _Batch:
-    """Parse and validate up to `size` rows (CPU work: runs in a thread)."""
-    batch = _Batch()
-    for raw in rows:
-        batch.read += 1
+def _take(rows: Iterator[RawRow], size: int) -> list[RawRow]:
+    """The next `size` rows (parsing the input is CPU work: runs in a thread)."""
+    return list(itertools.islice(rows, size))
+
+
+def _prepare(raws: list[RawRow]) -> _Batch:
+    """Validate the rows, read their hashtags, score their sentiment and turn the valid ones
+    into staging rows (CPU work: runs in a worker process or a thread)."""
+    batch = _Batch(read=len(raws))
+    staged: list[StagedPost] = []
+    for raw in raws:
         if raw.data is not None:
             batch.unknown.update(k for k in raw.data if k not in KNOWN_FIELDS)
         outcome = validate_row(raw)
         if isinstance(outcome, StagedPost):
-            batch.staged.append(outcome)
+            staged.append(outcome)
         else:
             batch.errors.extend(outcome)
-        if batch.read >= size:
-            break
-    batch.staged = with_sentiment(batch.staged)
+    if staged:
+        batch.rows = repository.stage_rows(with_sentiment(staged))
     return batch
+
+
+def _worker_started() -> None:
+    # A forked copy of the importing process: its objects are the parent's, shared
+    # copy-on-write; frozen, the collector never walks (and so never copies) them. Signals go
+    # to the default handlers, not to the parent's event loop (whose wakeup fd is inherited).
+    gc.freeze()
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+class _Preparer:
+    """Prepares an import's batches one after another, in input order.
+
+    The first batch is prepared in a thread. A longer import forks one worker process for the
+    rest: Python's per-row work (validation, hashtags, VADER) then runs on its own core, in
+    parallel with PostgreSQL storing the batch before, instead of taking turns with the event
+    loop for the GIL. Without fork (or if the worker dies) batches are prepared in a thread.
+    """
+
+    def __init__(self) -> None:
+        self._batches = 0
+        self._fork = _CAN_FORK
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def next(self, rows: Iterator[RawRow], size: int) -> _Batch:
+        raws = await asyncio.to_thread(_take, rows, size)
+        self._batches += 1
+        if not raws or self._batches == 1 or not self._fork:
+            return await asyncio.to_thread(_prepare, raws)
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_worker_started,
+            )
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, _prepare, raws)
+        except BrokenProcessPool:
+            logger.warning("import worker process died; preparing the batches in a thread")
+            self._fork = False
+            self.close()
+            return await asyncio.to_thread(_prepare, raws)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+_CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
 
 
 async def enqueue_recompute(queue: JobQueue, version: int) -> tuple[str, bool]:
@@ -99,21 +162,22 @@ async def import_rows(
 ) -> ImportResult:
     """Validate and store every row; invalid rows are reported, never half-written."""
     totals = _Totals()
-    pending = asyncio.ensure_future(asyncio.to_thread(_read_batch, rows, batch_rows))
+    preparer = _Preparer()
+    pending = asyncio.ensure_future(preparer.next(rows, batch_rows))
     try:
         while True:
             batch = await pending
             if batch.read == 0:
                 break
-            # Parse the next batch while this one is stored: the thread's Python work and
+            # Prepare the next batch while this one is stored: the Python work and
             # Postgres's upserts overlap (one reader at a time, so rows stay in order).
-            pending = asyncio.ensure_future(asyncio.to_thread(_read_batch, rows, batch_rows))
+            pending = asyncio.ensure_future(preparer.next(rows, batch_rows))
             totals.received += batch.read
             totals.rejected += len({e.row for e in batch.errors})
             totals.errors.extend(batch.errors[: max(0, max_errors - len(totals.errors))])
             totals.unknown |= batch.unknown
-            if batch.staged:
-                outcome = await repository.upsert_batch(session, batch.staged, source=source)
+            if batch.rows is not None:
+                outcome = await repository.upsert_staged(session, batch.rows, source=source)
                 totals.version = await repository.bump_data_version(session)
                 await session.commit()
                 totals.inserted += outcome.inserted
@@ -124,6 +188,7 @@ async def import_rows(
     finally:
         if not pending.done():  # a failed batch: let the read ahead finish, drop its result
             await asyncio.gather(pending, return_exceptions=True)
+        preparer.close()
     return await _finish(totals, queue=queue, max_errors=max_errors)
 
 
