@@ -31,6 +31,15 @@ async def _run(url: str) -> dict[str, object]:
     }
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM). Not ru_maxrss: Linux carries that across execve, so a
+    child started by the 1M-post benchmark reported its parent's peak (15 GB), not its own."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # no /proc: best effort
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", required=True)
@@ -46,7 +55,7 @@ def main() -> None:
         args.profile.write_text(profiler.output_text(unicode=False, color=False))
     else:
         result = asyncio.run(_run(args.database_url))
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_rss_mb"] = _peak_rss_mb()
     print(json.dumps(result))
 
 
