@@ -226,7 +226,10 @@ def csv_payload(
 
 async def copy_payload(conn: AsyncConnection, target: str, columns: list[str], data: bytes) -> None:
     """COPY a `csv_payload` into the table `target`."""
-    apg = await in_transaction(conn)
+    await _copy_csv(await in_transaction(conn), target, columns, data)
+
+
+async def _copy_csv(apg: Any, target: str, columns: list[str], data: bytes) -> None:
     await apg.copy_to_table(target, source=io.BytesIO(data), columns=columns, format="csv")
 
 
@@ -234,8 +237,7 @@ async def _copy_in(
     apg: Any, table: str, frame: pl.DataFrame, *, computed_at: datetime | None = None
 ) -> pl.DataFrame:
     """COPY `frame` into an aggregate table (columns as in AGGREGATE_TABLES); return it."""
-    columns, data = csv_payload(table, frame, computed_at=computed_at)
-    await apg.copy_to_table(table, source=io.BytesIO(data), columns=columns, format="csv")
+    await _copy_csv(apg, table, *csv_payload(table, frame, computed_at=computed_at))
     return frame
 
 

@@ -1,12 +1,13 @@
 """Rebuilding the precomputed aggregates: in full, or incrementally for a few hashtags.
 
 A full pass reads the data in a REPEATABLE READ snapshot (so the posts, links and the data
-version it records are consistent), computes every table with polars in a worker thread, and
-swaps the aggregate rows in one transaction: readers see the old figures or the new ones,
-never a mix. A cluster-wide advisory lock keeps full passes one at a time. A trigger that finds
-the lock taken returns at once: the running pass re-checks the data version after releasing
-the lock and goes again if anything arrived meanwhile, so concurrent triggers coalesce without
-losing an update.
+version it records are consistent), computes every table slice by slice (`slices`) in a worker
+thread into fresh tables built beside the live ones, and swaps them all in with one short
+transaction (`staging`): readers, which lock the tables before their snapshot, see the old
+figures or the new ones, never a mix. A cluster-wide advisory lock keeps full passes one at a
+time. A trigger that finds the lock taken returns at once: the running pass re-checks the data
+version after releasing the lock and goes again if anything arrived meanwhile, so concurrent
+triggers coalesce without losing an update.
 
 An incremental pass applies single-post updates (`dirty_post` records, written with the
 update): it recomputes the rows of the hashtags those posts touch (`incremental`), holding the
@@ -222,7 +223,7 @@ async def _stage(
     running: asyncio.Future[_Work] | None = asyncio.ensure_future(
         asyncio.to_thread(work, next(pieces))
     )
-    pending = set(tables)
+    indexed = 0  # tables[:indexed] are handed to the index builder
     try:
         while running is not None:
             kept, payloads = await running
@@ -240,10 +241,9 @@ async def _stage(
             # Slices come in table order: the tables before the next slice's first are complete.
             upcoming = [] if piece is None else [*piece.plans, *piece.derived]
             first = min((tables.index(t) for t in upcoming if t in rows), default=len(tables))
-            for table in tables[:first]:
-                if table in pending:
-                    pending.discard(table)
-                    finished.put_nowait(table)
+            for table in tables[indexed:first]:
+                finished.put_nowait(table)
+            indexed = max(indexed, first)
             if indexer.done():  # an index build failed: stop here
                 indexer.result()
         finished.put_nowait(None)
