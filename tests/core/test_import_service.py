@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import json
 
 from arq.connections import ArqRedis
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hashtag_api.queue import ArqJobQueue
+from hashtag_core.config import Settings
+from hashtag_core.db import create_engine
 from hashtag_core.ingest.parsers import ImportFormat, iter_rows
 from hashtag_core.posts.service import import_rows
 
@@ -176,3 +179,47 @@ async def test_batches_prepared_in_a_worker_process_store_the_same(session, arq_
     assert (again.inserted, again.updated) == (0, 2)
     sentiment = (await _q(session, "SELECT count(sentiment) FROM post")).scalar_one()
     assert sentiment == 2
+
+
+def _posts(first: int, count: int) -> bytes:
+    return "\n".join(
+        json.dumps(
+            {
+                "platform": "x",
+                "post_id": f"s{i}",
+                "account": "LEGOLANDBillund",
+                "text": f"Day {i} #Tag{i % 7}",
+                "posted_at": "2025-06-07T10:15:00+02:00",
+                "likes": i,
+            }
+        )
+        for i in range(first, first + count)
+    ).encode()
+
+
+async def test_a_large_import_refreshes_the_planner_statistics(session, arq_redis):
+    async def reltuples() -> float:
+        sql = "SELECT reltuples FROM pg_class WHERE oid = 'post'::regclass"
+        return float((await _q(session, sql)).scalar_one())
+
+    # More new posts than autovacuum's threshold (50 + 10% of the rows last analyzed).
+    big = max(120, int(0.1 * max(await reltuples(), 0)) + 100)
+    result = await _import(session, arq_redis, _posts(0, big), ImportFormat.NDJSON, 50)
+    assert result.inserted == big
+    total = (await _q(session, "SELECT count(*) FROM post")).scalar_one()
+    assert await reltuples() == total  # ANALYZE counted every row of the (small) table
+    links = "SELECT reltuples FROM pg_class WHERE oid = 'post_hashtag'::regclass"
+    assert float((await _q(session, links)).scalar_one()) >= big
+
+    # A few more posts stay under the threshold: no ANALYZE on every small import.
+    await _import(session, arq_redis, _posts(big, 5), ImportFormat.NDJSON, 50)
+    assert await reltuples() == total
+
+
+async def test_the_service_connections_run_without_jit(database_url: str):
+    engine = create_engine(Settings(database_url=database_url), application_name="test")
+    try:
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SHOW jit"))).scalar_one() == "off"
+    finally:
+        await engine.dispose()

@@ -189,6 +189,8 @@ async def import_rows(
         if not pending.done():  # a failed batch: let the read ahead finish, drop its result
             await asyncio.gather(pending, return_exceptions=True)
         preparer.close()
+    if await repository.analyze_after_import(session, totals.inserted):
+        await session.commit()
     return await _finish(totals, queue=queue, max_errors=max_errors)
 
 
