@@ -15,6 +15,7 @@ from typing import Any
 
 from arq.constants import in_progress_key_prefix
 from arq.jobs import Job, JobStatus
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hashtag_core.accounts.repository import due_accounts, get_account
 from hashtag_core.aggregates import service as aggregate_service
@@ -65,13 +66,31 @@ async def recompute(ctx: dict[str, Any], version: int | None = None) -> dict[str
     """Bring the aggregates up to date (the version argument only names the trigger)."""
     outcome = await aggregate_service.recompute(resources(ctx).engine)
     logger.info("recompute for version %s: %s", version, outcome.status)
+    await _warm_after(ctx, outcome)
     return asdict(outcome)
 
 
 async def periodic_recompute(ctx: dict[str, Any]) -> dict[str, Any]:
     """Recompute even without new data, so the 7d/30d/... windows move with the clock."""
     outcome = await aggregate_service.recompute(resources(ctx).engine, force=True)
+    await _warm_after(ctx, outcome)
     return asdict(outcome)
+
+
+async def _warm_after(ctx: dict[str, Any], outcome: aggregate_service.RecomputeOutcome) -> None:
+    """After a full pass, read the popular hashtags' posts again for the incremental passes
+    (the pass emptied the cache)."""
+    if outcome.status == "computed":
+        await warm_cache(resources(ctx).engine)
+
+
+async def warm_cache(engine: AsyncEngine) -> None:
+    """Fill the posts cache (at worker start, after a full pass). Never fails the job or the
+    worker: a cold cache only makes the next incremental passes slower."""
+    try:
+        await aggregate_service.warm_posts(engine)
+    except Exception:  # the database may be down or not migrated yet: the passes read it
+        logger.warning("could not fill the posts cache", exc_info=True)
 
 
 async def catch_up(ctx: dict[str, Any]) -> dict[str, Any]:

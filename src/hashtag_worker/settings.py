@@ -3,6 +3,8 @@ adds what depends on the environment (Redis address, cron intervals)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Any, ClassVar
 
@@ -35,6 +37,7 @@ logger = logging.getLogger(__name__)
 _RECOMPUTE_TIMEOUT_S = 1800
 _COLLECT_TIMEOUT_S = 3600
 _METRICS_SERVER_KEY = "hashtag_metrics_server"
+_WARM_KEY = "hashtag_warm_cache"
 _REDIS_RETRIES = 900
 
 
@@ -48,11 +51,18 @@ async def on_startup(ctx: dict[str, Any]) -> None:
         settings, engine, create_sessionmaker(engine), clients, connectors
     )
     ctx[_METRICS_SERVER_KEY] = start_metrics_server(settings)
+    # In the background: jobs run meanwhile (a pass waits for the cache's lock, then uses it).
+    ctx[_WARM_KEY] = asyncio.create_task(jobs.warm_cache(engine))
     logger.info("worker ready")
 
 
 async def on_shutdown(ctx: dict[str, Any]) -> None:
     """Close the engine and the metrics server."""
+    warming = ctx.pop(_WARM_KEY, None)
+    if warming is not None:
+        warming.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await warming
     server = ctx.pop(_METRICS_SERVER_KEY, None)
     if server is not None:
         server.shutdown()

@@ -19,6 +19,7 @@ from hashtag_core.aggregates import service
 from hashtag_core.aggregates.incremental import (
     BASELINE_SCHEMA,
     INCREMENTAL_TABLES,
+    PRIOR_SCHEMA,
     incremental_frames,
     priors_of,
 )
@@ -417,3 +418,66 @@ async def _key(engine: AsyncEngine, hashtag: int) -> str:
 async def _tags_of(engine: AsyncEngine, post: int) -> list[int]:
     rows = await _all(engine, "SELECT hashtag_id FROM post_hashtag WHERE post_id = :id", id=post)
     return [r[0] for r in rows]
+
+
+async def test_rows_moved_by_difference_equal_a_recompute_from_the_posts(
+    loaded: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+):
+    """Once this process holds a hashtag's posts (settled), its performance and lift rows are
+    moved by difference; after a run of updates of every kind they are what recomputing them
+    from all their posts gives, with the same baselines and prior."""
+    cache = PostsCache()
+    monkeypatch.setattr(service, "_POSTS", cache)
+    post, tags = await _top_post(loaded)
+    others = [
+        r[0]
+        for r in await _all(
+            loaded,
+            "SELECT post_id FROM post_hashtag WHERE hashtag_id = :tag AND post_id <> :post "
+            "ORDER BY post_id LIMIT 3",
+            tag=tags[0],
+            post=post,
+        )
+    ]
+    likes = await _scalar(loaded, "SELECT likes FROM post WHERE id = :id", id=post)
+    steps: list[tuple[int, dict[str, Any]]] = [
+        (post, {"likes": likes + 100}),  # cold: the posts are read, the rows recomputed
+        (others[0], {"comments": 4_321, "shares": 0}),
+        (others[1], {"reach": 12_345, "impressions": 20_000}),
+        (post, {"text": "Other words #DifferenceOnly #" + await _key(loaded, tags[0])}),
+        (others[2], {"likes": 0, "comments": 0, "shares": 0, "saves": 0}),
+        (post, {"likes": likes + 300, "saves": 17}),
+    ]
+    moved = []
+    seen = set(tags)
+    for pk, changes in steps:
+        await _update(loaded, pk, **changes)
+        outcome = await recompute(loaded)
+        assert outcome.status == "incremental"
+        assert outcome.rows is not None
+        moved.append(outcome.rows["by_difference"])
+        seen |= set(await _tags_of(loaded, pk))
+    assert moved[0] == 0  # nothing held yet
+    assert all(n >= 1 for n in moved[1:])  # tags[0] is held from the first pass on
+
+    hashtags = sorted(seen)
+    async with loaded.connect() as conn:
+        posts = await repo.load_posts(conn, hashtags)
+        links = await repo.load_links(conn, hashtags)
+        baselines = await repo.load_baselines(conn, BASELINE_SCHEMA)
+        priors = await repo.load_priors(conn, PRIOR_SCHEMA)
+    want = incremental_frames(posts, links, hashtags, now=NOW, baselines=baselines, priors=priors)
+    for table in ("hashtag_performance", "hashtag_lift"):
+        got = await _rows(loaded, table, hashtags)
+        assert got.height > 0
+        assert_frame_equal(got, want[table].sort(KEYS[table]), rel_tol=REL_TOL, abs_tol=1e-12)
+    # Whole-number means are exact, not just close: their sums are rounded back.
+    got = await _rows(loaded, "hashtag_performance", hashtags)
+    exact = ["posts", "avg_engagement", "median_engagement", "avg_reach", "avg_impressions"]
+    assert_frame_equal(
+        got.select(KEYS["hashtag_performance"], *exact),
+        want["hashtag_performance"]
+        .sort(KEYS["hashtag_performance"])
+        .select(KEYS["hashtag_performance"], *exact),
+        check_exact=True,
+    )

@@ -24,10 +24,16 @@ import polars as pl
 
 from hashtag_core.analytics.baseline import LOG_RATIO_CAP, goal_value, window_rows
 from hashtag_core.analytics.engagement import conform, tagged_posts
-from hashtag_core.analytics.frames import ALL_ACCOUNTS, ALL_HASHTAGS, ALL_PLATFORMS, POSTS_SCHEMA
+from hashtag_core.analytics.frames import (
+    ALL_ACCOUNTS,
+    ALL_HASHTAGS,
+    ALL_PLATFORMS,
+    POSTS_SCHEMA,
+    WINDOWS,
+)
 from hashtag_core.analytics.insight_frames import GOAL_DTYPE, GOALS, LIFT_SCHEMA, WINDOW_DTYPE
 from hashtag_core.analytics.lift import account_platforms_of
-from hashtag_core.analytics.performance import hashtag_performance
+from hashtag_core.analytics.performance import hashtag_performance, window_bounds
 from hashtag_core.analytics.stats import (
     PRIOR_DF,
     TAU2_FLOOR,
@@ -49,9 +55,11 @@ __all__ = [
     "PRIOR_SCHEMA",
     "baselines_of",
     "incremental_frames",
+    "lift_rows",
     "priors_of",
     "restrict_to",
     "touched_keys",
+    "windows_of",
 ]
 
 #: Aggregate tables whose rows of the affected hashtags an incremental pass rewrites
@@ -126,65 +134,140 @@ def incremental_frames(
     now: datetime,
     baselines: pl.DataFrame,
     priors: pl.DataFrame,
+    touched: pl.DataFrame | None = None,
+    tables: Sequence[str] = INCREMENTAL_TABLES,
 ) -> dict[str, pl.DataFrame]:
-    """The rows of `hashtags` in every table of INCREMENTAL_TABLES.
+    """The rows of `hashtags` in every table of `tables` (of INCREMENTAL_TABLES).
 
     `posts` must hold every post linked to one of `hashtags` (other posts do no harm);
     `links` their links (links to other hashtags are ignored).
+
+    With `touched` (POSTS_SCHEMA rows of the updated posts), each table is computed only from
+    the posts its rows of `touched_keys(touched, now)` rest on: the windows holding an updated
+    post, and for the trend cells and daily series, the posts of an updated post's weekday x
+    hour cell or local date. The rows of those keys are the same as without `touched`; other
+    rows may be missing or rest on a part of their posts, so pass the result to `restrict_to`.
     """
-    wanted = pl.col("hashtag_id").is_in(list(hashtags))
-    lposts = posts.select(list(POSTS_SCHEMA)).lazy()
-    llinks = links.lazy().filter(wanted)
+    mine = links.filter(pl.col("hashtag_id").is_in(list(hashtags)))
+    llinks = mine.lazy()
+    lposts = posts.lazy().select(list(POSTS_SCHEMA)).join(llinks, on="post_id", how="semi")
+    if touched is None or {"hashtag_performance", "hashtag_lift"} & set(tables):
+        # Narrowed once, eagerly: the plans below start from these posts, not from all of
+        # `posts` (which may be a cache of many hashtags' posts).
+        lposts = lposts.collect().lazy()
+    windows: tuple[str, ...] = tuple(WINDOWS)
+    cell_posts, day_posts = lposts, lposts
+    cell_links, day_links = llinks, llinks
+    if touched is not None:
+        windows = windows_of(touched, now)
+        cells, days = ["local_weekday", "local_hour"], ["local_date"]
+        # The cell (day) first: a few posts of all, then those of the hashtags (eagerly, as
+        # each is used twice).
+        cell_posts, cell_links = _within(posts, mine, touched, cells)
+        day_posts, day_links = _within(posts, mine, touched, days)
     real = pl.col("hashtag_id") != ALL_HASHTAGS
     plans = {
-        "hashtag_performance": hashtag_performance(lposts, llinks, now=now),
-        "hashtag_lift": _lift(lposts, llinks, now=now, baselines=baselines, priors=priors),
-        "hashtag_trend_cell": trend_cells(lposts, llinks).filter(real),
-        "hashtag_daily": daily_series(lposts, llinks).filter(real),
+        "hashtag_performance": hashtag_performance(lposts, llinks, now=now, windows=windows),
+        "hashtag_lift": _lift(
+            lposts, llinks, now=now, baselines=baselines, priors=priors, windows=windows
+        ),
+        "hashtag_trend_cell": trend_cells(cell_posts, cell_links).filter(real),
+        "hashtag_daily": daily_series(day_posts, day_links).filter(real),
     }
-    frames = pl.collect_all(list(plans.values()))
-    return dict(zip(plans, frames, strict=True))
+    chosen = {table: plan for table, plan in plans.items() if table in tables}
+    frames = pl.collect_all(list(chosen.values()))
+    return dict(zip(chosen, frames, strict=True))
+
+
+def _within(
+    posts: pl.DataFrame, links: pl.DataFrame, touched: pl.DataFrame, columns: list[str]
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The posts of `links` that share the values of `columns` with a post of `touched`, and
+    their links."""
+    some = posts.select(list(POSTS_SCHEMA)).join(touched.select(columns), on=columns, how="semi")
+    some_links = links.join(some, on="post_id", how="semi")
+    return some.join(some_links, on="post_id", how="semi").lazy(), some_links.lazy()
+
+
+def windows_of(posts: pl.DataFrame, now: datetime) -> tuple[str, ...]:
+    """The windows (ending at `now`, in WINDOWS order) that hold at least one of `posts`."""
+    posted_at = posts["posted_at"]
+    held = []
+    for name, (start, end) in window_bounds(now).items():
+        inside = posted_at <= end
+        if start is not None:
+            inside &= posted_at >= start
+        if inside.any():
+            held.append(name)
+    return tuple(held)
 
 
 #: Per table, the key columns besides hashtag_id that say which rows one post can change.
 _TOUCH_KEYS = {
-    "hashtag_performance": ["platform", "account_id"],
-    "hashtag_lift": ["platform", "account_id"],
+    "hashtag_performance": ["platform", "account_id", "window"],
+    "hashtag_lift": ["platform", "account_id", "window"],
     "hashtag_trend_cell": ["platform", "account_id", "weekday", "hour"],
     "hashtag_daily": ["platform", "account_id", "local_date"],
 }
 
 
-def touched_keys(dirty: pl.DataFrame) -> dict[str, pl.DataFrame]:
+def touched_keys(dirty: pl.DataFrame, now: datetime) -> dict[str, pl.DataFrame]:
     """Per table of INCREMENTAL_TABLES, the keys (besides hashtag_id) of the rows that
     updating the posts in `dirty` (POSTS_SCHEMA rows) can change.
 
     A post counts in three scopes (its account, its platform, every platform). Its account,
     platform and posting time never change in an update (only its counters and text do), and
-    the windows are anchored at the last full recompute, so the other rows of its hashtags are
-    the same before and after: per scope, every window of hashtag_performance and
-    hashtag_lift, the post's local weekday x hour cell of hashtag_trend_cell, and its local
-    date of hashtag_daily.
+    the windows are anchored at the last full recompute (`now`), so the other rows of its
+    hashtags are the same before and after: per scope, the windows of hashtag_performance and
+    hashtag_lift that hold the post, the post's local weekday x hour cell of
+    hashtag_trend_cell, and its local date of hashtag_daily.
     """
-    own = dirty.select(
+    bounds = window_bounds(now)
+    table = pl.DataFrame(
+        {"window": list(bounds), "window_start": [start for start, _end in bounds.values()]},
+        schema={"window": pl.String, "window_start": pl.Datetime("us", "UTC")},
+    )
+    start, posted_at = pl.col("window_start"), pl.col("posted_at")
+    own = (
+        dirty.select(
+            "platform",
+            "account_id",
+            "posted_at",
+            pl.col("local_weekday").cast(pl.Int16).alias("weekday"),
+            pl.col("local_hour").cast(pl.Int16).alias("hour"),
+            "local_date",
+        )
+        .join(table, how="cross")
+        .filter(posted_at <= bounds["all"][1], start.is_null() | (posted_at >= start))
+    )
+    # A post after `now` is in no window but still in its cell and day.
+    cells = dirty.select(
         "platform",
         "account_id",
         pl.col("local_weekday").cast(pl.Int16).alias("weekday"),
         pl.col("local_hour").cast(pl.Int16).alias("hour"),
         "local_date",
     )
-    scopes = pl.concat(
-        [
-            own,
-            own.with_columns(account_id=pl.lit(ALL_ACCOUNTS, pl.Int64)),
-            own.with_columns(
-                platform=pl.lit(ALL_PLATFORMS, pl.String), account_id=pl.lit(ALL_ACCOUNTS, pl.Int64)
-            ),
-        ]
-    )
+
+    def scopes(frame: pl.DataFrame) -> pl.DataFrame:
+        return pl.concat(
+            [
+                frame,
+                frame.with_columns(account_id=pl.lit(ALL_ACCOUNTS, pl.Int64)),
+                frame.with_columns(
+                    platform=pl.lit(ALL_PLATFORMS, pl.String),
+                    account_id=pl.lit(ALL_ACCOUNTS, pl.Int64),
+                ),
+            ]
+        )
+
+    keyed = {"window": scopes(own), "cell": scopes(cells)}
     return {
-        table: scopes.select(columns).unique().sort(columns)
-        for table, columns in _TOUCH_KEYS.items()
+        table_name: keyed["window" if "window" in columns else "cell"]
+        .select(columns)
+        .unique()
+        .sort(columns)
+        for table_name, columns in _TOUCH_KEYS.items()
     }
 
 
@@ -207,16 +290,21 @@ def _lift(
     now: datetime,
     baselines: pl.DataFrame,
     priors: pl.DataFrame,
+    windows: Sequence[str],
 ) -> pl.LazyFrame:
-    """`lift.hashtag_lift` for GOALS with the stored baselines and prior."""
+    """`lift.hashtag_lift` for GOALS and `windows` with the stored baselines and prior."""
     ids = ["post_id", "platform", "account_id"]
     frozen = baselines.lazy().with_columns(
         pl.col("window").cast(WINDOW_DTYPE), pl.col("goal").cast(GOAL_DTYPE)
     )
-    relative = (
-        posts.select(*ids, "posted_at", *(goal_value(g).alias(g) for g in GOALS))
-        .pipe(window_rows, now=now)
-        .unpivot(on=list(GOALS), index=[*ids, "window"], variable_name="goal")
+    # Posts are joined to their hashtags before the unpivot to one row per goal (the full
+    # recompute joins after it): here the posts are already the hashtags' own, so this joins
+    # a quarter of the rows.
+    per_post = posts.select(*ids, "posted_at", *(goal_value(g).alias(g) for g in GOALS))
+    tagged = (
+        tagged_posts(per_post, links, ["account_id", "posted_at", *GOALS])
+        .pipe(window_rows, now=now, windows=windows)
+        .unpivot(on=list(GOALS), index=["hashtag_id", "account_id", "window"], variable_name="goal")
         .drop_nulls("value")
         .with_columns(pl.col("goal").cast(GOAL_DTYPE))
         .join(frozen, on=["account_id", "window", "goal"], how="inner")
@@ -226,9 +314,14 @@ def _lift(
             .clip(-LOG_RATIO_CAP, LOG_RATIO_CAP)
         )
     )
-    tagged = tagged_posts(relative, links, ["account_id", "window", "goal", "log_ratio"])
     accounts = tagged.group_by(["account_id", *_KEYS]).agg(moments(pl.col("log_ratio")))
-    levels = by_scope(accounts, account_platforms_of(relative), _KEYS, roll_up_moments(), merged())
+    levels = by_scope(accounts, account_platforms_of(per_post), _KEYS, roll_up_moments(), merged())
+    return lift_rows(levels.with_columns(pl.col("window", "goal").cast(pl.String)), priors)
+
+
+def lift_rows(levels: pl.LazyFrame, priors: pl.DataFrame) -> pl.LazyFrame:
+    """LIFT_SCHEMA rows from per-(scope, window, goal, hashtag) moments `n`, `mean`, `m2`
+    (window and goal as strings) and the stored prior."""
     n, mean, m2 = pl.col("n"), pl.col("mean"), pl.col("m2")
     se = sd(n, m2) / n.sqrt()
     ci_low, ci_high = interval(mean, se, n - 1)
@@ -236,8 +329,7 @@ def _lift(
     tau2 = pl.col("tau2")
     post_mean, post_sd = pl.col("post_mean"), pl.col("post_sd")
     return (
-        levels.with_columns(pl.col("window", "goal").cast(pl.String))
-        .join(priors.lazy(), on=_GROUP, how="left")
+        levels.join(priors.lazy(), on=_GROUP, how="left")
         .with_columns(
             sd_log_ratio=sd(n, m2),
             lift=mean.exp() - 1,

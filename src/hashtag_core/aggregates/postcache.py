@@ -11,6 +11,11 @@ pass, another worker's pass or a reset writes a new one). In between, only singl
 updates can have changed posts (any other write makes the next pass a full one), and those
 are the dirty posts the pass applies to the copy. Anything else empties it. At most
 `max_rows` posts are kept.
+
+A copy is *settled* when every update it holds is also in the aggregate rows (it was taken
+with no update pending, or by a pass, which applies every pending update). Then the copy's
+rows of the posts a pass is about to apply are their old versions, which the pass can take
+out of the stored figures (`Before`, and `aggregates.delta`).
 """
 
 from __future__ import annotations
@@ -23,11 +28,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hashtag_core.aggregates import repository as repo
 
-__all__ = ["CacheState", "PostsCache"]
+__all__ = ["Before", "CacheState", "PostsCache"]
 
 CacheState = tuple[str, str]
 """(database, `repository.state_token`): which write of the recompute bookkeeping the posts
 are as of."""
+
+
+@dataclass(frozen=True)
+class Before:
+    """The updated posts as a settled copy held them before a pass: their rows and their links
+    to `hashtags` (every hashtag whose posts the copy held, all of them)."""
+
+    hashtags: frozenset[int]
+    posts: pl.DataFrame
+    links: pl.DataFrame
 
 
 @dataclass
@@ -40,10 +55,28 @@ class PostsCache:
     hashtags: set[int] = field(default_factory=set)
     posts: pl.DataFrame | None = None
     links: pl.DataFrame | None = None
+    settled: bool = False
     reads: dict[str, int] = field(default_factory=lambda: {"hit": 0, "miss": 0})
 
     def clear(self) -> None:
         self.state, self.hashtags, self.posts, self.links = None, set(), None, None
+        self.settled = False
+
+    def keep(
+        self,
+        state: CacheState,
+        hashtags: Sequence[int],
+        posts: pl.DataFrame,
+        links: pl.DataFrame,
+        *,
+        settled: bool,
+    ) -> None:
+        """Hold `posts` and `links`, every post and link of `hashtags` as of `state` (read in
+        the snapshot that saw `state`), in place of anything held."""
+        self.clear()
+        if posts.height <= self.max_rows:
+            self.state, self.hashtags, self.posts, self.links = state, set(hashtags), posts, links
+            self.settled = settled
 
     async def load(
         self,
@@ -53,12 +86,22 @@ class PostsCache:
         *,
         before: CacheState,
         after: CacheState,
-    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    ) -> tuple[pl.DataFrame, pl.DataFrame, Before | None]:
         """Posts (with every post of `hashtags`) and links as of `after`, when the cache is as
-        of `before` and `dirty` (load_posts rows of the posts updated in between) is applied."""
+        of `before` and `dirty` (load_posts rows of the posts updated in between) is applied;
+        and, from a settled copy, what it held of the dirty posts (else None). The caller
+        applies every pending update, so the copy is settled afterwards."""
         if self.state != before or self.posts is None or self.links is None:
             self.clear()
         posts, links = self.posts, self.links
+        old = None
+        if posts is not None and links is not None and self.settled:
+            changed = dirty["post_id"]
+            old = Before(
+                frozenset(self.hashtags),
+                posts.filter(pl.col("post_id").is_in(changed.implode())),
+                links.filter(pl.col("post_id").is_in(changed.implode())),
+            )
         if posts is not None and links is not None and dirty.height:
             changed = dirty["post_id"]
             fresh = await repo.load_links_of_posts(conn, changed.to_list())
@@ -88,4 +131,5 @@ class PostsCache:
         else:
             self.state, self.posts, self.links = after, posts, links
             self.hashtags |= set(missing)
-        return posts, links
+            self.settled = True
+        return posts, links, old

@@ -45,9 +45,11 @@ __all__ = [
     "hashtags_of_posts",
     "load_baselines",
     "load_followers",
+    "load_hashtag_rows",
     "load_links",
     "load_posts",
     "load_priors",
+    "most_used_hashtags",
     "lock_apply",
     "read_state",
     "read_versions",
@@ -241,6 +243,55 @@ async def _copy_in(
     return frame
 
 
+def _keyed_rows(
+    table: str,
+    hashtags: Sequence[int],
+    keys: pl.DataFrame | None,
+    goals: Sequence[str],
+) -> tuple[str, str, list[Any]]:
+    """(USING clause, WHERE condition, arguments) selecting the rows of `hashtags` in `table`
+    (hashtag_lift: only `goals`) whose key columns match a row of `keys` (None: all rows)."""
+    ids = sorted(set(hashtags))
+    where, args = ["t.hashtag_id = ANY($1::bigint[])"], [cast(list[Any], ids)]
+    if table == "hashtag_lift":
+        args.append(list(goals))
+        where.append(f"t.goal = ANY(${len(args)}::text[])")
+    using = ""
+    if keys is not None:
+        arrays = []
+        for column in keys.columns:
+            args.append(keys[column].to_list())
+            arrays.append(f"${len(args)}::{_SQL_ARRAY[keys.schema[column]]}[]")
+        names = ", ".join(f'"{c}"' for c in keys.columns)
+        # keys x hashtags: one primary-key lookup per row (not every row of the hashtags)
+        using = (
+            f"unnest({', '.join(arrays)}) AS k({names}) "
+            "CROSS JOIN unnest($1::bigint[]) AS h(hashtag_id)"
+        )
+        where[0] = "t.hashtag_id = h.hashtag_id"
+        where += [f't."{c}" = k."{c}"' for c in keys.columns]
+    return using, " AND ".join(where), args
+
+
+async def load_hashtag_rows(
+    conn: AsyncConnection,
+    table: str,
+    hashtags: Sequence[int],
+    keys: pl.DataFrame,
+    *,
+    goals: Sequence[str],
+) -> pl.DataFrame:
+    """The stored rows of `hashtags` in `table` whose key columns match a row of `keys`
+    (hashtag_lift: only `goals`), as AGGREGATE_TABLES[table]."""
+    schema = AGGREGATE_TABLES[table]
+    using, where, args = _keyed_rows(table, hashtags, keys, goals)
+    columns = ", ".join(f't."{c}"' for c in schema.names())
+    rows = await (await in_transaction(conn)).fetch(
+        f"SELECT {columns} FROM {using}, {table} t WHERE {where}", *args
+    )
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+
+
 async def replace_hashtag_rows(
     conn: AsyncConnection,
     frames: dict[str, pl.DataFrame],
@@ -255,29 +306,13 @@ async def replace_hashtag_rows(
     With `keys` (table -> frame of key columns), only the rows of `hashtags` whose key columns
     match a row of that table's frame are replaced, and `frames` must hold just those."""
     apg = await in_transaction(conn)
-    ids = sorted(set(hashtags))
     written = {}
     for table, frame in frames.items():
-        where, args = ["t.hashtag_id = ANY($1::bigint[])"], [cast(list[Any], ids)]
-        if table == "hashtag_lift":
-            args.append(list(goals))
-            where.append(f"t.goal = ANY(${len(args)}::text[])")
-        using = ""
-        if keys is not None:
-            wanted = keys[table]
-            arrays = []
-            for column in wanted.columns:
-                args.append(wanted[column].to_list())
-                arrays.append(f"${len(args)}::{_SQL_ARRAY[wanted.schema[column]]}[]")
-            names = ", ".join(f'"{c}"' for c in wanted.columns)
-            # keys x hashtags: one primary-key lookup per row (not every row of the hashtags)
-            using = (
-                f" USING unnest({', '.join(arrays)}) AS k({names}) "
-                "CROSS JOIN unnest($1::bigint[]) AS h(hashtag_id)"
-            )
-            where[0] = "t.hashtag_id = h.hashtag_id"
-            where += [f't."{c}" = k."{c}"' for c in wanted.columns]
-        await apg.execute(f"DELETE FROM {table} t{using} WHERE {' AND '.join(where)}", *args)
+        using, where, args = _keyed_rows(
+            table, hashtags, None if keys is None else keys[table], goals
+        )
+        using = f" USING {using}" if using else ""
+        await apg.execute(f"DELETE FROM {table} t{using} WHERE {where}", *args)
         written[table] = (await _copy_in(apg, table, frame, computed_at=computed_at)).height
     return written
 
@@ -409,6 +444,20 @@ async def state_token(conn: AsyncConnection) -> str:
         "SELECT xmin::text FROM recompute_state WHERE id = 1"
     )
     return str(token)
+
+
+async def most_used_hashtags(conn: AsyncConnection, links: int) -> list[int]:
+    """The most used hashtags (all platforms, all time, as the aggregates show them) whose
+    post counts add up to at most `links`, most used first."""
+    rows = await (await in_transaction(conn)).fetch(
+        "SELECT hashtag_id FROM (SELECT hashtag_id, sum(posts) OVER "
+        "(ORDER BY posts DESC, hashtag_id ROWS UNBOUNDED PRECEDING) AS running "
+        "FROM hashtag_performance "
+        "WHERE platform = '*' AND account_id = 0 AND \"window\" = 'all') t "
+        "WHERE running <= $1 ORDER BY running",
+        links,
+    )
+    return [r["hashtag_id"] for r in rows]
 
 
 async def hashtags_of_posts(conn: AsyncConnection, post_ids: Sequence[int]) -> set[int]:

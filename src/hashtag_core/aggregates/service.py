@@ -22,6 +22,7 @@ swap re-applies the updates its snapshot missed, in the same transaction.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -33,15 +34,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hashtag_core.aggregates import repository as repo
 from hashtag_core.aggregates import staging
+from hashtag_core.aggregates.delta import engagement_medians, lift_delta, performance_delta
 from hashtag_core.aggregates.incremental import (
     BASELINE_SCHEMA,
+    INCREMENTAL_TABLES,
     PRIOR_SCHEMA,
     baselines_of,
     incremental_frames,
     restrict_to,
     touched_keys,
 )
-from hashtag_core.aggregates.postcache import CacheState, PostsCache
+from hashtag_core.aggregates.postcache import Before, CacheState, PostsCache
 from hashtag_core.aggregates.slices import FROZEN, Slice, collect_slice, slices
 from hashtag_core.analytics.baseline import relative_performance
 from hashtag_core.analytics.cooccurrence import cooccurrence
@@ -54,7 +57,13 @@ from hashtag_core.analytics.sentiment import hashtag_sentiment
 from hashtag_core.analytics.slots import best_slots, hashtag_momentum, slot_lift
 from hashtag_core.analytics.trends import daily_series, trend_cells
 
-__all__ = ["FULL_AFTER_DIRTY_POSTS", "RecomputeOutcome", "compute_frames", "recompute"]
+__all__ = [
+    "FULL_AFTER_DIRTY_POSTS",
+    "RecomputeOutcome",
+    "compute_frames",
+    "recompute",
+    "warm_posts",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +155,8 @@ async def _apply(
     """Recompute the rows of every hashtag the dirty posts touch (before or after the update).
 
     With `cache` (the state the pass starts from, and the one it leaves), the hashtags' posts
-    come from this process's `PostsCache` where it holds them."""
+    come from this process's `PostsCache` where it holds them, and the performance and lift
+    rows of the hashtags it held settled are moved by difference (`delta`)."""
     hashtags = {tag for d in dirty for tag in d.old_hashtag_ids}
     hashtags |= await repo.hashtags_of_posts(conn, [d.post_id for d in dirty])
     if not hashtags:
@@ -154,8 +164,11 @@ async def _apply(
     ids = sorted(hashtags)
     post_ids = sorted({d.post_id for d in dirty})
     updated = await repo.load_posts(conn, post_ids=post_ids)
+    before = None
     if cache is not None:
-        posts, links = await _POSTS.load(conn, ids, updated, before=cache[0], after=cache[1])
+        posts, links, before = await _POSTS.load(
+            conn, ids, updated, before=cache[0], after=cache[1]
+        )
     else:
         posts = await repo.load_posts(conn, ids)
         links = await repo.load_links(conn, ids)
@@ -163,19 +176,97 @@ async def _apply(
         baselines = await repo.load_baselines(conn, BASELINE_SCHEMA)
     if priors is None:
         priors = await repo.load_priors(conn, PRIOR_SCHEMA)
-    frames = await asyncio.to_thread(
-        incremental_frames, posts, links, ids, now=anchor, baselines=baselines, priors=priors
-    )
-    # Only the rows the updated posts can change are rewritten (their scopes, and their day
-    # and weekday x hour cell): a few dozen rows instead of every row of a popular hashtag.
-    keys = None
-    if updated.height == len(post_ids):  # else (a post gone) rewrite every row
-        keys = touched_keys(updated)
-        frames = restrict_to(frames, keys)
+    # Only the rows the updated posts can change are computed and rewritten (their scopes,
+    # the windows that hold them, their day and weekday x hour cell): a few dozen rows instead
+    # of every row of a popular hashtag. If a post is gone, every row is.
+    touched = updated if updated.height == len(post_ids) else None
+    if touched is None:
+        frames = await asyncio.to_thread(
+            incremental_frames, posts, links, ids, now=anchor, baselines=baselines, priors=priors
+        )
+        keys, moved = None, []
+    else:
+        keys = touched_keys(touched, anchor)
+        moved = sorted(hashtags & before.hashtags) if before is not None else []
+        stored = {
+            table: await repo.load_hashtag_rows(conn, table, moved, keys[table], goals=GOALS)
+            for table in _BY_DIFFERENCE
+        }
+        frames = await asyncio.to_thread(
+            _touched_frames,
+            posts,
+            links,
+            ids,
+            moved,
+            updated=touched,
+            before=before,
+            stored=stored,
+            keys=keys,
+            now=anchor,
+            baselines=baselines,
+            priors=priors,
+        )
     rows = await repo.replace_hashtag_rows(
         conn, frames, ids, computed_at=at, goals=GOALS, keys=keys
     )
-    return {"hashtags": len(ids), **rows}
+    return {"hashtags": len(ids), "by_difference": len(moved), **rows}
+
+
+#: Tables whose rows of a settled cached hashtag are moved by difference (`delta`).
+_BY_DIFFERENCE = ("hashtag_performance", "hashtag_lift")
+
+
+def _touched_frames(
+    posts: pl.DataFrame,
+    links: pl.DataFrame,
+    ids: list[int],
+    moved: list[int],
+    *,
+    updated: pl.DataFrame,
+    before: Before | None,
+    stored: dict[str, pl.DataFrame],
+    keys: dict[str, pl.DataFrame],
+    now: datetime,
+    baselines: pl.DataFrame,
+    priors: pl.DataFrame,
+) -> dict[str, pl.DataFrame]:
+    """The rows of `keys` of every hashtag in `ids`: recomputed from the hashtags' posts, but
+    for the hashtags in `moved`, whose performance and lift rows are `stored` moved by the
+    difference between the updated posts' old versions (`before`) and new ones."""
+    compute = functools.partial(
+        incremental_frames, now=now, baselines=baselines, priors=priors, touched=updated
+    )
+    links = links.filter(pl.col("hashtag_id").is_in(ids))  # once (the cache holds many more)
+    recomputed = [t for t in ids if t not in set(moved)]
+    frames = compute(posts, links, recomputed) if recomputed else {}
+    cheap = tuple(t for t in INCREMENTAL_TABLES if t not in _BY_DIFFERENCE)
+    if moved:
+        assert before is not None
+        rest = compute(posts, links, moved, tables=cheap)
+        old = compute(before.posts, before.links, moved, tables=_BY_DIFFERENCE)
+        own = links.filter(pl.col("post_id").is_in(updated["post_id"].implode()))
+        new = compute(updated, own, moved, tables=_BY_DIFFERENCE)
+        old, new = restrict_to(old, keys), restrict_to(new, keys)
+        wanted = keys["hashtag_performance"].join(
+            pl.DataFrame({"hashtag_id": moved}, schema={"hashtag_id": pl.Int64}), how="cross"
+        )
+        medians = engagement_medians(posts, links, wanted, now=now)
+        rest["hashtag_performance"] = performance_delta(
+            stored["hashtag_performance"],
+            old["hashtag_performance"],
+            new["hashtag_performance"],
+            medians,
+        )
+        rest["hashtag_lift"] = lift_delta(
+            stored["hashtag_lift"], old["hashtag_lift"], new["hashtag_lift"], priors
+        )
+        frames = {
+            table: pl.concat([frames[table], rest[table]], how="vertical_relaxed")
+            if table in frames
+            else rest[table]
+            for table in INCREMENTAL_TABLES
+        }
+    return restrict_to(frames, keys)
 
 
 #: A slice of one table ready for COPY: columns, CSV rows, row count.
@@ -265,6 +356,7 @@ async def _pass(
         versions = await repo.read_versions(rr)
         if versions.computed >= versions.requested and not force:
             return None
+        _POSTS.clear()  # out of date once this pass is in; its memory is wanted now
         posts = await repo.load_posts(rr)
         links = await repo.load_links(rr)
         followers = await repo.load_followers(rr)
@@ -363,6 +455,64 @@ async def _incremental(conn: AsyncConnection) -> tuple[RecomputeOutcome | None, 
     )
     outcome = RecomputeOutcome("incremental", covered, 1, rows, duration_ms)
     return outcome, len(pending) > FULL_AFTER_DIRTY_POSTS
+
+
+async def warm_posts(engine: AsyncEngine) -> int:
+    """Fill this process's posts cache with the posts of the most used hashtags (all of them
+    when every post fits in `PostsCache.max_rows`), so that the first update of a hashtag
+    after a worker start or a full pass neither waits for its posts to be read nor has its
+    rows recomputed from them. Returns the number of posts kept (0 before the first full
+    pass)."""
+    async with engine.connect() as conn:
+        await repo.lock_apply(conn)
+        try:
+            rr = await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with rr.begin():
+                state = await repo.read_state(rr)
+                if state.full_version is None:
+                    return 0
+                # Links are ~3 per post: a few times max_rows of them, then cut to the
+                # hashtags whose posts fit.
+                ids = await repo.most_used_hashtags(rr, _WARM_LINKS_PER_POST * _POSTS.max_rows)
+                database = rr.engine.url.render_as_string(hide_password=True)
+                token = (database, await repo.state_token(rr))
+                posts = await repo.load_posts(rr, ids)
+                links = await repo.load_links(rr, ids)
+            ids, posts, links = _fitting(ids, posts, links, _POSTS.max_rows)
+            # Settled only if the rows hold every update the posts do (see PostsCache).
+            settled = state.applied >= state.requested
+            _POSTS.keep(token, ids, posts, links, settled=settled)  # before another pass writes
+        finally:
+            await repo.unlock_apply(conn)
+            await conn.commit()
+    logger.info("kept the %d posts of the %d most used hashtags", posts.height, len(ids))
+    return posts.height
+
+
+_WARM_LINKS_PER_POST = 4
+
+
+def _fitting(
+    ids: list[int], posts: pl.DataFrame, links: pl.DataFrame, max_rows: int
+) -> tuple[list[int], pl.DataFrame, pl.DataFrame]:
+    """The longest prefix of `ids` (most used first) whose posts number at most `max_rows`,
+    with those posts and links."""
+    if posts.height <= max_rows:
+        return ids, posts, links
+    rank = pl.DataFrame({"hashtag_id": ids, "rank": range(len(ids))})
+    first = (
+        links.join(rank, on="hashtag_id")
+        .group_by("post_id")
+        .agg(pl.col("rank").min())
+        .group_by("rank")
+        .len()
+        .sort("rank")
+        .with_columns(total=pl.col("len").cum_sum())
+    )
+    fits = first.filter(pl.col("total") <= max_rows)["rank"]
+    kept = ids[: (int(fits.max()) + 1) if fits.len() else 0]  # type: ignore[arg-type]
+    links = links.filter(pl.col("hashtag_id").is_in(kept))
+    return kept, posts.join(links, on="post_id", how="semi"), links
 
 
 async def recompute(
