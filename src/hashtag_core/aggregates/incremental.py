@@ -223,24 +223,17 @@ def touched_keys(dirty: pl.DataFrame, now: datetime) -> dict[str, pl.DataFrame]:
     hashtag_trend_cell, and its local date of hashtag_daily.
     """
     bounds = window_bounds(now)
-    table = pl.DataFrame(
+    starts = pl.DataFrame(
         {"window": list(bounds), "window_start": [start for start, _end in bounds.values()]},
         schema={"window": pl.String, "window_start": pl.Datetime("us", "UTC")},
     )
     start, posted_at = pl.col("window_start"), pl.col("posted_at")
-    own = (
-        dirty.select(
-            "platform",
-            "account_id",
-            "posted_at",
-            pl.col("local_weekday").cast(pl.Int16).alias("weekday"),
-            pl.col("local_hour").cast(pl.Int16).alias("hour"),
-            "local_date",
-        )
-        .join(table, how="cross")
+    # A post after `now` is in no window but still in its cell and day.
+    windows = (
+        dirty.select("platform", "account_id", "posted_at")
+        .join(starts, how="cross")
         .filter(posted_at <= bounds["all"][1], start.is_null() | (posted_at >= start))
     )
-    # A post after `now` is in no window but still in its cell and day.
     cells = dirty.select(
         "platform",
         "account_id",
@@ -261,14 +254,12 @@ def touched_keys(dirty: pl.DataFrame, now: datetime) -> dict[str, pl.DataFrame]:
             ]
         )
 
-    keyed = {"window": scopes(own), "cell": scopes(cells)}
-    return {
-        table_name: keyed["window" if "window" in columns else "cell"]
-        .select(columns)
-        .unique()
-        .sort(columns)
-        for table_name, columns in _TOUCH_KEYS.items()
-    }
+    by_window, by_cell = scopes(windows), scopes(cells)
+    keys = {}
+    for table, columns in _TOUCH_KEYS.items():
+        rows = by_window if "window" in columns else by_cell
+        keys[table] = rows.select(columns).unique().sort(columns)
+    return keys
 
 
 def restrict_to(
