@@ -259,7 +259,7 @@ def report(
         Path | None, typer.Option("--output", "-o", help="Write the CSV here, not stdout.")
     ] = None,
 ) -> None:
-    """Print the hashtag report (ranked by the shrunk lift score) as a table or CSV."""
+    """Print the hashtag report (ranked by the hashtag estimate) as a table or CSV."""
     if fmt not in ("table", "csv"):
         raise typer.BadParameter(f"--format must be table or csv, not {fmt!r}")
     with guard(), running_services(_begin(), migrate_embedded=True) as settings:

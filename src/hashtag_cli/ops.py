@@ -178,33 +178,36 @@ def print_report(page: ReportPage, *, fmt: ReportFormat, limit: int | None) -> s
         f"{page.computed_at:%Y-%m-%d %H:%M} UTC"
         if page.computed_at
         else f"Hashtags · {scope} · window {page.window.value}",
-        caption="lift = engagement against the account's own median; score = lift shrunk "
-        "toward 0 for small samples (docs/metrics.md)",
+        caption="effect = engagement against the account's own median, allowing for the "
+        "hashtags used with it and the posting time, shrunk by its evidence; verdict sure "
+        "across the list at a 5% false sign rate; raw lift = unadjusted (docs/metrics.md)",
     )
     for name, justify in (
         ("hashtag", "left"),
         ("posts", "right"),
-        ("avg engagement", "right"),
-        ("lift", "right"),
-        ("95% CI", "right"),
-        ("score", "right"),
+        ("effect", "right"),
+        ("95% interval", "right"),
         ("verdict", "left"),
+        ("q", "right"),
+        ("raw lift", "right"),
+        ("avg engagement", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for row in rows:
-        ci = (
-            f"{_pct(row.engagement_lift_ci_low)} … {_pct(row.engagement_lift_ci_high)}"
-            if row.engagement_lift_ci_low is not None
+        interval = (
+            f"{_pct(row.engagement_score_ci_low)} … {_pct(row.engagement_score_ci_high)}"
+            if row.engagement_score_ci_low is not None
             else "–"
         )
         table.add_row(
             "#" + row.hashtag,
             f"{row.posts:,}",
-            "–" if row.avg_engagement is None else f"{row.avg_engagement:,.1f}",
-            _pct(row.engagement_lift),
-            ci,
             _pct(row.engagement_score),
-            row.engagement_verdict or "–",
+            interval,
+            (row.engagement_verdict or "–").replace("_", " "),
+            "–" if row.engagement_qvalue is None else f"{row.engagement_qvalue:.3f}",
+            _pct(row.engagement_lift),
+            "–" if row.avg_engagement is None else f"{row.avg_engagement:,.1f}",
         )
     console.print(table)
     if limit and len(page.rows) > limit:

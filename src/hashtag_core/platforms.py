@@ -5,6 +5,10 @@ from enum import StrEnum
 __all__ = ["Platform"]
 
 
+#: Instagram accepts at most this many hashtags on a post (since December 2025).
+INSTAGRAM_MAX_HASHTAGS = 5
+
+
 class Platform(StrEnum):
     """A social platform; the value is what the API and imports accept."""
 

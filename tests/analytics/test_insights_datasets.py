@@ -144,9 +144,10 @@ def test_lift_and_interval_equal_plain_computation(tweets: Tweets) -> None:
             assert row["posts"] == n
             assert _close(row["mean_log_ratio"], mean)
             assert _close(row["lift"], float(np.expm1(mean)))
+            if n < 5:  # too few posts for the estimate's verdict (effects.MIN_POSTS)
+                assert row["verdict"] == "too_few_posts"
             if n < 2:
                 assert row["ci_low"] is None
-                assert row["verdict"] == "unclear"
                 continue
             se = float(r.std(ddof=1)) / np.sqrt(n)
             t = float(stats.t.ppf(0.975, n - 1))  # scipy, not the code under test
@@ -154,8 +155,7 @@ def test_lift_and_interval_equal_plain_computation(tweets: Tweets) -> None:
             assert _close(row["sd_log_ratio"], float(r.std(ddof=1)))
             assert _close(row["ci_low"], float(low))
             assert _close(row["ci_high"], float(high))
-            verdict = "lifts" if low > 0 else "underperforms" if high < 0 else "unclear"
-            assert row["verdict"] == verdict
+            # The verdict is the hashtag estimate's (not closed-form: tests/analytics/test_effects.py)
             checked += 1
     assert checked > 50
     rstats = lift.filter(pl.col("window") == "all", pl.col("hashtag_id") == ids["rstats"])

@@ -372,8 +372,12 @@
           continue;
         }
         const label = `${name} ${h}:00: ${c.posts} posts, mean engagement ` +
-          `${num(c.avg_engagement, 1)}` + (c.lift !== null && c.lift !== undefined
-          ? `, lift ${pct(c.lift)} (95% ${pct(c.lift_ci_low)} to ${pct(c.lift_ci_high)})` : "");
+          `${num(c.avg_engagement, 1)}` + (c.score !== null && c.score !== undefined
+          ? `, estimate ${pct(c.score)} (95% ${pct(c.score_ci_low)} to ${pct(c.score_ci_high)}` +
+            `, ${(c.verdict || "").replace(/_/g, " ")})`
+          : c.lift !== null && c.lift !== undefined
+            ? `, raw lift ${pct(c.lift)} (95% ${pct(c.lift_ci_low)} to ${pct(c.lift_ci_high)})`
+            : "");
         const rect = root.appendChild(svgEl("rect", {
           class: "cell", x, y, width: cw, height: ch,
           fill: colour(c.avg_engagement / max), tabindex: "0", role: "img", "aria-label": label,
@@ -399,9 +403,10 @@
     legend.appendChild(svgEl("text", { x: left + steps * 24 + 12, y: ly + 11 },
       "engagement per post (grey: no posts)"));
     hiddenTable(container, `Mean engagement by weekday and hour for #${trend.hashtag}`,
-      ["Weekday", "Hour", "Posts", "Mean engagement", "Lift"],
+      ["Weekday", "Hour", "Posts", "Mean engagement", "Estimate", "Verdict", "Raw lift"],
       cells.map((c) => [WEEKDAYS[c.weekday - 1], `${c.hour}:00`, c.posts,
-        num(c.avg_engagement, 1), pct(c.lift)]));
+        num(c.avg_engagement, 1), pct(c.score), (c.verdict || "n/a").replace(/_/g, " "),
+        pct(c.lift)]));
   }
 
   function showBestSlots(trend) {
@@ -411,8 +416,12 @@
       return;
     }
     node.textContent = "Best slots (account-local time): " + trend.best_slots.map((s) =>
-      `${WEEKDAYS[s.weekday - 1]} ${s.hour}:00 (${pct(s.lift)}, 95% ${pct(s.lift_ci_low)} ` +
-      `to ${pct(s.lift_ci_high)}, n=${s.posts})`).join("; ") + ".";
+      (s.score !== null && s.score !== undefined
+        ? `${WEEKDAYS[s.weekday - 1]} ${s.hour}:00 (${pct(s.score)}, 95% ` +
+          `${pct(s.score_ci_low)} to ${pct(s.score_ci_high)}, ` +
+          `${(s.verdict || "").replace(/_/g, " ")}, n=${s.posts})`
+        : `${WEEKDAYS[s.weekday - 1]} ${s.hour}:00 (raw ${pct(s.lift)}, 95% ` +
+          `${pct(s.lift_ci_low)} to ${pct(s.lift_ci_high)}, n=${s.posts})`)).join("; ") + ".";
   }
 
   // ---------------------------------------------------------------- line charts
@@ -611,12 +620,15 @@
     setMsg("msg-fol", "");
   }
 
-  function fillRecs(listId, items, kind) {
+  function fillRecs(listId, items, kind, note) {
     const list = $(listId);
     clear(list);
+    if (note) list.appendChild(el("li", { class: "note" }, note));
     if (!items.length) {
-      list.appendChild(el("li", {}, kind === "use"
-        ? "None with enough evidence in this scope." : "None reliably below the baseline."));
+      if (!note) {
+        list.appendChild(el("li", {}, kind === "use"
+          ? "None with enough evidence in this scope." : "None reliably below the baseline."));
+      }
       return;
     }
     items.forEach((item) => {
@@ -646,7 +658,9 @@
       throw err;
     }
     if (generation !== state.generation) return;
-    fillRecs("rec-use", page.use, "use");
+    const testing = !page.use.length && page.worth_testing && page.worth_testing.length;
+    fillRecs("rec-use", testing ? page.worth_testing : page.use, testing ? "test" : "use",
+      page.note);
     fillRecs("rec-avoid", page.avoid, "avoid");
     setMsg("msg-rec", "");
   }

@@ -11,8 +11,9 @@ median is made of sums, so it can be moved by the difference instead:
   (er_follower, er_reach, virality) carry rounding of about 1e-16 relative per pass. The
   median is recomputed from the hashtag's posts (`engagement_medians`).
 - hashtag_lift: n, mean and m2 (= sd^2 (n - 1)) of the log-ratios; the old posts' moments are
-  taken out and the new ones merged in (Chan et al.'s pairwise formulas); the interval, score
-  and verdict follow from the moments and the stored prior as in a recompute (`lift_rows`).
+  taken out and the new ones merged in (Chan et al.'s pairwise formulas); the interval, the
+  estimate and verdict follow from the moments, the stored row's offset and the stored prior
+  as in a recompute (`lift_rows`).
 
 Old and new contributions are the same tables computed over just the updated posts (their
 old and new versions and links), so the definitions stay in one place. The rows must be as
@@ -102,8 +103,8 @@ def lift_delta(
 ) -> pl.DataFrame:
     """hashtag_lift rows (LIFT_SCHEMA) with the moments of `stored`, less those of `old`, plus
     those of `new` (`old` and `new` computed over the updated posts alone with the stored
-    baselines); the shrunk score from the stored `priors`. Rows left with no post are
-    dropped."""
+    baselines); the hashtag estimate from the stored `priors` and the stored rows' offsets
+    (`incremental.FROZEN_LIFT`). Rows left with no post are dropped."""
     joined = (
         _moments(stored, "s")
         .join(_moments(old, "a"), on=LIFT_KEYS, how="full", coalesce=True)
@@ -136,7 +137,7 @@ def lift_delta(
         .clip(lower_bound=0.0)
         .alias("m2"),
     ).filter(pl.col("n") > 0)
-    return lift_rows(merged.lazy(), priors).collect()
+    return lift_rows(merged.lazy(), priors, stored).collect()
 
 
 def engagement_medians(

@@ -7,11 +7,15 @@ recompute and passed in:
 
 - the window anchor `now` (the full recompute's time), so every row shares the same windows;
 - the account baselines (median goal value per account, window and goal), `BASELINE_SCHEMA`;
-- the empirical-Bayes prior per (scope, window, goal): the pooled variance and tau2,
-  `PRIOR_SCHEMA`.
+- the hashtag estimate's prior per (scope, window, goal): the pooled residual variance, the
+  mixture weights and the list's q-value curve, `PRIOR_SCHEMA` (`analytics.effects`);
+- per lift row, the joint fit's companion-and-timing offset and residual spread
+  (``offset_sum``, ``resid_m2``): a changed post moves its hashtags' own estimates, not the
+  fitted effects of their companions, slots and months.
 
-With those held equal, the rows are the ones a full recompute would write (see
-tests/core/test_incremental.py). Rows for ALL_HASHTAGS and the follower-growth lift depend on
+With those held equal, the rows are the ones a full recompute would write, but for the
+q-value, which is read off the stored curve (see tests/core/test_incremental.py). Rows for
+ALL_HASHTAGS and the follower-growth lift depend on
 other posts or on follower snapshots and wait for the full recompute.
 """
 
@@ -23,6 +27,7 @@ from datetime import datetime
 import polars as pl
 
 from hashtag_core.analytics.baseline import LOG_RATIO_CAP, goal_value, window_rows
+from hashtag_core.analytics.effects import PRIOR_SCHEMA, effect_rows, priors_of
 from hashtag_core.analytics.engagement import conform, tagged_posts
 from hashtag_core.analytics.frames import (
     ALL_ACCOUNTS,
@@ -32,25 +37,14 @@ from hashtag_core.analytics.frames import (
     WINDOWS,
 )
 from hashtag_core.analytics.insight_frames import GOAL_DTYPE, GOALS, LIFT_SCHEMA, WINDOW_DTYPE
-from hashtag_core.analytics.lift import account_platforms_of
+from hashtag_core.analytics.lift import account_platforms_of, raw_figures
 from hashtag_core.analytics.performance import hashtag_performance, window_bounds
-from hashtag_core.analytics.stats import (
-    PRIOR_DF,
-    TAU2_FLOOR,
-    TAU_MIN_POSTS,
-    Z975,
-    by_scope,
-    interval,
-    merged,
-    moments,
-    roll_up_moments,
-    sd,
-    verdict,
-)
+from hashtag_core.analytics.stats import by_scope, merged, moments, roll_up_moments
 from hashtag_core.analytics.trends import daily_series, trend_cells
 
 __all__ = [
     "BASELINE_SCHEMA",
+    "FROZEN_LIFT",
     "INCREMENTAL_TABLES",
     "PRIOR_SCHEMA",
     "baselines_of",
@@ -69,17 +63,10 @@ INCREMENTAL_TABLES = ("hashtag_performance", "hashtag_lift", "hashtag_trend_cell
 BASELINE_SCHEMA = pl.Schema(
     {"account_id": pl.Int64, "window": pl.String, "goal": pl.String, "baseline": pl.Float64}
 )
-PRIOR_SCHEMA = pl.Schema(
-    {
-        "platform": pl.String,
-        "account_id": pl.Int64,
-        "window": pl.String,
-        "goal": pl.String,
-        "pooled_var": pl.Float64,  # NULL when no hashtag of the group has 2+ posts
-        "tau2": pl.Float64,
-    }
-)
 _GROUP = ["platform", "account_id", "window", "goal"]
+#: Key of a lift row, and the stored columns an incremental pass holds fixed in it.
+LIFT_ROW = ["platform", "account_id", "window", "goal", "hashtag_id"]
+FROZEN_LIFT = [*LIFT_ROW, "offset_sum", "resid_m2"]
 _KEYS = ["window", "goal", "hashtag_id"]
 
 
@@ -93,39 +80,6 @@ def baselines_of(relative: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def priors_of(lift: pl.DataFrame) -> pl.DataFrame:
-    """The empirical-Bayes prior of every (scope, window, goal) in a full lift table.
-
-    Same formulas as `stats.shrinkage`, from the moments the table keeps: n = posts,
-    mean = mean_log_ratio, m2 = sd_log_ratio^2 * (n - 1) (0 for one post).
-    """
-    n, mean = pl.col("posts"), pl.col("mean_log_ratio")
-    m2 = pl.when(n >= 2).then(pl.col("sd_log_ratio") ** 2 * (n - 1)).otherwise(0.0)
-    eligible = n >= TAU_MIN_POSTS
-    pooled = pl.when(pl.col("pooled_df") > 0).then(pl.col("pooled_m2") / pl.col("pooled_df"))
-    se2 = (PRIOR_DF * pl.col("pooled_var") + pl.col("m2")) / (PRIOR_DF + n - 1) / n
-    return (
-        lift.lazy()
-        .with_columns(m2=m2)
-        .with_columns(
-            pooled_df=(n - 1).sum().over(_GROUP), pooled_m2=pl.col("m2").sum().over(_GROUP)
-        )
-        .with_columns(pooled_var=pooled)
-        .with_columns(se2=se2)
-        .group_by(_GROUP)
-        .agg(
-            pl.col("pooled_var").first(),
-            spread=mean.filter(eligible).var(),
-            noise=pl.col("se2").filter(eligible).mean(),
-        )
-        .with_columns(
-            tau2=(pl.col("spread") - pl.col("noise")).fill_null(0.0).clip(lower_bound=TAU2_FLOOR)
-        )
-        .pipe(conform, PRIOR_SCHEMA)
-        .collect()
-    )
-
-
 def incremental_frames(
     posts: pl.DataFrame,
     links: pl.DataFrame,
@@ -134,6 +88,7 @@ def incremental_frames(
     now: datetime,
     baselines: pl.DataFrame,
     priors: pl.DataFrame,
+    frozen: pl.DataFrame | None = None,
     touched: pl.DataFrame | None = None,
     tables: Sequence[str] = INCREMENTAL_TABLES,
 ) -> dict[str, pl.DataFrame]:
@@ -147,6 +102,9 @@ def incremental_frames(
     post, and for the trend cells and daily series, the posts of an updated post's weekday x
     hour cell or local date. The rows of those keys are the same as without `touched`; other
     rows may be missing or rest on a part of their posts, so pass the result to `restrict_to`.
+
+    `frozen` holds the stored lift rows' ``offset_sum`` and ``resid_m2`` (`FROZEN_LIFT`); a
+    row without one (a hashtag new to its scope and window) has no offset and its raw spread.
     """
     mine = links.filter(pl.col("hashtag_id").is_in(list(hashtags)))
     llinks = mine.lazy()
@@ -169,8 +127,16 @@ def incremental_frames(
     plans = {
         "hashtag_performance": hashtag_performance(lposts, llinks, now=now, windows=windows),
         "hashtag_lift": _lift(
-            lposts, llinks, now=now, baselines=baselines, priors=priors, windows=windows
-        ),
+            lposts,
+            llinks,
+            now=now,
+            baselines=baselines,
+            priors=priors,
+            frozen=frozen,
+            windows=windows,
+        )
+        if "hashtag_lift" in tables
+        else pl.LazyFrame(),
         "hashtag_trend_cell": trend_cells(cell_posts, cell_links).filter(real),
         "hashtag_daily": daily_series(day_posts, day_links).filter(real),
     }
@@ -281,11 +247,13 @@ def _lift(
     now: datetime,
     baselines: pl.DataFrame,
     priors: pl.DataFrame,
+    frozen: pl.DataFrame | None,
     windows: Sequence[str],
 ) -> pl.LazyFrame:
-    """`lift.hashtag_lift` for GOALS and `windows` with the stored baselines and prior."""
+    """`lift.hashtag_lift` for GOALS and `windows` with the stored baselines, prior and
+    per-row offsets."""
     ids = ["post_id", "platform", "account_id"]
-    frozen = baselines.lazy().with_columns(
+    held = baselines.lazy().with_columns(
         pl.col("window").cast(WINDOW_DTYPE), pl.col("goal").cast(GOAL_DTYPE)
     )
     # Posts are joined to their hashtags before the unpivot to one row per goal (the full
@@ -298,7 +266,7 @@ def _lift(
         .unpivot(on=list(GOALS), index=["hashtag_id", "account_id", "window"], variable_name="goal")
         .drop_nulls("value")
         .with_columns(pl.col("goal").cast(GOAL_DTYPE))
-        .join(frozen, on=["account_id", "window", "goal"], how="inner")
+        .join(held, on=["account_id", "window", "goal"], how="inner")
         .with_columns(
             log_ratio=(pl.col("value") / pl.col("baseline"))
             .log()
@@ -307,34 +275,21 @@ def _lift(
     )
     accounts = tagged.group_by(["account_id", *_KEYS]).agg(moments(pl.col("log_ratio")))
     levels = by_scope(accounts, account_platforms_of(per_post), _KEYS, roll_up_moments(), merged())
-    return lift_rows(levels.with_columns(pl.col("window", "goal").cast(pl.String)), priors)
+    return lift_rows(levels.with_columns(pl.col("window", "goal").cast(pl.String)), priors, frozen)
 
 
-def lift_rows(levels: pl.LazyFrame, priors: pl.DataFrame) -> pl.LazyFrame:
+def lift_rows(
+    levels: pl.LazyFrame, priors: pl.DataFrame, frozen: pl.DataFrame | None
+) -> pl.LazyFrame:
     """LIFT_SCHEMA rows from per-(scope, window, goal, hashtag) moments `n`, `mean`, `m2`
-    (window and goal as strings) and the stored prior."""
-    n, mean, m2 = pl.col("n"), pl.col("mean"), pl.col("m2")
-    se = sd(n, m2) / n.sqrt()
-    ci_low, ci_high = interval(mean, se, n - 1)
-    se2 = (PRIOR_DF * pl.col("pooled_var") + m2) / (PRIOR_DF + n - 1) / n
-    tau2 = pl.col("tau2")
-    post_mean, post_sd = pl.col("post_mean"), pl.col("post_sd")
-    return (
-        levels.join(priors.lazy(), on=_GROUP, how="left")
-        .with_columns(
-            sd_log_ratio=sd(n, m2),
-            lift=mean.exp() - 1,
-            ci_low=ci_low,
-            ci_high=ci_high,
-            weight=tau2 / (tau2 + se2),
+    (window and goal as strings), the stored prior and the stored rows' `FROZEN_LIFT` columns
+    (computed eagerly: the estimate's posterior is numpy)."""
+    raw = levels.pipe(raw_figures).collect()
+    if frozen is None or frozen.height == 0:
+        raw = raw.with_columns(
+            offset_sum=pl.lit(None, pl.Float64), resid_m2=pl.lit(None, pl.Float64)
         )
-        .with_columns(post_mean=pl.col("weight") * mean, post_sd=(pl.col("weight") * se2).sqrt())
-        .with_columns(
-            score=post_mean.exp() - 1,
-            score_low=(post_mean - Z975 * post_sd).exp() - 1,
-            score_high=(post_mean + Z975 * post_sd).exp() - 1,
-            verdict=verdict(pl.col("ci_low"), pl.col("ci_high")),
-        )
-        .rename({"n": "posts", "mean": "mean_log_ratio"})
-        .pipe(conform, LIFT_SCHEMA)
-    )
+    else:
+        raw = raw.join(frozen.select(FROZEN_LIFT), on=LIFT_ROW, how="left")
+    rows, _priors = effect_rows(raw, priors)
+    return conform(rows.lazy(), LIFT_SCHEMA)

@@ -277,12 +277,12 @@ async def load_hashtag_rows(
     conn: AsyncConnection,
     table: str,
     hashtags: Sequence[int],
-    keys: pl.DataFrame,
+    keys: pl.DataFrame | None,
     *,
     goals: Sequence[str],
 ) -> pl.DataFrame:
-    """The stored rows of `hashtags` in `table` whose key columns match a row of `keys`
-    (hashtag_lift: only `goals`), as AGGREGATE_TABLES[table]."""
+    """The stored rows of `hashtags` in `table` whose key columns match a row of `keys` (None:
+    every row of the hashtags; hashtag_lift: only `goals`), as AGGREGATE_TABLES[table]."""
     schema = AGGREGATE_TABLES[table]
     using, where, args = _keyed_rows(table, hashtags, keys, goals)
     columns = ", ".join(f't."{c}"' for c in schema.names())

@@ -37,6 +37,7 @@ from hashtag_core.aggregates import staging
 from hashtag_core.aggregates.delta import engagement_medians, lift_delta, performance_delta
 from hashtag_core.aggregates.incremental import (
     BASELINE_SCHEMA,
+    FROZEN_LIFT,
     INCREMENTAL_TABLES,
     PRIOR_SCHEMA,
     baselines_of,
@@ -180,17 +181,34 @@ async def _apply(
     # the windows that hold them, their day and weekday x hour cell): a few dozen rows instead
     # of every row of a popular hashtag. If a post is gone, every row is.
     touched = updated if updated.height == len(post_ids) else None
-    if touched is None:
+    keys = None if touched is None else touched_keys(touched, anchor)
+    # The stored lift rows of these hashtags (where an update can change them): their joint
+    # fit's offsets are held fixed until the next full pass, and the moved ones are the base
+    # of the rows moved by difference.
+    stored_lift = await repo.load_hashtag_rows(
+        conn, "hashtag_lift", ids, None if keys is None else keys["hashtag_lift"], goals=GOALS
+    )
+    frozen = stored_lift.select(FROZEN_LIFT)
+    if keys is None:
         frames = await asyncio.to_thread(
-            incremental_frames, posts, links, ids, now=anchor, baselines=baselines, priors=priors
+            incremental_frames,
+            posts,
+            links,
+            ids,
+            now=anchor,
+            baselines=baselines,
+            priors=priors,
+            frozen=frozen,
         )
-        keys, moved = None, []
+        moved = []
     else:
-        keys = touched_keys(touched, anchor)
+        assert touched is not None
         moved = sorted(hashtags & before.hashtags) if before is not None else []
         stored = {
-            table: await repo.load_hashtag_rows(conn, table, moved, keys[table], goals=GOALS)
-            for table in _BY_DIFFERENCE
+            "hashtag_performance": await repo.load_hashtag_rows(
+                conn, "hashtag_performance", moved, keys["hashtag_performance"], goals=GOALS
+            ),
+            "hashtag_lift": stored_lift.filter(pl.col("hashtag_id").is_in(moved)),
         }
         frames = await asyncio.to_thread(
             _touched_frames,
@@ -205,6 +223,7 @@ async def _apply(
             now=anchor,
             baselines=baselines,
             priors=priors,
+            frozen=frozen,
         )
     rows = await repo.replace_hashtag_rows(
         conn, frames, ids, computed_at=at, goals=GOALS, keys=keys
@@ -229,12 +248,18 @@ def _touched_frames(
     now: datetime,
     baselines: pl.DataFrame,
     priors: pl.DataFrame,
+    frozen: pl.DataFrame,
 ) -> dict[str, pl.DataFrame]:
     """The rows of `keys` of every hashtag in `ids`: recomputed from the hashtags' posts, but
     for the hashtags in `moved`, whose performance and lift rows are `stored` moved by the
     difference between the updated posts' old versions (`before`) and new ones."""
     compute = functools.partial(
-        incremental_frames, now=now, baselines=baselines, priors=priors, touched=updated
+        incremental_frames,
+        now=now,
+        baselines=baselines,
+        priors=priors,
+        frozen=frozen,
+        touched=updated,
     )
     links = links.filter(pl.col("hashtag_id").is_in(ids))  # once (the cache holds many more)
     recomputed = [t for t in ids if t not in set(moved)]

@@ -31,6 +31,7 @@ __all__ = [
     "LOG_RATIO_CAP",
     "goal_value",
     "relative_performance",
+    "timing",
     "window_rows",
     "with_baseline",
 ]
@@ -55,16 +56,30 @@ def relative_performance(
     unknown = set(goals) - set(GOALS)
     if unknown:
         raise ValueError(f"unknown goals {sorted(unknown)}; known: {list(GOALS)}")
-    values = posts.select(*_IDS, "posted_at", *(goal_value(g).alias(g) for g in goals))
+    values = posts.select(*_IDS, "posted_at", *timing(), *(goal_value(g).alias(g) for g in goals))
     long = (
         values.pipe(window_rows, now=now, windows=windows)
-        .unpivot(on=list(goals), index=[*_IDS, "window"], variable_name="goal")
+        .unpivot(on=list(goals), index=[*_IDS, "window", "slot", "month"], variable_name="goal")
         .drop_nulls("value")
         .with_columns(pl.col("goal").cast(GOAL_DTYPE))
     )
     return long.pipe(with_baseline, keys=["account_id", "window", "goal"]).select(
         RELATIVE_SCHEMA.names()
     )
+
+
+def timing() -> list[pl.Expr]:
+    """``slot`` (local weekday x hour, 0..167) and ``month`` (UTC) of a post: the timing
+    covariates of the hashtag estimate (`effects.joint_fit`)."""
+    posted_at = pl.col("posted_at")
+    return [
+        (
+            (pl.col("local_weekday").cast(pl.Int16) - 1) * 24 + pl.col("local_hour").cast(pl.Int16)
+        ).alias("slot"),
+        (posted_at.dt.year().cast(pl.Int32) * 12 + posted_at.dt.month().cast(pl.Int32) - 1).alias(
+            "month"
+        ),
+    ]
 
 
 def goal_value(goal: str) -> pl.Expr:

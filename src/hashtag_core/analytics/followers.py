@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-from hashtag_core.analytics.baseline import window_rows, with_baseline
+from hashtag_core.analytics.baseline import timing, window_rows, with_baseline
 from hashtag_core.analytics.engagement import (
     check_inputs,
     check_schema,
@@ -98,8 +98,10 @@ def follower_relative(
     of an account's posts averages exactly 0 (`baseline.with_baseline`, ``additive``).
     """
     growth = post_follower_growth(posts, followers, now=now, days=days, max_gap=max_gap)
+    times = posts.select("post_id", *timing())
     return (
         growth.drop_nulls("growth")
+        .join(times, on="post_id", how="left")
         .rename({"growth": "value"})
         .pipe(window_rows, now=now, windows=windows)
         .with_columns(goal=pl.lit(FOLLOWERS_GOAL, GOAL_DTYPE))

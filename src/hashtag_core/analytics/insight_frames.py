@@ -35,8 +35,9 @@ FOLLOWERS_GOAL = "followers"
 #: Enum dtypes keep the hot group-by keys as small integers while reading like strings.
 GOAL_DTYPE = pl.Enum([*GOALS, FOLLOWERS_GOAL])
 WINDOW_DTYPE = pl.Enum(list(WINDOWS))
-#: Verdict values: CI entirely above 0, entirely below 0, or anything else.
-VERDICTS: tuple[str, str, str] = ("lifts", "underperforms", "unclear")
+#: Verdict values of the hashtag estimate (`effects.verdict_of`): sign sure across the list
+#: (q-value <= 5%) and positive / negative, anything else, or under 5 posts.
+VERDICTS: tuple[str, ...] = ("lifts", "underperforms", "unclear", "too_few_posts")
 
 #: Typed so that mypy accepts dtype classes and instances side by side.
 _Columns = dict[str, pl.DataType | type[pl.DataType]]
@@ -56,10 +57,14 @@ _RELATIVE_SCHEMA: _Columns = {
     "value": pl.Float64,  # the post's smoothed goal value (see docs)
     "baseline": pl.Float64,  # median of `value` over the account's posts in the window
     "log_ratio": pl.Float64,  # ln(value / baseline); followers: value - baseline
+    "slot": pl.Int16,  # local (weekday - 1) * 24 + hour, NULL when unknown
+    "month": pl.Int32,  # calendar month of posted_at (UTC) as year * 12 + month - 1
 }
 RELATIVE_SCHEMA = pl.Schema(_RELATIVE_SCHEMA)
 
-#: Per (scope, window, goal, hashtag): raw lift with its t interval, and the shrunk score.
+#: Per (scope, window, goal, hashtag): the raw (marginal) lift with its t interval, and the
+#: hashtag estimate (adjusted for companions and timing, shrunk; `effects`) that every surface
+#: quotes: score, its credible interval, lfsr, qvalue and the verdict.
 _LIFT_SCHEMA: _Columns = {
     **_SCOPE,
     "window": pl.String,
@@ -68,18 +73,25 @@ _LIFT_SCHEMA: _Columns = {
     "posts": pl.Int64,
     "mean_log_ratio": pl.Float64,
     "sd_log_ratio": pl.Float64,  # NULL for posts < 2
-    "lift": pl.Float64,  # exp(mean_log_ratio) - 1
-    "ci_low": pl.Float64,  # 95% t interval of the lift, NULL for posts < 2
+    "lift": pl.Float64,  # raw: exp(mean_log_ratio) - 1
+    "ci_low": pl.Float64,  # 95% t interval of the raw lift, NULL for posts < 2
     "ci_high": pl.Float64,
-    "weight": pl.Float64,  # shrinkage weight tau2 / (tau2 + se2) in [0, 1]
-    "score": pl.Float64,  # exp(weight * mean_log_ratio) - 1
-    "score_low": pl.Float64,  # 95% posterior interval of the score
+    "offset_sum": pl.Float64,  # sum over the posts of their companions' and timing's fit
+    "resid_m2": pl.Float64,  # squared deviations of the posts' partial residuals
+    "estimate": pl.Float64,  # adjusted effect (log scale) before shrinkage
+    "estimate_se": pl.Float64,  # its standard error
+    "score": pl.Float64,  # the headline: exp(posterior mean) - 1
+    "score_low": pl.Float64,  # 95% credible interval of the score
     "score_high": pl.Float64,
+    "lfsr": pl.Float64,  # local false sign rate
+    "qvalue": pl.Float64,  # s-value across the list; NULL under MIN_POSTS posts
     "verdict": pl.String,  # one of VERDICTS
 }
 LIFT_SCHEMA = pl.Schema(_LIFT_SCHEMA)
 
-#: Engagement lift per (scope, window, hashtag or ALL_HASHTAGS, local weekday, local hour).
+#: Engagement per (scope, window, hashtag or ALL_HASHTAGS, local weekday, local hour): the raw
+#: lift with its t interval, and the cell's estimate (adjusted for the hashtags posted in it
+#: and the month, shrunk; `effects`) with its interval, lfsr, q-value and verdict.
 _SLOT_SCHEMA: _Columns = {
     **_SCOPE,
     "window": pl.String,
@@ -92,6 +104,12 @@ _SLOT_SCHEMA: _Columns = {
     "lift": pl.Float64,
     "ci_low": pl.Float64,
     "ci_high": pl.Float64,
+    "score": pl.Float64,
+    "score_low": pl.Float64,
+    "score_high": pl.Float64,
+    "lfsr": pl.Float64,
+    "qvalue": pl.Float64,
+    "verdict": pl.String,
 }
 SLOT_SCHEMA = pl.Schema(_SLOT_SCHEMA)
 

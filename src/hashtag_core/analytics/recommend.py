@@ -4,8 +4,11 @@ Input: the collected outputs of `lift.hashtag_lift` (or `followers.follower_lift
 `slots.best_slots` and `cooccurrence.cooccurrence` (small frames, already collected by the
 caller) plus the hashtags' display names. Rules (docs/metrics.md, "Recommendations"):
 
-* use: posts >= ``min_posts``, shrunk score > 0 and verdict not "underperforms", ordered by
-  the shrunk score (highest first), at most ``limit``;
+* use: posts >= ``min_posts`` and verdict "lifts" (the sign is sure across the list: q-value
+  <= 5%), ordered by the score (the hashtag estimate, highest first), at most ``limit`` (at
+  most INSTAGRAM_MAX_HASHTAGS for an Instagram scope);
+* worth testing: only when no hashtag qualifies for "use": the "unclear" ones with a positive
+  score, highest first, said plainly to be unproven;
 * avoid: posts >= ``min_posts`` and verdict "underperforms", ordered by the score (lowest first);
 * each with its best slot (rank 1 of best_slots for that scope, window and hashtag) and its
   top companions (pairs in the scope with the highest pair lift; pairs cover all history).
@@ -19,6 +22,7 @@ import polars as pl
 
 from hashtag_core.analytics.frames import ALL_ACCOUNTS, ALL_PLATFORMS
 from hashtag_core.analytics.insight_frames import FOLLOWERS_GOAL
+from hashtag_core.platforms import INSTAGRAM_MAX_HASHTAGS, Platform
 
 __all__ = ["Recommendation", "Recommendations", "Slot", "recommend"]
 
@@ -38,22 +42,25 @@ class Slot:
 
     weekday: int  # ISO, 1 = Monday
     hour: int
-    lift: float
+    lift: float  # raw
     posts: int
+    score: float | None = None  # the slot's estimate (what the heatmap shows)
+    verdict: str | None = None
 
 
 @dataclass(frozen=True)
 class Recommendation:
     """One hashtag to use or avoid, with the figures behind it."""
 
-    action: Literal["use", "avoid"]
+    action: Literal["use", "test", "avoid"]
     hashtag_id: int
     hashtag: str  # display name, without the sign
     posts: int
-    expected_lift: float  # shrunk score
-    expected_low: float  # its 95% posterior interval
+    expected_lift: float  # the hashtag estimate (score): adjusted for companions, shrunk
+    expected_low: float  # its 95% credible interval
     expected_high: float
-    lift: float  # raw lift of the posts
+    qvalue: float | None  # the list's false sign rate at this hashtag's evidence
+    lift: float  # raw (marginal) lift of the posts: secondary evidence
     ci_low: float | None  # its 95% t interval (None for posts < 2)
     ci_high: float | None
     verdict: str
@@ -72,6 +79,8 @@ class Recommendations:
     window: str
     use: tuple[Recommendation, ...]
     avoid: tuple[Recommendation, ...]
+    worth_testing: tuple[Recommendation, ...] = ()
+    note: str | None = None  # plain words when no hashtag can be recommended with confidence
 
 
 def recommend(
@@ -97,7 +106,12 @@ def recommend(
     in_scope = pl.col("platform") == platform, pl.col("account_id") == account_id
     rows = lift.filter(*in_scope, pl.col("goal") == goal, pl.col("window") == window)
     rows = rows.filter(pl.col("posts") >= min_posts, pl.col("score").is_not_null())
-    use = rows.filter(pl.col("score") > 0, pl.col("verdict") != "underperforms").sort(
+    if platform == Platform.INSTAGRAM.value:
+        limit = min(limit, INSTAGRAM_MAX_HASHTAGS)
+    use = rows.filter(pl.col("verdict") == "lifts").sort(
+        "score", "hashtag_id", descending=[True, False]
+    )
+    testing = rows.filter(pl.col("verdict") == "unclear", pl.col("score") > 0).sort(
         "score", "hashtag_id", descending=[True, False]
     )
     avoid = rows.filter(pl.col("verdict") == "underperforms").sort("score", "hashtag_id")
@@ -109,13 +123,32 @@ def recommend(
         goal=goal,
         companions=companions,
     )
+    chosen = tuple(context.build("use", row) for row in use.head(limit).iter_rows(named=True))
+    to_test: tuple[Recommendation, ...] = ()
+    note = None
+    if not chosen:
+        to_test = tuple(
+            context.build("test", row) for row in testing.head(limit).iter_rows(named=True)
+        )
+        note = (
+            f"No hashtag {context.scope.where} lifts {_GOAL_PHRASES.get(goal, 'follower growth')}"
+            f" surely enough to recommend (at most 5% of such calls wrong, with at least "
+            f"{min_posts} posts each)"
+            + (
+                "; the ones below are the most promising: worth testing, not proven."
+                if to_test
+                else "."
+            )
+        )
     return Recommendations(
         platform=platform,
         account_id=account_id,
         goal=goal,
         window=window,
-        use=tuple(context.build("use", row) for row in use.head(limit).iter_rows(named=True)),
+        use=chosen,
         avoid=tuple(context.build("avoid", row) for row in avoid.head(limit).iter_rows(named=True)),
+        worth_testing=to_test,
+        note=note,
     )
 
 
@@ -147,7 +180,9 @@ class _Context:
     goal: str
     companions: int
 
-    def build(self, action: Literal["use", "avoid"], row: dict[str, object]) -> Recommendation:
+    def build(
+        self, action: Literal["use", "test", "avoid"], row: dict[str, object]
+    ) -> Recommendation:
         """A Recommendation from one LIFT_SCHEMA row."""
         hashtag_id = _int(row["hashtag_id"])
         slot = self._best_slot(hashtag_id)
@@ -159,6 +194,7 @@ class _Context:
             expected_lift=_float(row["score"]),
             expected_low=_float(row["score_low"]),
             expected_high=_float(row["score_high"]),
+            qvalue=_optional(row.get("qvalue")),
             lift=_float(row["lift"]),
             ci_low=_optional(row["ci_low"]),
             ci_high=_optional(row["ci_high"]),
@@ -176,7 +212,12 @@ class _Context:
             return None
         row = found.row(0, named=True)
         return Slot(
-            _int(row["weekday"]), _int(row["hour"]), _float(row["lift"]), _int(row["posts"])
+            _int(row["weekday"]),
+            _int(row["hour"]),
+            _float(row["lift"]),
+            _int(row["posts"]),
+            _optional(row.get("score")),
+            None if row.get("verdict") is None else str(row["verdict"]),
         )
 
     def _companions(self, hashtag_id: int) -> tuple[str, ...]:
@@ -191,24 +232,31 @@ class _Context:
         return tuple(self.names.get(p, str(p)) for p in partners["partner"].to_list())
 
     def _reason(self, item: Recommendation) -> str:
-        """One plain sentence from the numbers."""
-        more = "more" if item.lift >= 0 else "less"
-        size = _percent(abs(item.lift))
+        """One plain sentence from the numbers: the hashtag estimate and its interval, the same
+        figures as the headline beside it."""
+        more = "more" if item.expected_lift >= 0 else "less"
+        size = _percent(abs(item.expected_lift))
         figures = f"({_interval(item)}{item.posts} posts)"
         if self.goal == FOLLOWERS_GOAL:
             sentence = (
                 f"Follower counts {self.scope.where} grew {size} {more} after posts with "
-                f"#{item.hashtag} than after {self.scope.typical} typical post {figures}"
+                f"#{item.hashtag} than after {self.scope.typical} typical post, allowing for "
+                f"the hashtags used with it and the posting time {figures}"
             )
         else:
             what = _GOAL_PHRASES.get(self.goal, self.goal)
             sentence = (
                 f"Posts with #{item.hashtag} {self.scope.where} got {size} {more} {what} "
-                f"than {self.scope.typical} typical post {figures}"
+                f"than {self.scope.typical} typical post, allowing for the hashtags used with "
+                f"it and the posting time {figures}"
             )
         if item.verdict == "unclear":
-            sentence += "; the interval still includes no effect"
-        if item.best_slot is not None and item.action == "use":
+            sentence += "; not proven yet: worth testing on comparable posts"
+        if (
+            item.best_slot is not None
+            and item.action != "avoid"
+            and item.best_slot.verdict == "lifts"  # only a slot that is surely better
+        ):
             slot = item.best_slot
             when = f"{_WEEKDAYS[slot.weekday - 1]} at {slot.hour:02d}:00"
             # Slots are judged on engagement whatever the goal; say so when it differs.
@@ -217,16 +265,14 @@ class _Context:
                 if self.goal == "engagement"
                 else f"; its posts engage best on {when}"
             )
-        if item.companions and item.action == "use":
+        if item.companions and item.action != "avoid":
             sentence += f"; pairs best with #{item.companions[0]}"
         return sentence + "."
 
 
 def _interval(item: Recommendation) -> str:
-    """ "95% CI +31% to +90%, " or nothing when there is no interval."""
-    if item.ci_low is None or item.ci_high is None:
-        return ""
-    return f"95% CI {_signed(item.ci_low)} to {_signed(item.ci_high)}, "
+    """ "95% interval +31% to +90%, " (the estimate's credible interval)."""
+    return f"95% interval {_signed(item.expected_low)} to {_signed(item.expected_high)}, "
 
 
 def _percent(fraction: float) -> str:

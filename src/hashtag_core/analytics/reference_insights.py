@@ -32,9 +32,6 @@ from hashtag_core.analytics.insight_frames import (
 )
 from hashtag_core.analytics.sentiment import R_EXACT_SLACK
 from hashtag_core.analytics.stats import (
-    PRIOR_DF,
-    TAU2_FLOOR,
-    TAU_MIN_POSTS,
     WELCH_DF_SLACK,
     Z975,
     t975,
@@ -156,13 +153,6 @@ def _t_interval(mean: pd.Series, var: pd.Series, n: pd.Series) -> tuple[pd.Serie
     return mean - half, mean + half
 
 
-def _verdict(low: pd.Series, high: pd.Series) -> pd.Series:
-    """lifts / underperforms / unclear."""
-    return pd.Series(
-        np.where(low > 0, "lifts", np.where(high < 0, "underperforms", "unclear")), low.index
-    )
-
-
 # --- relative performance and lift ---------------------------------------------------------------
 
 
@@ -176,10 +166,14 @@ def relative_performance_pd(
     """RELATIVE_SCHEMA columns: each post against its account's median in the window."""
     ids = ["post_id", "platform", "account_id"]
     values = posts[[*ids, "posted_at"]].copy()
+    values["slot"], values["month"] = _timing(posts)
     for goal in goals:
         values[goal] = _goal_value(posts, goal)
     long = _windowed(values, now, windows).melt(
-        id_vars=[*ids, "window"], value_vars=list(goals), var_name="goal", value_name="value"
+        id_vars=[*ids, "window", "slot", "month"],
+        value_vars=list(goals),
+        var_name="goal",
+        value_name="value",
     )
     long = long.dropna(subset=["value"])
     long["baseline"] = long.groupby(["account_id", "window", "goal"])["value"].transform("median")
@@ -188,8 +182,33 @@ def relative_performance_pd(
     return long[list(RELATIVE_SCHEMA)].reset_index(drop=True)
 
 
+def _timing(posts: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Local (weekday - 1) * 24 + hour, and year * 12 + month - 1 of posted_at (UTC)."""
+    slot = (posts["local_weekday"].astype("Int64") - 1) * 24 + posts["local_hour"].astype("Int64")
+    stamp = pd.to_datetime(posts["posted_at"], utc=True)
+    month = stamp.dt.year.astype("Int64") * 12 + stamp.dt.month.astype("Int64") - 1
+    return slot, month
+
+
+#: LIFT_SCHEMA columns of the hashtag estimate (joint fit by conjugate gradients, mixture
+#: prior by EM, posterior quantiles by bisection): not closed-form, so this oracle leaves them
+#: NaN; tests/analytics/test_effects.py checks them against independent numerics instead.
+NOT_CLOSED_FORM = (
+    "offset_sum",
+    "resid_m2",
+    "estimate",
+    "estimate_se",
+    "score",
+    "score_low",
+    "score_high",
+    "lfsr",
+    "qvalue",
+    "verdict",
+)
+
+
 def hashtag_lift_pd(relative: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
-    """LIFT_SCHEMA columns: lift, t interval, empirical-Bayes score and verdict."""
+    """LIFT_SCHEMA columns: the raw lift and its t interval (NOT_CLOSED_FORM columns NaN)."""
     table = _stats(_tag(relative, links), ["window", "goal", "hashtag_id"], "log_ratio")
     table["posts"] = table["n"]
     table["mean_log_ratio"] = table["mean"]
@@ -197,30 +216,9 @@ def hashtag_lift_pd(relative: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame
     table["lift"] = np.exp(table["mean"]) - 1
     low, high = _t_interval(table["mean"], table["var"], table["n"])
     table["ci_low"], table["ci_high"] = np.exp(low) - 1, np.exp(high) - 1
-    _shrink(table, [*_SCOPE, "window", "goal"])
-    table["verdict"] = _verdict(table["ci_low"], table["ci_high"])
+    for column in NOT_CLOSED_FORM:
+        table[column] = None if column == "verdict" else np.nan
     return table[list(LIFT_SCHEMA)]
-
-
-def _shrink(table: pd.DataFrame, group: list[str]) -> None:
-    """Add weight, score, score_low, score_high (the empirical-Bayes model of `stats`)."""
-    m2 = (table["var"] * (table["n"] - 1)).fillna(0.0)
-    grouped = table.assign(m2=m2, dof=table["n"] - 1).groupby(group, sort=False)
-    pooled = grouped["m2"].transform("sum") / grouped["dof"].transform("sum")
-    se2 = (PRIOR_DF * pooled + m2) / (PRIOR_DF + table["n"] - 1) / table["n"]
-    eligible = table["n"] >= TAU_MIN_POSTS
-    parts = table.assign(mean_e=table["mean"].where(eligible), se2_e=se2.where(eligible)).groupby(
-        group, sort=False
-    )
-    spread = parts["mean_e"].transform(lambda s: s.var(ddof=1))
-    noise = parts["se2_e"].transform("mean")
-    tau2 = (spread - noise).fillna(0.0).clip(lower=TAU2_FLOOR)
-    weight = tau2 / (tau2 + se2)
-    post_mean, post_sd = weight * table["mean"], np.sqrt(weight * se2)
-    table["weight"] = weight
-    table["score"] = np.exp(post_mean) - 1
-    table["score_low"] = np.exp(post_mean - Z975 * post_sd) - 1
-    table["score_high"] = np.exp(post_mean + Z975 * post_sd) - 1
 
 
 # --- slots and momentum --------------------------------------------------------------------------
@@ -343,6 +341,10 @@ def follower_lift_pd(
 ) -> pd.DataFrame:
     """LIFT_SCHEMA columns for goal "followers": excess growth over the account's mean."""
     growth = post_follower_growth_pd(posts, followers, now=now, days=days, max_gap=max_gap)
+    slot, month = _timing(posts)
+    growth = growth.merge(
+        pd.DataFrame({"post_id": posts["post_id"], "slot": slot, "month": month}), on="post_id"
+    )
     rows = _windowed(growth.dropna(subset=["growth"]), now, tuple(WINDOWS))
     rows = rows.rename(columns={"growth": "value"}).assign(goal=FOLLOWERS_GOAL)
     rows["baseline"] = rows.groupby(["account_id", "window"])["value"].transform("mean")
@@ -528,7 +530,9 @@ def recommend_pd(
         & (lift["posts"] >= min_posts)
         & lift["score"].notna()
     ]
-    use = rows[(rows["score"] > 0) & (rows["verdict"] != "underperforms")]
+    if platform == "instagram":
+        limit = min(limit, 5)
+    use = rows[rows["verdict"] == "lifts"]
     use = use.sort_values(["score", "hashtag_id"], ascending=[False, True]).head(limit)
     avoid = rows[rows["verdict"] == "underperforms"]
     avoid = avoid.sort_values(["score", "hashtag_id"], ascending=[True, True]).head(limit)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from hashtag_core.analytics.baseline import goal_value, relative_performance, with_baseline
+from hashtag_core.analytics.effects import effect_rows, joint_fit
 from hashtag_core.analytics.engagement import check_inputs, conform, tagged_posts
 from hashtag_core.analytics.frames import ALL_HASHTAGS
 from hashtag_core.analytics.insight_frames import (
@@ -65,29 +66,62 @@ def slot_lift(
     levels = by_scope(summed, account_platforms_of(relative), keys, roll_up_moments(), merged())
     n, mean, m2 = pl.col("n"), pl.col("mean"), pl.col("m2")
     ci_low, ci_high = interval(mean, sd(n, m2) / n.sqrt(), n - 1)
-    return (
+    raw = (
         levels.with_columns(
             sd_log_ratio=sd(n, m2), lift=mean.exp() - 1, ci_low=ci_low, ci_high=ci_high
         )
         .rename({"n": "posts", "mean": "mean_log_ratio"})
         .with_columns(pl.col("window").cast(pl.String))
+        .collect()
+    )
+    cells_fit = joint_fit(relative, links, cells=True).cells
+    assert cells_fit is not None
+    estimates = _cell_estimates(cells_fit)
+    return (
+        raw.join(estimates, on=[*_SCOPE, "window", "hashtag_id", *_CELL], how="left")
+        .lazy()
         .pipe(conform, SLOT_SCHEMA)
     )
 
 
-def best_slots(slots: pl.LazyFrame, *, min_posts: int = 5, limit: int = 3) -> pl.LazyFrame:
-    """The ``limit`` cells per (scope, window, hashtag) with the highest CI lower bound.
+def _cell_estimates(cells: pl.DataFrame) -> pl.DataFrame:
+    """The estimate of each cell (`effects.effect_rows`), one list per scope and window for
+    the ALL_HASHTAGS cells and one for every hashtag's cells."""
+    rows = cells.rename({"n": "posts", "mean": "mean_log_ratio"}).with_columns(
+        goal=pl.when(pl.col("hashtag_id") == ALL_HASHTAGS)
+        .then(pl.lit("all posts"))
+        .otherwise(pl.lit("hashtags")),
+        offset_sum=pl.lit(0.0),
+        resid_m2=pl.col("m2"),
+    )
+    estimated, _priors = effect_rows(rows)
+    return estimated.select(
+        *_SCOPE,
+        "window",
+        "hashtag_id",
+        *_CELL,
+        "score",
+        "score_low",
+        "score_high",
+        "lfsr",
+        "qvalue",
+        "verdict",
+    )
 
-    Only cells with at least ``min_posts`` posts (and so an interval) compete. Ranking by the
-    lower bound prefers a cell that is reliably good over one that is good by a small sample.
-    Ties are broken by the higher lift, then the earlier weekday and hour.
+
+def best_slots(slots: pl.LazyFrame, *, min_posts: int = 5, limit: int = 3) -> pl.LazyFrame:
+    """The ``limit`` cells per (scope, window, hashtag) with the highest estimate (score).
+
+    Only cells with at least ``min_posts`` posts (and so an estimate) compete: the same figure
+    the heatmap shows, so the best slot is the heatmap's best cell. Ties are broken by the
+    higher raw lift, then the earlier weekday and hour.
     """
     if min_posts < 2:
         raise ValueError("min_posts must be >= 2 (a cell needs an interval to be ranked)")
     group = [*_SCOPE, "window", "hashtag_id"]
-    order = ["ci_low", "lift", "weekday", "hour"]
+    order = ["score", "lift", "weekday", "hour"]
     ranked = (
-        slots.filter(pl.col("posts") >= min_posts, pl.col("ci_low").is_not_null())
+        slots.filter(pl.col("posts") >= min_posts, pl.col("score").is_not_null())
         .sort([*group, *order], descending=[False] * len(group) + [True, True, False, False])
         .with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over(group))
     )

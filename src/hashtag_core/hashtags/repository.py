@@ -44,6 +44,8 @@ LIFT_COLUMNS = {
     "score": "score",
     "score_ci_low": "score_low",
     "score_ci_high": "score_high",
+    "lfsr": "lfsr",
+    "qvalue": "qvalue",
     "verdict": "verdict",
 }
 SORT_COLUMNS = {

@@ -113,6 +113,8 @@ _PERFORMANCE_ITEM_EXAMPLE: dict[str, Any] = {
     "score": 0.55,
     "score_ci_low": 0.47,
     "score_ci_high": 0.63,
+    "lfsr": 0.0001,
+    "qvalue": 0.0001,
     "verdict": "lifts",
 }
 
@@ -156,17 +158,29 @@ class LiftFigures(BaseModel):
     goal: Goal = Field(description="The figure compared (see docs/metrics.md).")
     lift_posts: int = Field(description="Posts the lift rests on (the goal's metric known).")
     lift: float | None = Field(
-        description="Typical ratio to the account's median post, minus 1: 0.25 = 25% better."
+        description="Raw (marginal) lift, secondary evidence: typical ratio of its posts to "
+        "their account's median post, minus 1 (0.25 = 25% better), crediting it with its "
+        "companions' effect."
     )
-    lift_ci_low: float | None = Field(description="95% confidence interval of lift, low end.")
-    lift_ci_high: float | None = Field(description="95% confidence interval of lift, high end.")
+    lift_ci_low: float | None = Field(description="95% t interval of the raw lift, low end.")
+    lift_ci_high: float | None = Field(description="95% t interval of the raw lift, high end.")
     score: float | None = Field(
-        description="Lift shrunk toward 0 by its uncertainty (empirical Bayes): the ranking score."
+        description="The hashtag estimate, the headline and ranking key: its effect adjusted "
+        "for the hashtags used with it and the posting time, shrunk by its evidence "
+        "(0.25 = +25%). Null under 5 posts (too few to judge)."
     )
-    score_ci_low: float | None = Field(description="95% posterior interval of score, low end.")
-    score_ci_high: float | None = Field(description="95% posterior interval of score, high end.")
+    score_ci_low: float | None = Field(description="95% credible interval of score, low end.")
+    score_ci_high: float | None = Field(description="95% credible interval of score, high end.")
+    lfsr: float | None = Field(
+        description="Local false sign rate: the probability that the sign of score is wrong."
+    )
+    qvalue: float | None = Field(
+        description="Expected share of wrong signs among the list's verdicts at this "
+        "hashtag's evidence (s-value); a verdict needs <= 0.05."
+    )
     verdict: str | None = Field(
-        description="lifts (CI above 0), underperforms (CI below 0) or unclear."
+        description="lifts / underperforms (sign sure across the list: qvalue <= 0.05), "
+        "unclear, or too_few_posts (under 5 posts)."
     )
 
 
@@ -278,6 +292,8 @@ class HashtagPage(BaseModel):
                                 "score": 0.55,
                                 "score_ci_low": 0.49,
                                 "score_ci_high": 0.61,
+                                "lfsr": 0.0001,
+                                "qvalue": 0.0001,
                                 "verdict": "lifts",
                             },
                             {
@@ -289,6 +305,8 @@ class HashtagPage(BaseModel):
                                 "score": 0.11,
                                 "score_ci_low": 0.04,
                                 "score_ci_high": 0.18,
+                                "lfsr": 0.002,
+                                "qvalue": 0.001,
                                 "verdict": "lifts",
                             },
                         ],

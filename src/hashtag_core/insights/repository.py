@@ -102,6 +102,7 @@ def _lift_columns() -> str:
             f"{a}.score AS {goal}_score",
             f"{a}.score_low AS {goal}_score_ci_low",
             f"{a}.score_high AS {goal}_score_ci_high",
+            f"{a}.qvalue AS {goal}_qvalue",
         ]
     return ", ".join(out)
 

@@ -24,8 +24,17 @@ class RecommendationSlot(BaseModel):
 
     weekday: int = Field(ge=1, le=7, description="ISO weekday in local time: 1 = Monday.")
     hour: int = Field(ge=0, le=23, description="Local hour, 0-23.")
-    lift: float = Field(description="Engagement lift of its posts in that slot.")
+    lift: float = Field(description="Raw engagement lift of its posts in that slot.")
     posts: int = Field(description="Posts in that slot.")
+    score: float | None = Field(
+        default=None,
+        description="The slot's estimate for the hashtag (the heatmap's figure): adjusted for "
+        "its companions and the month, shrunk.",
+    )
+    verdict: str | None = Field(
+        default=None,
+        description="The slot estimate's verdict; the reason names a slot only when it is lifts.",
+    )
 
 
 class RecommendationItem(BaseModel):
@@ -33,13 +42,20 @@ class RecommendationItem(BaseModel):
 
     hashtag: str = Field(description="Display spelling, without '#'.")
     posts: int = Field(description="Posts the figures rest on.")
-    expected_lift: float = Field(description="Shrunk score: the lift to expect (0.2 = +20%).")
-    expected_low: float = Field(description="95% posterior interval of expected_lift, low end.")
-    expected_high: float = Field(description="95% posterior interval of expected_lift, high end.")
-    lift: float = Field(description="Observed lift of its posts (before shrinkage).")
-    lift_ci_low: float | None = Field(description="95% confidence interval of lift, low end.")
-    lift_ci_high: float | None = Field(description="95% confidence interval of lift, high end.")
-    verdict: str = Field(description="lifts, underperforms or unclear.")
+    expected_lift: float = Field(
+        description="The hashtag estimate (the score): the lift to expect, adjusted for the "
+        "hashtags used with it and the posting time, shrunk by its evidence (0.2 = +20%)."
+    )
+    expected_low: float = Field(description="95% credible interval of expected_lift, low end.")
+    expected_high: float = Field(description="95% credible interval of expected_lift, high end.")
+    qvalue: float | None = Field(
+        description="Expected share of wrong signs among the list's verdicts at this hashtag's "
+        "evidence (s-value); a verdict needs <= 0.05."
+    )
+    lift: float = Field(description="Raw (marginal) lift of its posts: secondary evidence only.")
+    lift_ci_low: float | None = Field(description="95% t interval of the raw lift, low end.")
+    lift_ci_high: float | None = Field(description="95% t interval of the raw lift, high end.")
+    verdict: str = Field(description="lifts, underperforms, unclear or too_few_posts.")
     best_slot: RecommendationSlot | None = Field(description="When its posts do best.")
     companions: list[str] = Field(description="Hashtags that go well with it (best pair lift).")
     reason: str = Field(description="One sentence saying why, from the numbers.")
@@ -64,15 +80,17 @@ class Recommendations(BaseModel):
                             "expected_lift": 0.41,
                             "expected_low": 0.22,
                             "expected_high": 0.63,
+                            "qvalue": 0.004,
                             "lift": 0.58,
                             "lift_ci_low": 0.31,
                             "lift_ci_high": 0.9,
                             "verdict": "lifts",
                             "best_slot": {"weekday": 6, "hour": 10, "lift": 0.72, "posts": 9},
                             "companions": ["LEGO", "family"],
-                            "reason": "Posts with #BuildTogether on legolandwindsor got 58% more "
-                            "engagement than the account's typical post (95% CI +31% to +90%, "
-                            "45 posts); best on Saturdays at 10:00; pairs best with #LEGO.",
+                            "reason": "Posts with #BuildTogether on legolandwindsor got 41% more "
+                            "engagement than the account's typical post, allowing for the "
+                            "hashtags used with it and the posting time (95% interval +22% to "
+                            "+63%, 45 posts); best on Saturdays at 10:00; pairs best with #LEGO.",
                         }
                     ],
                     "avoid": [
@@ -82,17 +100,21 @@ class Recommendations(BaseModel):
                             "expected_lift": -0.21,
                             "expected_low": -0.35,
                             "expected_high": -0.05,
+                            "qvalue": 0.03,
                             "lift": -0.34,
                             "lift_ci_low": -0.48,
                             "lift_ci_high": -0.17,
                             "verdict": "underperforms",
                             "best_slot": {"weekday": 1, "hour": 8, "lift": -0.3, "posts": 6},
                             "companions": [],
-                            "reason": "Posts with #MondayMotivation on legolandwindsor got 34% "
-                            "less engagement than the account's typical post (95% CI -48% to "
-                            "-17%, 22 posts).",
+                            "reason": "Posts with #MondayMotivation on legolandwindsor got 21% "
+                            "less engagement than the account's typical post, allowing for the "
+                            "hashtags used with it and the posting time (95% interval -35% to "
+                            "-5%, 22 posts).",
                         }
                     ],
+                    "worth_testing": [],
+                    "note": None,
                 }
             ]
         }
@@ -105,8 +127,17 @@ class Recommendations(BaseModel):
     platform: str | None = Field(description="Platform of the scope; null for all platforms.")
     account: str | None = Field(description="Account (handle) of the scope; null for all accounts.")
     computed_at: datetime | None = Field(description="When the figures were computed.")
-    use: list[RecommendationItem] = Field(description="Best first by expected lift.")
+    use: list[RecommendationItem] = Field(
+        description="Hashtags whose lift is sure across the list (verdict lifts), best first."
+    )
     avoid: list[RecommendationItem] = Field(description="Reliably below the baseline.")
+    worth_testing: list[RecommendationItem] = Field(
+        default_factory=list,
+        description="Only when `use` is empty: the most promising unproven hashtags.",
+    )
+    note: str | None = Field(
+        default=None, description="Plain words when no hashtag can be recommended with confidence."
+    )
 
 
 class ReportRow(HashtagFigures):
@@ -117,70 +148,120 @@ class ReportRow(HashtagFigures):
 
     hashtag: str = Field(description="Display spelling, without '#'.")
     key: str = Field(description="Grouping key (NFKC + casefold).")
-    engagement_lift: float | None = Field(description="Engagement lift vs the account median.")
+    engagement_lift: float | None = Field(
+        description="Raw (marginal) engagement lift vs the account median: secondary evidence."
+    )
     engagement_lift_ci_low: float | None = Field(description="95% CI of engagement_lift, low.")
     engagement_lift_ci_high: float | None = Field(description="95% CI of engagement_lift, high.")
     engagement_lift_posts: int | None = Field(description="Posts behind engagement_lift.")
-    engagement_score: float | None = Field(description="Shrunk engagement lift (ranking score).")
+    engagement_score: float | None = Field(
+        description="The hashtag estimate for engagement (adjusted, shrunk): "
+        "the headline; null under 5 posts."
+    )
     engagement_score_ci_low: float | None = Field(
-        description="95% posterior interval of engagement_score, low end."
+        description="95% credible interval of engagement_score, low end."
     )
     engagement_score_ci_high: float | None = Field(
-        description="95% posterior interval of engagement_score, high end."
+        description="95% credible interval of engagement_score, high end."
     )
-    engagement_verdict: str | None = Field(description="lifts / underperforms / unclear.")
-    reach_lift: float | None = Field(description="Reach lift vs the account median.")
+    engagement_qvalue: float | None = Field(
+        description="q-value (s-value) of engagement_score: share of wrong signs at its evidence."
+    )
+    engagement_verdict: str | None = Field(
+        description="lifts / underperforms (sure across the list) / unclear / too_few_posts."
+    )
+    reach_lift: float | None = Field(
+        description="Raw (marginal) reach lift vs the account median: secondary evidence."
+    )
     reach_lift_ci_low: float | None = Field(description="95% CI of reach_lift, low end.")
     reach_lift_ci_high: float | None = Field(description="95% CI of reach_lift, high end.")
     reach_lift_posts: int | None = Field(description="Posts behind reach_lift (reach known).")
-    reach_score: float | None = Field(description="Shrunk reach lift (empirical Bayes).")
-    reach_score_ci_low: float | None = Field(description="95% interval of reach_score, low.")
-    reach_score_ci_high: float | None = Field(description="95% interval of reach_score, high.")
-    reach_verdict: str | None = Field(description="lifts / underperforms / unclear.")
-    virality_lift: float | None = Field(description="Virality lift vs the account median.")
+    reach_score: float | None = Field(
+        description="The hashtag estimate for reach (adjusted, shrunk): "
+        "the headline; null under 5 posts."
+    )
+    reach_score_ci_low: float | None = Field(
+        description="95% credible interval of reach_score, low."
+    )
+    reach_score_ci_high: float | None = Field(
+        description="95% credible interval of reach_score, high."
+    )
+    reach_qvalue: float | None = Field(
+        description="q-value (s-value) of reach_score: share of wrong signs at its evidence."
+    )
+    reach_verdict: str | None = Field(
+        description="lifts / underperforms (sure across the list) / unclear / too_few_posts."
+    )
+    virality_lift: float | None = Field(
+        description="Raw (marginal) virality lift vs the account median: secondary evidence."
+    )
     virality_lift_ci_low: float | None = Field(description="95% CI of virality_lift, low end.")
     virality_lift_ci_high: float | None = Field(description="95% CI of virality_lift, high end.")
     virality_lift_posts: int | None = Field(
         description="Posts behind virality_lift (shares and reach or impressions known)."
     )
-    virality_score: float | None = Field(description="Shrunk virality lift (empirical Bayes).")
+    virality_score: float | None = Field(
+        description="The hashtag estimate for virality (adjusted, shrunk): "
+        "the headline; null under 5 posts."
+    )
     virality_score_ci_low: float | None = Field(
-        description="95% interval of virality_score, low end."
+        description="95% credible interval of virality_score, low end."
     )
     virality_score_ci_high: float | None = Field(
-        description="95% interval of virality_score, high end."
+        description="95% credible interval of virality_score, high end."
     )
-    virality_verdict: str | None = Field(description="lifts / underperforms / unclear.")
-    er_follower_lift: float | None = Field(description="Per-follower engagement rate lift.")
+    virality_qvalue: float | None = Field(
+        description="q-value (s-value) of virality_score: share of wrong signs at its evidence."
+    )
+    virality_verdict: str | None = Field(
+        description="lifts / underperforms (sure across the list) / unclear / too_few_posts."
+    )
+    er_follower_lift: float | None = Field(
+        description="Raw (marginal) per-follower engagement rate lift: secondary evidence."
+    )
     er_follower_lift_ci_low: float | None = Field(description="95% CI of er_follower_lift, low.")
     er_follower_lift_ci_high: float | None = Field(description="95% CI of er_follower_lift, high.")
     er_follower_lift_posts: int | None = Field(
         description="Posts behind er_follower_lift (followers known and > 0)."
     )
     er_follower_score: float | None = Field(
-        description="Shrunk er_follower lift (empirical Bayes)."
+        description="The hashtag estimate for er_follower (adjusted, shrunk): "
+        "the headline; null under 5 posts."
     )
     er_follower_score_ci_low: float | None = Field(
-        description="95% interval of er_follower_score, low end."
+        description="95% credible interval of er_follower_score, low end."
     )
     er_follower_score_ci_high: float | None = Field(
-        description="95% interval of er_follower_score, high end."
+        description="95% credible interval of er_follower_score, high end."
     )
-    er_follower_verdict: str | None = Field(description="lifts / underperforms / unclear.")
+    er_follower_qvalue: float | None = Field(
+        description="q-value (s-value) of er_follower_score: share of wrong signs at its evidence."
+    )
+    er_follower_verdict: str | None = Field(
+        description="lifts / underperforms (sure across the list) / unclear / too_few_posts."
+    )
     followers_growth: float | None = Field(
         description="Extra follower growth in 3 days after its posts vs the account's usual."
     )
     followers_growth_ci_low: float | None = Field(description="95% CI of followers_growth, low.")
     followers_growth_ci_high: float | None = Field(description="95% CI of followers_growth, high.")
     followers_growth_posts: int | None = Field(description="Posts behind followers_growth.")
-    followers_score: float | None = Field(description="Shrunk followers_growth (empirical Bayes).")
+    followers_score: float | None = Field(
+        description="The hashtag estimate for followers (adjusted, shrunk): "
+        "the headline; null under 5 posts."
+    )
     followers_score_ci_low: float | None = Field(
-        description="95% interval of followers_score, low end."
+        description="95% credible interval of followers_score, low end."
     )
     followers_score_ci_high: float | None = Field(
-        description="95% interval of followers_score, high end."
+        description="95% credible interval of followers_score, high end."
     )
-    followers_verdict: str | None = Field(description="lifts / underperforms / unclear.")
+    followers_qvalue: float | None = Field(
+        description="q-value (s-value) of followers_score: share of wrong signs at its evidence."
+    )
+    followers_verdict: str | None = Field(
+        description="lifts / underperforms (sure across the list) / unclear / too_few_posts."
+    )
     content_reach: float | None = Field(
         description="Mean reach/impressions over its posts with reach known and impressions > 0."
     )

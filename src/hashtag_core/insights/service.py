@@ -36,12 +36,18 @@ def _item(rec: Recommendation) -> RecommendationItem:
         expected_lift=rec.expected_lift,
         expected_low=rec.expected_low,
         expected_high=rec.expected_high,
+        qvalue=rec.qvalue,
         lift=rec.lift,
         lift_ci_low=rec.ci_low,
         lift_ci_high=rec.ci_high,
         verdict=rec.verdict,
         best_slot=RecommendationSlot(
-            weekday=slot.weekday, hour=slot.hour, lift=slot.lift, posts=slot.posts
+            weekday=slot.weekday,
+            hour=slot.hour,
+            lift=slot.lift,
+            posts=slot.posts,
+            score=slot.score,
+            verdict=slot.verdict,
         )
         if slot
         else None,
@@ -94,6 +100,8 @@ async def recommendations(
         computed_at=status["computed_at"],
         use=[_item(r) for r in found.use],
         avoid=[_item(r) for r in found.avoid],
+        worth_testing=[_item(r) for r in found.worth_testing],
+        note=found.note,
     )
 
 

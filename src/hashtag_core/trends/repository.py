@@ -40,7 +40,8 @@ async def stored_cells(
     return await _rows(
         session,
         "SELECT c.weekday, c.hour, c.posts, c.avg_engagement, s.lift, s.ci_low AS lift_ci_low, "
-        "s.ci_high AS lift_ci_high, s.posts AS lift_posts "
+        "s.ci_high AS lift_ci_high, s.posts AS lift_posts, s.score, "
+        "s.score_low AS score_ci_low, s.score_high AS score_ci_high, s.qvalue, s.verdict "
         "FROM hashtag_trend_cell c LEFT JOIN hashtag_slot s "
         "ON s.platform = c.platform AND s.account_id = c.account_id AND s.window = :window "
         "AND s.hashtag_id = c.hashtag_id AND s.weekday = c.weekday AND s.hour = c.hour "
@@ -135,7 +136,8 @@ async def best_slots(
     """The precomputed best slots of `window`, best first."""
     return await _rows(
         session,
-        "SELECT rank, weekday, hour, posts, lift, ci_low AS lift_ci_low, ci_high AS lift_ci_high "
+        "SELECT rank, weekday, hour, posts, lift, ci_low AS lift_ci_low, ci_high AS lift_ci_high, "
+        "score, score_low AS score_ci_low, score_high AS score_ci_high, qvalue, verdict "
         f'FROM hashtag_best_slot WHERE {_SCOPE} AND "window" = :window ORDER BY rank',
         {"platform": platform, "account": account_id, "hid": hashtag_id, "window": window},
     )

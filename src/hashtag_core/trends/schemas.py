@@ -45,18 +45,47 @@ class TrendCell(BaseModel):
     lift_posts: int | None = Field(
         default=None, description="Posts of the slot in the window, behind lift; null if none."
     )
+    score: float | None = Field(
+        default=None,
+        description="The slot's estimate (the headline): engagement vs the account median, "
+        "adjusted for the hashtags posted in it and the month, shrunk by its evidence; null "
+        "under 5 posts and in live (tz) answers.",
+    )
+    score_ci_low: float | None = Field(default=None, description="95% interval of score, low.")
+    score_ci_high: float | None = Field(default=None, description="95% interval of score, high.")
+    qvalue: float | None = Field(
+        default=None, description="q-value of score across the scope's slots (verdict <= 0.05)."
+    )
+    verdict: str | None = Field(
+        default=None, description="lifts, underperforms, unclear or too_few_posts (score's)."
+    )
 
 
 class BestSlot(BaseModel):
-    """A weekday x hour slot with enough posts, ranked by the low end of its lift interval."""
+    """A weekday x hour slot with at least 5 posts, ranked by its estimate (score); live (tz)
+    answers rank by the low end of the raw lift's interval."""
 
-    rank: int = Field(description="1 = the slot whose lift is most surely high.")
+    rank: int = Field(description="1 = the best slot.")
     weekday: int = Field(ge=1, le=7, description="ISO weekday in local time: 1 = Monday.")
     hour: int = Field(ge=0, le=23, description="Local hour, 0-23.")
     posts: int = Field(description="Posts the slot's figures rest on.")
-    lift: float | None = Field(description="Engagement vs the account's median post, minus 1.")
+    lift: float | None = Field(description="Raw engagement vs the account's median, minus 1.")
     lift_ci_low: float | None = Field(description="95% interval of lift, low end.")
     lift_ci_high: float | None = Field(description="95% interval of lift, high end.")
+    score: float | None = Field(
+        default=None,
+        description="The slot's estimate (the headline): engagement vs the account median, "
+        "adjusted for the hashtags posted in it and the month, shrunk by its evidence; null "
+        "under 5 posts and in live (tz) answers.",
+    )
+    score_ci_low: float | None = Field(default=None, description="95% interval of score, low.")
+    score_ci_high: float | None = Field(default=None, description="95% interval of score, high.")
+    qvalue: float | None = Field(
+        default=None, description="q-value of score across the scope's slots (verdict <= 0.05)."
+    )
+    verdict: str | None = Field(
+        default=None, description="lifts, underperforms, unclear or too_few_posts (score's)."
+    )
 
 
 class Momentum(BaseModel):

@@ -1,0 +1,639 @@
+"""One estimate per hashtag: adjusted for companions and timing, shrunk adaptively, judged
+with error control across the list (docs/metrics.md, "The hashtag estimate").
+
+Three steps per group of hashtags that share a prior (scope, window, goal):
+
+1. **Joint fit** (`joint_fit`). Each post's log-ratio against its account's usual post
+   (`baseline.relative_performance`) is regressed on its hashtags, its local weekday x hour
+   slot and its calendar month, all at once, with a ridge penalty (RIDGE pseudo-posts at 0 per
+   hashtag, COVARIATE_RIDGE per slot or month). The sparse normal equations are solved by
+   conjugate gradients with a diagonal preconditioner. A tag that only rides along with a
+   strong tag comes out near 0, because the strong tag explains those posts. Every scope is
+   its own regression (block-diagonal: one solve serves all of them).
+2. **Adaptive shrinkage** (`fit_priors`, `apply_priors`). Each hashtag's adjusted estimate
+   b (log scale) has a standard error s from its moderated residual variance. True effects
+   are taken to come from a mixture of a point mass at 0 and normals N(0, sd_k^2) on the fixed
+   grid MIXTURE_SDS (Stephens 2017, "False discovery rates: a new deal"); the mixture weights
+   are fitted by EM over the hashtags with at least MIN_POSTS posts, with a null-biased
+   Dirichlet penalty as in ashr. Per hashtag this gives the posterior mean (the headline
+   ``score``), a 95% credible interval and the local false sign rate (``lfsr``).
+3. **Verdicts with error control.** ``qvalue`` is the s-value: the mean lfsr of the hashtags
+   judged at least as surely (sorted by lfsr); "lifts" / "underperforms" when it is <= FSR,
+   which bounds the expected share of wrong signs among the verdicts of the list at FSR.
+   Hashtags under MIN_POSTS posts are "too_few_posts": outside the verdicts and the ranking.
+
+Incremental passes (`aggregates.incremental`) hold the fitted prior and each row's
+companion-and-timing offset fixed; see `estimate_of`.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+from scipy import sparse
+from scipy.special import ndtr
+
+from hashtag_core.analytics.frames import ALL_HASHTAGS
+from hashtag_core.analytics.stats import by_scope, merged, roll_up_moments
+
+__all__ = [
+    "FSR",
+    "KNOTS",
+    "MIN_POSTS",
+    "MIXTURE_SDS",
+    "PRIOR_GROUP",
+    "PRIOR_SCHEMA",
+    "RIDGE",
+    "apply_priors",
+    "fit_priors",
+    "effect_rows",
+    "joint_fit",
+    "priors_of",
+    "rank_order",
+]
+
+#: Ridge penalty of a hashtag's effect, in posts at "no effect": b = sum(r) / (n + RIDGE).
+RIDGE = 1.0
+#: Ridge penalty of a slot (weekday x hour) or month effect: timing effects are nuisance terms
+#: and small accounts have few posts per slot, so they are held close to 0 unless many posts
+#: say otherwise.
+COVARIATE_RIDGE = 20.0
+#: The hashtag's residual variance is blended with its group's pooled residual variance as if
+#: the pooled one came from this many extra posts (a moderated variance), so a hashtag with a
+#: few similar posts cannot look precise by luck.
+PRIOR_DF = 10.0
+#: Hashtags with fewer posts than this get no verdict and no rank ("too_few_posts"), and do
+#: not enter the fit of the mixture prior: one or two posts are evidence about those posts.
+MIN_POSTS = 5
+#: Target false sign rate of the verdicts across the list (per scope, window and goal).
+FSR = 0.05
+#: Standard deviations (log scale) of the mixture prior's components; 0 is the point mass.
+MIXTURE_SDS: tuple[float, ...] = (0.0, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56)
+#: ashr's null-biased penalty: a Dirichlet prior with weight 10 on the point mass.
+NULL_PENALTY = 10.0
+#: lfsr levels at which a full pass stores the list's q-value curve for incremental passes.
+KNOTS: tuple[float, ...] = (0.0, 1e-3, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+#: Columns of a group that shares one prior.
+PRIOR_GROUP = ["platform", "account_id", "window", "goal"]
+#: The fitted prior, one row per (group, component): the mixture weight of component k, the
+#: list's q-value at lfsr KNOTS[k], and the group's pooled residual variance (repeated).
+PRIOR_SCHEMA = pl.Schema(
+    {
+        "platform": pl.String,
+        "account_id": pl.Int64,
+        "window": pl.String,
+        "goal": pl.String,
+        "component": pl.Int16,
+        "sd": pl.Float64,
+        "weight": pl.Float64,
+        "knot_lfsr": pl.Float64,
+        "knot_qvalue": pl.Float64,
+        "pooled_var": pl.Float64,
+    }
+)
+
+_EM_STEPS = 200
+_EM_TOLERANCE = 1e-6
+_CG_STEPS = 300
+_CG_TOLERANCE = 1e-16  # on squared norms: residual 1e-8 of the right-hand side
+_BISECTION_STEPS = 44  # the bracket's width / 2^44: far below any shown digit
+_MIN_SE = 1e-6
+_Z975 = 1.959963984540054
+
+Floats = NDArray[np.float64]
+
+
+def _dense(key: pl.Expr) -> pl.Expr:
+    """0-based dense rank of an integer key."""
+    return key.rank("dense").cast(pl.Int64) - 1
+
+
+class Fit(NamedTuple):
+    """What `joint_fit` gives: per-hashtag rows, and per-cell rows when asked for."""
+
+    tags: pl.DataFrame
+    cells: pl.DataFrame | None
+
+
+#: Per (scope, window, hashtag or ALL_HASHTAGS, weekday, hour): the cell's partial residuals.
+CELL_SCHEMA = pl.Schema(
+    {
+        "platform": pl.String,
+        "account_id": pl.Int64,
+        "window": pl.String,
+        "hashtag_id": pl.Int64,
+        "weekday": pl.Int8,
+        "hour": pl.Int8,
+        "n": pl.Int64,
+        "mean": pl.Float64,
+        "m2": pl.Float64,
+    }
+)
+_TAG_SCHEMA = pl.Schema(
+    {
+        "platform": pl.String,
+        "account_id": pl.Int64,
+        "window": pl.String,
+        "goal": pl.String,
+        "hashtag_id": pl.Int64,
+        "offset_sum": pl.Float64,
+        "resid_m2": pl.Float64,
+    }
+)
+
+
+def joint_fit(relative: pl.LazyFrame, links: pl.LazyFrame, *, cells: bool = False) -> Fit:
+    """Per (scope, window, goal, hashtag): ``offset_sum`` and ``resid_m2`` of the joint fit.
+
+    ``relative`` has post_id, platform, account_id, window, goal, log_ratio, slot, month (one
+    row per post, window and goal); ``links`` post_id, hashtag_id. The regression is fitted
+    within each account (hashtag, slot and month effects of its own: a companion or a posting
+    time matters differently on different accounts), one block per (account, window, goal) of
+    one sparse system. For hashtag h with posts P_h, the partial residual of post p is
+    r_p = y_p - (the fitted effects of p's other hashtags, its slot and its month);
+    ``offset_sum`` = sum over P_h of (y_p - r_p), and ``resid_m2`` the sum of squared
+    deviations of r_p from their mean. A platform's or all accounts' row pools its accounts'
+    partial residuals (offsets add up, moments merge). The adjusted estimate is then
+    (sum(y) - offset_sum) / (n + RIDGE) (`estimate_of`).
+
+    With ``cells`` (one goal: engagement), also CELL_SCHEMA rows: the moments, per local
+    weekday x hour cell, of the posts' residual plus the cell's fitted effect (ALL_HASHTAGS:
+    adjusted for every hashtag and the month) and, per hashtag, plus that hashtag's own
+    fitted effect too (adjusted for its companions and the month).
+    """
+    rel = relative.select(
+        "post_id", "platform", "account_id", "window", "goal", "log_ratio", "slot", "month"
+    ).collect()
+    no_cells = pl.DataFrame(schema=CELL_SCHEMA) if cells else None
+    pairs = links.select("post_id", "hashtag_id").drop_nulls().unique().collect()
+    if rel.height == 0 or pairs.height == 0:
+        return Fit(pl.DataFrame(schema=_TAG_SCHEMA), no_cells)
+    window = pl.col("window").cast(pl.String).rank("dense").cast(pl.Int64)
+    goal = pl.col("goal").cast(pl.String).rank("dense").cast(pl.Int64)
+    width = int(rel["account_id"].max()) + 1  # type: ignore[arg-type]
+    obs = rel.with_columns(
+        block=_dense((window * 64 + goal) * width + pl.col("account_id"))
+    ).with_row_index("row")
+    tags = obs.select("row", "block", "post_id").join(pairs, on="post_id", how="inner")
+    if tags.height == 0:
+        return Fit(pl.DataFrame(schema=_TAG_SCHEMA), no_cells)
+    # Parameters are numbered by dense ranks of integer keys (ranks of structs are slow).
+    top = int(pairs["hashtag_id"].max()) + 1  # type: ignore[arg-type]
+    tags = tags.with_columns(param=_dense(pl.col("block") * top + pl.col("hashtag_id")))
+    n_tags = tags["param"].n_unique()
+    slots = obs.filter(pl.col("slot").is_not_null()).select(
+        "row", "block", "slot", param=_dense(pl.col("block") * 168 + pl.col("slot")) + n_tags
+    )
+    n_slots = slots["param"].n_unique()
+    months = obs.filter(pl.col("month").is_not_null())
+    first = int(months["month"].min()) if months.height else 0  # type: ignore[arg-type]
+    span = int(months["month"].max()) - first + 1 if months.height else 1  # type: ignore[arg-type]
+    months = months.select(
+        "row",
+        param=_dense(pl.col("block") * span + pl.col("month") - first) + n_tags + n_slots,
+    )
+    entries = pl.concat([tags.select("row", "param"), slots.select("row", "param"), months])
+    n_params = n_tags + n_slots + months["param"].n_unique()
+    ridge = np.full(n_params, COVARIATE_RIDGE)
+    ridge[:n_tags] = RIDGE
+    y = obs["log_ratio"].to_numpy().astype(np.float64)
+    design = sparse.csr_matrix(
+        (np.ones(entries.height), (entries["row"].to_numpy(), entries["param"].to_numpy())),
+        shape=(obs.height, n_params),
+        dtype=np.float64,
+    )
+    theta = _ridge_solve(design, y, ridge)
+    residual = y - design @ theta
+    # Per (account, hashtag): partial residuals r = residual + theta_h over its posts.
+    partial = residual[tags["row"].to_numpy()] + theta[tags["param"].to_numpy()]
+    per_account = (
+        tags.select("row", "hashtag_id", r=partial)
+        .join(obs.select("row", "account_id", "window", "goal", "log_ratio"), on="row")
+        .group_by("account_id", "window", "goal", "hashtag_id")
+        .agg(
+            n=pl.len().cast(pl.Int64),
+            mean=pl.col("r").mean(),
+            m2=pl.col("r").var(ddof=0) * pl.len(),
+            offset_sum=(pl.col("log_ratio") - pl.col("r")).sum(),
+        )
+    )
+    platforms = rel.select("account_id", "platform").unique("account_id").lazy()
+    keys = ["window", "goal", "hashtag_id"]
+    levels = by_scope(
+        per_account.lazy(),
+        platforms,
+        keys,
+        [*roll_up_moments(), pl.col("offset_sum").sum()],
+        merged(),
+    )
+    fitted = (
+        levels.select(
+            "platform",
+            "account_id",
+            pl.col("window", "goal").cast(pl.String),
+            "hashtag_id",
+            "offset_sum",
+            resid_m2="m2",
+        )
+        .collect()
+        .cast(dict(_TAG_SCHEMA))  # type: ignore[arg-type]
+    )
+    if not cells:
+        return Fit(fitted, None)
+    return Fit(fitted, _cells(obs, tags, slots, residual, theta, platforms))
+
+
+def _cells(
+    obs: pl.DataFrame,
+    tags: pl.DataFrame,
+    slots: pl.DataFrame,
+    residual: Floats,
+    theta: Floats,
+    platforms: pl.LazyFrame,
+) -> pl.DataFrame:
+    """CELL_SCHEMA rows of `joint_fit` (see there)."""
+    slot_param = np.full(obs.height, -1, dtype=np.int64)
+    slot_param[slots["row"].to_numpy()] = slots["param"].to_numpy()
+    own = residual[slots["row"].to_numpy()] + theta[slots["param"].to_numpy()]
+    every = slots.select("row", hashtag_id=pl.lit(ALL_HASHTAGS, pl.Int64), r=own)
+    placed = tags.join(slots.select("row"), on="row", how="semi")
+    rows = placed["row"].to_numpy()
+    per_tag = placed.select(
+        "row",
+        "hashtag_id",
+        r=residual[rows] + theta[slot_param[rows]] + theta[placed["param"].to_numpy()],
+    )
+    per_account = (
+        pl.concat([every, per_tag], how="vertical_relaxed")
+        .join(obs.select("row", "account_id", "window", "slot"), on="row")
+        .group_by("account_id", "window", "hashtag_id", "slot")
+        .agg(
+            n=pl.len().cast(pl.Int64),
+            mean=pl.col("r").mean(),
+            m2=pl.col("r").var(ddof=0) * pl.len(),
+        )
+    )
+    keys = ["window", "hashtag_id", "slot"]
+    levels = by_scope(per_account.lazy(), platforms, keys, roll_up_moments(), merged())
+    return (
+        levels.with_columns(
+            pl.col("window").cast(pl.String),
+            weekday=(pl.col("slot") // 24 + 1).cast(pl.Int8),
+            hour=(pl.col("slot") % 24).cast(pl.Int8),
+        )
+        .select(CELL_SCHEMA.names())
+        .collect()
+        .cast(dict(CELL_SCHEMA))  # type: ignore[arg-type]
+    )
+
+
+def _ridge_solve(design: sparse.csr_matrix, y: Floats, ridge: Floats) -> Floats:
+    """Solve (X'X + diag(ridge)) theta = X'y by preconditioned conjugate gradients.
+
+    Dot products are plain sums (no BLAS call: on a loaded machine BLAS threads spin)."""
+    transposed = design.T.tocsr()
+    rhs = transposed @ y
+    diagonal = np.asarray(transposed @ np.ones(design.shape[0])).ravel() + ridge
+    theta: Floats = rhs / diagonal  # the one-hashtag-at-a-time answer: a good start
+    residual = rhs - (transposed @ (design @ theta) + ridge * theta)
+    z = residual / diagonal
+    direction = z.copy()
+    rz = float((residual * z).sum())
+    bound = _CG_TOLERANCE * max(float((rhs * rhs).sum()), 1e-300)
+    for _ in range(_CG_STEPS):
+        if float((residual * residual).sum()) <= bound:
+            break
+        product = transposed @ (design @ direction) + ridge * direction
+        step = rz / float((direction * product).sum())
+        theta += step * direction
+        residual -= step * product
+        z = residual / diagonal
+        rz_next = float((residual * z).sum())
+        direction = z + (rz_next / rz) * direction
+        rz = rz_next
+    return theta
+
+
+def estimate_of(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Add ``estimate`` and ``estimate_se`` (log scale) to rows with posts, mean_log_ratio,
+    offset_sum (NULL = 0) and resid_var: b = (n mean - offset_sum) / (n + RIDGE),
+    se = sqrt(resid_var / (n + RIDGE))."""
+    n = pl.col("posts").cast(pl.Float64)
+    total = n * pl.col("mean_log_ratio") - pl.col("offset_sum").fill_null(0.0)
+    return frame.with_columns(
+        estimate=total / (n + RIDGE),
+        estimate_se=(pl.col("resid_var") / (n + RIDGE)).sqrt().clip(lower_bound=_MIN_SE),
+    )
+
+
+def _moderated(pooled: pl.Expr, m2: pl.Expr, n: pl.Expr) -> pl.Expr:
+    """(PRIOR_DF * pooled + m2) / (PRIOR_DF + n - 1); the pooled variance alone for n = 1,
+    and m2 / (n - 1) where no pooled variance exists."""
+    own = pl.when(n >= 2).then(m2 / (n - 1))
+    return (
+        pl.when(pooled.is_not_null())
+        .then((PRIOR_DF * pooled + m2) / (PRIOR_DF + n - 1))
+        .otherwise(own)
+        .fill_null(0.0)
+    )
+
+
+def fit_priors(rows: pl.DataFrame) -> pl.DataFrame:
+    """PRIOR_SCHEMA: the mixture prior and q-value curve of every group of `rows`.
+
+    `rows` has PRIOR_GROUP, posts, estimate, estimate_se, pooled_var and (for the q-value
+    curve) lfsr computed with the fitted weights; see `hashtag_lift`."""
+    out: list[pl.DataFrame] = []
+    sds = np.array(MIXTURE_SDS)
+    for key, part in rows.partition_by(PRIOR_GROUP, as_dict=True, maintain_order=True).items():
+        eligible = part.filter(pl.col("posts") >= MIN_POSTS)
+        weights = _em_weights(
+            eligible["estimate"].to_numpy(), eligible["estimate_se"].to_numpy(), sds
+        )
+        platform, account_id, window, goal = key
+        out.append(
+            pl.DataFrame(
+                {
+                    "platform": platform,
+                    "account_id": account_id,
+                    "window": window,
+                    "goal": goal,
+                    "component": np.arange(len(sds), dtype=np.int16),
+                    "sd": sds,
+                    "weight": weights,
+                    "knot_lfsr": np.array(KNOTS),
+                    "knot_qvalue": np.full(len(KNOTS), np.nan),
+                    "pooled_var": part["pooled_var"][0],
+                },
+                schema=PRIOR_SCHEMA,
+            )
+        )
+    if not out:
+        return pl.DataFrame(schema=PRIOR_SCHEMA)
+    return pl.concat(out).with_columns(pl.col("knot_qvalue").fill_nan(None))
+
+
+def _em_weights(b: Floats, s: Floats, sds: Floats) -> Floats:
+    """Mixture weights maximising the penalised likelihood of estimates b with errors s."""
+    k = len(sds)
+    prior = np.full(k, 0.5 / (k - 1))
+    prior[0] = 0.5
+    if len(b) == 0:
+        prior = np.zeros(k)
+        prior[0] = 1.0
+        return prior
+    alpha = np.zeros(k)
+    alpha[0] = NULL_PENALTY - 1.0
+    density = _densities(b, np.maximum(s, _MIN_SE), sds)
+    for _ in range(_EM_STEPS):
+        joint = density * prior
+        total = joint.sum(axis=1, keepdims=True)
+        total[total <= 0] = 1e-300
+        responsibility = joint / total
+        updated = (responsibility.sum(axis=0) + alpha) / (len(b) + alpha.sum())
+        done = float(np.max(np.abs(updated - prior))) < _EM_TOLERANCE
+        prior = updated
+        if done:
+            break
+    return prior
+
+
+def _densities(b: Floats, s: Floats, sds: Floats) -> Floats:
+    """Normal densities of b under each component: N(b; 0, s^2 + sd_k^2), shape (H, K)."""
+    var = s[:, None] ** 2 + sds[None, :] ** 2
+    return np.exp(-0.5 * b[:, None] ** 2 / var) / np.sqrt(2 * np.pi * var)
+
+
+def posterior(
+    b: Floats, s: Floats, weights: Floats, sds: Floats
+) -> tuple[Floats, Floats, Floats, Floats]:
+    """Posterior mean, 95% credible bounds and lfsr of each effect (all log scale)."""
+    s = np.maximum(s, _MIN_SE)
+    joint = _densities(b, s, sds) * weights[None, :]
+    total = joint.sum(axis=1, keepdims=True)
+    total[total <= 0] = 1e-300
+    w = joint / total  # posterior component weights
+    var_k = sds[None, :] ** 2
+    shrink = var_k / (var_k + s[:, None] ** 2)
+    means = shrink * b[:, None]  # component posterior means (0 for the point mass)
+    sd_k = np.sqrt(shrink * s[:, None] ** 2)
+    mean = (w * means).sum(axis=1)
+    safe = np.where(sd_k > 0, sd_k, 1.0)
+    above = np.where(sd_k > 0, ndtr(means / safe), 0.0)
+    below = np.where(sd_k > 0, ndtr(-means / safe), 0.0)
+    point = np.where(sd_k > 0, 0.0, w)  # mass at exactly 0
+    zero = point.sum(axis=1)
+    positive = (w * above).sum(axis=1)
+    negative = (w * below).sum(axis=1)
+    lfsr = np.clip(np.minimum(positive + zero, negative + zero), 0.0, 1.0)
+    low = _quantile(0.025, w, means, sd_k)
+    high = _quantile(0.975, w, means, sd_k)
+    return mean, low, high, lfsr
+
+
+def _quantile(p: float, w: Floats, means: Floats, sd_k: Floats) -> Floats:
+    """The p quantile of each row's normal mixture (point masses where sd_k = 0)."""
+    spread = np.where(sd_k > 0, sd_k, 0.0)
+    low = np.minimum((means - 8 * spread).min(axis=1), 0.0) - 1e-9
+    high = np.maximum((means + 8 * spread).max(axis=1), 0.0) + 1e-9
+    safe = np.where(sd_k > 0, sd_k, 1.0)
+    for _ in range(_BISECTION_STEPS):
+        middle = (low + high) / 2
+        x = middle[:, None]
+        cdf_k = np.where(sd_k > 0, ndtr((x - means) / safe), (x >= means).astype(np.float64))
+        below = (w * cdf_k).sum(axis=1) >= p
+        high = np.where(below, middle, high)
+        low = np.where(below, low, middle)
+    result: Floats = np.where(np.abs(high) < 1e-12, 0.0, high)  # bisection noise at 0
+    return result
+
+
+def apply_priors(rows: pl.DataFrame, priors: pl.DataFrame, *, exact_q: bool) -> pl.DataFrame:
+    """Add score, score_low, score_high, lfsr, qvalue and verdict to `rows` (which have
+    PRIOR_GROUP, posts, estimate, estimate_se) from the mixture weights in `priors`.
+
+    With ``exact_q`` the q-value is the s-value over the group's rows (a full pass: `rows` are
+    the whole list); otherwise it is read off the group's stored q-value curve (an incremental
+    pass, which sees only a few rows of the list)."""
+    sds = np.array(MIXTURE_SDS)
+    parts: list[pl.DataFrame] = []
+    prior_groups = priors.partition_by(PRIOR_GROUP, as_dict=True)
+    for key, part in rows.partition_by(PRIOR_GROUP, as_dict=True, maintain_order=True).items():
+        prior = prior_groups.get(key)
+        if prior is None or prior.height != len(sds):
+            parts.append(part.with_columns(_nulls()))
+            continue
+        prior = prior.sort("component")
+        weights = prior["weight"].to_numpy()
+        judged = part["posts"].to_numpy() >= MIN_POSTS
+        # Only judged rows get a headline (the others are NULL below): skip their posterior.
+        mean, low, high, lfsr = (np.full(part.height, np.nan) for _ in range(4))
+        if judged.any():
+            found = posterior(
+                part["estimate"].to_numpy()[judged],
+                part["estimate_se"].to_numpy()[judged],
+                weights,
+                sds,
+            )
+            for target, values in zip((mean, low, high, lfsr), found, strict=True):
+                target[judged] = values
+        if exact_q:
+            qvalue = _svalues(lfsr, judged)
+        else:
+            qvalue = _from_curve(lfsr, prior["knot_lfsr"].to_numpy(), prior["knot_qvalue"])
+            qvalue = np.where(judged, qvalue, np.nan)
+        parts.append(
+            part.with_columns(
+                post_mean=pl.Series(mean),
+                score=pl.Series(np.expm1(mean)),
+                score_low=pl.Series(np.expm1(low)),
+                score_high=pl.Series(np.expm1(high)),
+                lfsr=pl.Series(lfsr),
+                qvalue=pl.Series(qvalue).fill_nan(None),
+            )
+        )
+    if not parts:
+        return rows.with_columns(_nulls()).with_columns(verdict=pl.lit("unclear"))
+    out = pl.concat(parts, how="diagonal_relaxed").with_columns(verdict=verdict_of())
+    # Under MIN_POSTS posts there is no headline: the hashtag is outside the ranking.
+    few = pl.col("posts") < MIN_POSTS
+    hidden = ("score", "score_low", "score_high", "lfsr", "qvalue")
+    return out.with_columns(pl.when(~few).then(pl.col(c)).alias(c) for c in hidden).drop(
+        "post_mean"
+    )
+
+
+def _nulls() -> list[pl.Expr]:
+    return [
+        pl.lit(None, pl.Float64).alias(name)
+        for name in ("post_mean", "score", "score_low", "score_high", "lfsr", "qvalue")
+    ]
+
+
+def verdict_of() -> pl.Expr:
+    """too_few_posts under MIN_POSTS; lifts / underperforms when qvalue <= FSR; else unclear."""
+    sure = pl.col("qvalue") <= FSR
+    return (
+        pl.when(pl.col("posts") < MIN_POSTS)
+        .then(pl.lit("too_few_posts"))
+        .when(sure & (pl.col("post_mean") > 0))
+        .then(pl.lit("lifts"))
+        .when(sure & (pl.col("post_mean") < 0))
+        .then(pl.lit("underperforms"))
+        .otherwise(pl.lit("unclear"))
+    )
+
+
+def _svalues(lfsr: Floats, judged: NDArray[np.bool_]) -> Floats:
+    """s-values: for each judged row, the mean lfsr of the judged rows with lfsr <= its own."""
+    out = np.full(len(lfsr), np.nan)
+    index = np.flatnonzero(judged)
+    if len(index) == 0:
+        return out
+    order = index[np.argsort(lfsr[index], kind="stable")]
+    running = np.cumsum(lfsr[order]) / np.arange(1, len(order) + 1)
+    # Ties share the value of the last of them (the mean over every row at that lfsr).
+    values = lfsr[order]
+    last = np.searchsorted(values, values, side="right") - 1
+    out[order] = running[last]
+    return out
+
+
+def q_curve(lfsr: Floats, judged: NDArray[np.bool_]) -> Floats:
+    """The s-value at each lfsr in KNOTS (NaN where no judged row is at or below it)."""
+    values = np.sort(lfsr[judged])
+    knots = np.array(KNOTS)
+    if len(values) == 0:
+        return np.full(len(knots), np.nan)
+    cumulative = np.concatenate([[0.0], np.cumsum(values)])
+    counts = np.searchsorted(values, knots, side="right")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result: Floats = np.where(counts > 0, cumulative[counts] / np.maximum(counts, 1), np.nan)
+    return result
+
+
+def _from_curve(lfsr: Floats, knots: Floats, values: pl.Series) -> Floats:
+    """Linear interpolation of a stored q-value curve; never above lfsr itself."""
+    curve = values.fill_null(np.nan).to_numpy().astype(np.float64)
+    known = ~np.isnan(curve)
+    if not known.any():
+        return lfsr.copy()
+    interpolated = np.interp(lfsr, knots[known], curve[known])
+    result: Floats = np.minimum(interpolated, lfsr)
+    return result
+
+
+def with_q_curve(priors: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """`priors` with knot_qvalue filled from the lfsr of the full list in `rows`."""
+    parts = []
+    row_groups = rows.partition_by(PRIOR_GROUP, as_dict=True)
+    for key, prior in priors.partition_by(PRIOR_GROUP, as_dict=True, maintain_order=True).items():
+        part = row_groups.get(key)
+        if part is None or part.height == 0:
+            parts.append(prior)
+            continue
+        lfsr = part["lfsr"].fill_null(1.0).to_numpy()
+        curve = q_curve(lfsr, part["posts"].to_numpy() >= MIN_POSTS)
+        parts.append(
+            prior.sort("component").with_columns(
+                knot_qvalue=pl.Series(curve).fill_nan(None).cast(pl.Float64)
+            )
+        )
+    return pl.concat(parts) if parts else priors
+
+
+def _pooled() -> pl.Expr:
+    """The pooled residual variance of a group: sum(resid_m2) / sum(posts - 1)."""
+    pooled_df = (pl.col("posts") - 1).clip(lower_bound=0).sum().over(PRIOR_GROUP)
+    return pl.when(pooled_df > 0).then(pl.col("resid_m2").sum().over(PRIOR_GROUP) / pooled_df)
+
+
+def priors_of(lift: pl.DataFrame) -> pl.DataFrame:
+    """The prior a full pass fitted for the groups of a full lift table (LIFT_SCHEMA): the
+    same pooled variance, mixture weights and q-value curve as `effect_rows` (deterministic
+    functions of the stored estimate, standard error, resid_m2 and lfsr)."""
+    rows = lift.with_columns(pooled_var=_pooled())
+    return with_q_curve(fit_priors(rows), rows).select(PRIOR_SCHEMA.names())
+
+
+def rank_order(verdict: str) -> int:
+    """Position of a verdict in the default ranking: lifts, unclear, underperforms, too few."""
+    return {"lifts": 0, "unclear": 1, "underperforms": 2}.get(verdict, 3)
+
+
+def effect_rows(
+    rows: pl.DataFrame, priors: pl.DataFrame | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows with estimate, estimate_se, score, score_low, score_high, lfsr, qvalue, verdict;
+    the priors they used).
+
+    `rows` has PRIOR_GROUP, hashtag_id, posts, mean_log_ratio, offset_sum and resid_m2 (NULL
+    where unknown: no offset, and the raw ``m2`` column stands in for the residual's). Without
+    `priors` (a full pass: `rows` are every hashtag of their groups) the pooled variance, the
+    mixture and the q-value curve are fitted here; with them (an incremental pass) they are
+    held fixed.
+    """
+    rows = rows.with_columns(pl.col("resid_m2").fill_null(pl.col("m2")))
+    if priors is None:
+        rows = rows.with_columns(pooled_var=_pooled())
+    else:
+        pooled_of = priors.group_by(PRIOR_GROUP).agg(pl.col("pooled_var").first())
+        rows = rows.join(pooled_of, on=PRIOR_GROUP, how="left")
+    rows = (
+        rows.lazy()
+        .with_columns(
+            resid_var=_moderated(pl.col("pooled_var"), pl.col("resid_m2"), pl.col("posts"))
+        )
+        .pipe(estimate_of)
+        .collect()
+    )
+    if priors is None:
+        priors = fit_priors(rows)
+        rows = apply_priors(rows, priors, exact_q=True)
+        priors = with_q_curve(priors, rows)
+    else:
+        rows = apply_priors(rows, priors, exact_q=False)
+    return rows.drop("pooled_var", "resid_var"), priors

@@ -1,0 +1,254 @@
+"""The hashtag estimate (analytics/effects.py) against independent numerics.
+
+The joint fit is checked against a dense direct solve of the same ridge problem, the mixture
+posterior against numerical integration of prior x likelihood, the s-values by hand, and the
+worked example of docs/metrics.md ("The hashtag estimate"). Whether the estimate is *right*
+(error rates, power, coverage) is the simulation study's job: bench/ranking_study.py.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+from scipy import integrate
+from scipy.stats import norm
+
+from hashtag_core.analytics.baseline import relative_performance
+from hashtag_core.analytics.effects import (
+    MIXTURE_SDS,
+    _em_weights,
+    _svalues,
+    joint_fit,
+    posterior,
+)
+from hashtag_core.analytics.frames import POSTS_SCHEMA
+from hashtag_core.analytics.lift import hashtag_lift
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+# Written out here, not imported: a wrong constant in the code must not be shared by the check.
+TAG_RIDGE = 1.0
+TIMING_RIDGE = 20.0
+GRID = np.array([0.0, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56])
+
+
+def _posts(log_effect: np.ndarray, *, accounts: np.ndarray, seed: int) -> pl.DataFrame:
+    """Posts whose engagement is 100 * account * exp(effect + noise), over 300 days."""
+    rng = np.random.default_rng(seed)
+    n = len(log_effect)
+    posted = [NOW - timedelta(hours=int(h)) for h in rng.integers(1, 24 * 300, n)]
+    noise = rng.normal(0.0, 0.8, n)
+    engagement = np.round(np.exp(np.log(100.0 * accounts) + log_effect + noise)).astype(int)
+    return pl.DataFrame(
+        {
+            "post_id": np.arange(n),
+            "account_id": accounts,
+            "platform": ["instagram"] * n,
+            "posted_at": posted,
+            "local_date": [p.date() for p in posted],
+            "local_weekday": [p.isoweekday() for p in posted],
+            "local_hour": [p.hour for p in posted],
+            "likes": engagement,
+            "comments": [0] * n,
+            "shares": [0] * n,
+            "saves": [0] * n,
+            "impressions": [None] * n,
+            "reach": [None] * n,
+            "followers": [None] * n,
+        }
+    ).cast(dict(POSTS_SCHEMA))  # type: ignore[arg-type]
+
+
+def _links(pairs: list[tuple[int, int]]) -> pl.DataFrame:
+    return pl.DataFrame(pairs, schema={"post_id": pl.Int64, "hashtag_id": pl.Int64}, orient="row")
+
+
+def _rider_case(seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A strong tag (x1.5) on 15% of posts; a rider on half of those only; 20 null tags."""
+    rng = np.random.default_rng(seed)
+    n = 3_000
+    strong = rng.random(n) < 0.15
+    rider = strong & (rng.random(n) < 0.5)
+    nulls = rng.integers(10, 30, n)
+    accounts = rng.integers(1, 4, n)
+    posts = _posts(np.log(1.5) * strong, accounts=accounts, seed=seed + 1)
+    pairs = [(i, 1) for i in range(n) if strong[i]] + [(i, 2) for i in range(n) if rider[i]]
+    pairs += [(i, int(nulls[i])) for i in range(n)]
+    return posts, _links(pairs)
+
+
+def _direct(rel: pl.DataFrame, links: pl.DataFrame) -> dict[int, tuple[float, list[float]]]:
+    """The ridge problem of one account, built and solved densely: hashtag -> (offset sum,
+    partial residuals)."""
+    y = rel["log_ratio"].to_numpy()
+    row_of = {pid: i for i, pid in enumerate(rel["post_id"].to_list())}
+    mine = links.filter(pl.col("post_id").is_in(rel["post_id"].implode()))
+    tags = sorted(set(mine["hashtag_id"].to_list()))
+    slots = sorted(set(rel["slot"].to_list()))
+    months = sorted(set(rel["month"].to_list()))
+    columns = len(tags) + len(slots) + len(months)
+    design = np.zeros((len(y), columns))
+    for pid, tag in mine.iter_rows():
+        design[row_of[pid], tags.index(tag)] = 1.0
+    for i, (slot, month) in enumerate(zip(rel["slot"], rel["month"], strict=True)):
+        design[i, len(tags) + slots.index(slot)] = 1.0
+        design[i, len(tags) + len(slots) + months.index(month)] = 1.0
+    penalty = np.r_[np.full(len(tags), TAG_RIDGE), np.full(columns - len(tags), TIMING_RIDGE)]
+    theta = np.linalg.solve(design.T @ design + np.diag(penalty), design.T @ y)
+    fitted = design @ theta
+    out = {}
+    for j, tag in enumerate(tags):
+        on = design[:, j] == 1.0
+        partial = y[on] - fitted[on] + theta[j]
+        out[tag] = (float(np.sum(y[on] - partial)), partial.tolist())
+    return out
+
+
+def test_joint_fit_equals_a_direct_solve_of_the_ridge_problem() -> None:
+    posts, links = _rider_case(seed=3)
+    relative = relative_performance(posts.lazy(), now=NOW, goals=["engagement"], windows=["all"])
+    fit = joint_fit(relative, links.lazy()).tags
+
+    # One regression per account; a platform's figures pool its accounts' partial residuals.
+    rel = relative.collect().sort("post_id")
+    per_account = {
+        account: _direct(rel.filter(pl.col("account_id") == account), links)
+        for account in sorted(set(rel["account_id"].to_list()))
+    }
+    for account, solved in per_account.items():
+        got = fit.filter(pl.col("account_id") == account).sort("hashtag_id")
+        assert got["hashtag_id"].to_list() == sorted(solved)
+        np.testing.assert_allclose(
+            got["offset_sum"].to_numpy(),
+            [solved[t][0] for t in sorted(solved)],
+            rtol=1e-5,
+            atol=1e-6,
+        )
+    pooled = fit.filter(pl.col("platform") == "*").sort("hashtag_id")
+    for tag, offset, m2 in pooled.select("hashtag_id", "offset_sum", "resid_m2").iter_rows():
+        parts = [solved[tag] for solved in per_account.values() if tag in solved]
+        residuals = np.concatenate([np.array(p[1]) for p in parts])
+        assert offset == pytest.approx(sum(p[0] for p in parts), rel=1e-5, abs=1e-6)
+        assert m2 == pytest.approx(float(np.sum((residuals - residuals.mean()) ** 2)), rel=1e-6)
+
+
+def test_a_tag_riding_along_with_a_strong_tag_comes_out_near_zero() -> None:
+    posts, links = _rider_case(seed=7)
+    relative = relative_performance(posts.lazy(), now=NOW, goals=["engagement"], windows=["all"])
+    lift = hashtag_lift(relative, links.lazy()).collect()
+    every = lift.filter(pl.col("platform") == "*")
+    strong = every.filter(pl.col("hashtag_id") == 1).row(0, named=True)
+    rider = every.filter(pl.col("hashtag_id") == 2).row(0, named=True)
+    # Raw, the rider looks as good as the tag it rides with; adjusted, it is near nothing.
+    assert rider["lift"] > 0.25
+    assert abs(rider["estimate"]) < 2.5 * rider["estimate_se"]
+    assert rider["verdict"] == "unclear"
+    assert abs(strong["estimate"] - np.log(1.5)) < 3 * strong["estimate_se"] + 0.05
+    assert strong["verdict"] == "lifts"
+    assert strong["score_low"] > 0.1
+
+
+def _numerical_posterior(b: float, s: float, weights: np.ndarray) -> dict[str, float]:
+    """Posterior of a mixture prior (point mass + normals) by numerical integration of
+    prior x likelihood (quadrature for the moments, a fine grid for the quantiles)."""
+    parts = [(w, sd) for w, sd in zip(weights[1:], GRID[1:], strict=True) if w > 0]
+
+    def joint(x: float) -> float:
+        return float(sum(w * norm.pdf(x, 0.0, sd) for w, sd in parts) * norm.pdf(b, x, s))
+
+    def quad(f: object, low: float, high: float) -> float:
+        return float(integrate.quad(f, low, high, epsabs=1e-14, epsrel=1e-12, limit=200)[0])
+
+    point = weights[0] * norm.pdf(b, 0.0, s)
+    below = quad(joint, -np.inf, 0.0)
+    above = quad(joint, 0.0, np.inf)
+    total = point + below + above
+    mean = quad(lambda x: x * joint(x), -np.inf, 0.0) + quad(lambda x: x * joint(x), 0.0, np.inf)
+    x = np.linspace(-12.0, 12.0, 480_001)
+    density = np.array([joint(v) for v in x[::40]]) / total
+    grid = x[::40]
+    cdf = integrate.cumulative_trapezoid(density, grid, initial=0.0)
+    cdf = cdf + np.where(grid >= 0, point / total, 0.0)
+    return {
+        "mean": mean / total,
+        "lfsr": (min(below, above) + point) / total,
+        "low": float(grid[np.searchsorted(cdf, 0.025)]),
+        "high": float(grid[np.searchsorted(cdf, 0.975)]),
+    }
+
+
+@pytest.mark.parametrize(
+    ("b", "s"), [(0.3326, 0.1043), (1.0, 0.5), (-0.2, 0.05), (0.02, 0.3), (2.5, 0.7)]
+)
+def test_posterior_equals_numerical_integration(b: float, s: float) -> None:
+    weights = np.array([0.55, 0.0, 0.05, 0.05, 0.1, 0.1, 0.1, 0.05, 0.0, 0.0])
+    mean, low, high, lfsr = posterior(np.array([b]), np.array([s]), weights, GRID)
+    want = _numerical_posterior(b, s, weights)
+    assert mean[0] == pytest.approx(want["mean"], abs=1e-6)
+    assert lfsr[0] == pytest.approx(want["lfsr"], abs=1e-6)
+    assert low[0] == pytest.approx(want["low"], abs=2e-3)  # the grid's step is 2e-3
+    assert high[0] == pytest.approx(want["high"], abs=2e-3)
+
+
+def test_the_grid_in_the_code_is_the_documented_one() -> None:
+    np.testing.assert_array_equal(np.array(MIXTURE_SDS), GRID)
+
+
+def test_worked_example_of_the_docs() -> None:
+    weights = np.zeros(len(GRID))
+    weights[0], weights[5], weights[6] = 0.6, 0.2, 0.2  # point mass; sd 0.16; sd 0.32
+    b = (18.0 - 2.7) / (45 + 1)
+    s = np.sqrt(0.5 / (45 + 1))
+    mean, low, high, lfsr = posterior(np.array([b]), np.array([s]), weights, GRID)
+    assert b == pytest.approx(0.3326, abs=5e-5)
+    assert s == pytest.approx(0.1043, abs=5e-5)
+    assert np.expm1(mean[0]) == pytest.approx(0.296, abs=5e-4)
+    assert low[0] == 0.0  # the lower quantile falls in the point mass
+    assert np.expm1(high[0]) == pytest.approx(0.605, abs=5e-4)
+    assert lfsr[0] == pytest.approx(0.058, abs=5e-4)
+
+
+def test_em_recovers_the_mixture_it_is_drawn_from() -> None:
+    rng = np.random.default_rng(11)
+    true = np.where(rng.random(4_000) < 0.7, 0.0, rng.normal(0.0, 0.32, 4_000))
+    se = np.full(4_000, 0.05)
+    weights = _em_weights(true + rng.normal(0.0, 0.05, 4_000), se, GRID)
+    assert weights.sum() == pytest.approx(1.0)
+    assert weights[0] == pytest.approx(0.7, abs=0.04)
+    assert weights[5:8].sum() == pytest.approx(0.3, abs=0.05)  # sd 0.16 .. 0.64
+
+
+def test_no_effect_anywhere_puts_almost_all_weight_on_the_null() -> None:
+    rng = np.random.default_rng(5)
+    se = rng.uniform(0.05, 0.5, 1_000)
+    weights = _em_weights(rng.normal(0.0, se), se, GRID)
+    assert weights[0] > 0.9
+
+
+def test_svalues_by_hand() -> None:
+    lfsr = np.array([0.2, 0.01, 0.03, 0.5, 0.03])
+    judged = np.array([True, True, True, False, True])
+    got = _svalues(lfsr, judged)
+    # sorted judged: 0.01, 0.03, 0.03, 0.2 -> 0.01, 0.0233 (both ties), 0.0233, 0.0675
+    np.testing.assert_allclose(got[[1, 2, 4, 0]], [0.01, 0.07 / 3, 0.07 / 3, 0.27 / 4])
+    assert np.isnan(got[3])
+
+
+def test_a_tag_on_too_few_posts_has_no_headline_and_no_rank() -> None:
+    posts, links = _rider_case(seed=9)
+    viral = posts.with_columns(
+        likes=pl.when(pl.col("post_id") == 0).then(10**7).otherwise(pl.col("likes"))
+    )
+    links = pl.concat([links, _links([(0, 999), (1, 998), (2, 998)])])
+    relative = relative_performance(viral.lazy(), now=NOW, goals=["engagement"], windows=["all"])
+    lift = hashtag_lift(relative, links.lazy()).collect().filter(pl.col("platform") == "*")
+    lone = lift.filter(pl.col("hashtag_id") == 999).row(0, named=True)
+    assert lone["lift"] > 10  # raw: a huge lift
+    assert lone["verdict"] == "too_few_posts"
+    assert lone["score"] is None
+    assert lone["qvalue"] is None
+    ranked = lift.sort("score", descending=True, nulls_last=True)["hashtag_id"].to_list()
+    assert ranked.index(999) > ranked.index(1)
+    assert set(ranked[-2:]) == {998, 999}
