@@ -39,6 +39,8 @@ from pathlib import Path
 
 import polars as pl
 
+from bench.ranking_demo import demo_lines, demo_table
+from bench.ranking_reference import reference_rows
 from bench.ranking_sim import END, GOALS, Brand, make_brand
 from hashtag_core.analytics.baseline import relative_performance
 from hashtag_core.analytics.followers import follower_lift
@@ -48,7 +50,9 @@ from hashtag_core.analytics.lift import hashtag_lift
 __all__ = ["THRESHOLDS", "UNJUDGED", "Check", "checks", "evaluate", "main", "run_study", "table"]
 
 #: Thresholds of issue 13, judged per goal and window (see the module doc for definitions):
-#: FDR <= 5%; power >= 90% of brands; no one-post tag in any brand's default top 10;
+#: FDR <= 5% of all verdicts pooled over brands (with at least one wrong verdict allowed,
+#: so that a list of 4 verdicts is not failed by one error: the judged bound is
+#: max(5% of verdicts, 1)); power >= 90% of brands; no one-post tag in any brand's default top 10;
 #: controls flagged no more often than other nulls (allowing 2 binomial standard errors of
 #: the controls' share at the other nulls' rate, floored at 1%); 95% interval coverage of
 #: the true effect between 93% and 97%.
@@ -119,13 +123,21 @@ def run_study(
     goals: Sequence[str] = GOALS,
     windows: Sequence[str] = ("all",),
     scale: float = 1.0,
+    estimator: str = "production",
     progress: Callable[[str], None] | None = None,
 ) -> pl.DataFrame:
-    """Every brand's scored rows, concatenated (one row per brand, window, goal, hashtag)."""
+    """Every brand's scored rows, concatenated (one row per brand, window, goal, hashtag).
+
+    ``estimator`` "reference" replaces the headline columns by `bench.ranking_reference`'s
+    (a yardstick showing what the data allow); the raw lift columns stay production's.
+    """
     out = []
     for b in range(brands):
         brand = make_brand(seed * 100_003 + b, scale=scale)
-        out.append(with_truth(production_rows(brand, goals, windows), brand, b))
+        rows = production_rows(brand, goals, windows)
+        if estimator == "reference":
+            rows = reference_rows(brand, rows, goals, windows)
+        out.append(with_truth(rows, brand, b))
         if progress:
             progress(
                 f"brand {b + 1}/{brands}: {brand.posts.height} posts, {brand.links.height} links"
@@ -141,10 +153,15 @@ def default_rank() -> list[pl.Expr]:
 
 @dataclass(frozen=True)
 class Metric:
-    """One figure: numerator over denominator (value None when the denominator is 0)."""
+    """One figure: numerator over denominator (value None when the denominator is 0).
 
-    hits: int
+    ``mean_of`` names what ``total`` counts when the figure is a mean of per-unit shares
+    (``hits`` is then the sum of the shares), e.g. "brands".
+    """
+
+    hits: float
     total: int
+    mean_of: str = ""
 
     @property
     def value(self) -> float | None:
@@ -153,8 +170,10 @@ class Metric:
     def cell(self, percent: bool = True) -> str:
         if self.value is None:
             return "n/a (0)"
-        shown = f"{100 * self.value:.1f}%" if percent else f"{self.hits}"
-        return f"{shown} ({self.hits}/{self.total})"
+        shown = f"{100 * self.value:.1f}%" if percent else f"{self.hits:g}"
+        if self.mean_of:
+            return f"{shown} ({self.total} {self.mean_of})"
+        return f"{shown} ({self.hits:g}/{self.total})"
 
 
 def _share(frame: pl.DataFrame, hit: pl.Expr) -> Metric:
@@ -176,6 +195,7 @@ def evaluate(rows: pl.DataFrame) -> dict[str, Metric]:
     covered = rows.filter(pl.col("posts") >= MIN_POSTS)
     return {
         "fdr": _share(rows.filter(flagged), wrong),
+        "fdp_mean": _mean_fdp(rows, flagged, wrong),
         "power": _share(per_brand, pl.col("all_right")),
         "power_tags": _share(strong, right),
         "power_raw": _share(strong, _raw_verdict() == expected),
@@ -189,6 +209,14 @@ def evaluate(rows: pl.DataFrame) -> dict[str, Metric]:
         ),
         "coverage_raw": _coverage(covered, "ci_low", "ci_high"),
     }
+
+
+def _mean_fdp(rows: pl.DataFrame, flagged: pl.Expr, wrong: pl.Expr) -> Metric:
+    """Mean over brands of wrong / max(flagged, 1): what Benjamini-Hochberg bounds per list."""
+    per_brand = rows.group_by("brand").agg(
+        ((flagged & wrong).sum() / flagged.sum().clip(lower_bound=1)).alias("fdp")
+    )
+    return Metric(float(per_brand["fdp"].sum()), per_brand.height, mean_of="brands")
 
 
 def _raw_verdict() -> pl.Expr:
@@ -235,7 +263,12 @@ def checks(window: str, goal: str, m: dict[str, Metric]) -> list[Check]:
     allowance = t["companion_se"] * math.sqrt(rate * (1 - rate) / max(control.total, 1))
     lines = [
         # No verdict at all has no false ones: FDR of an empty list is 0.
-        ("FDR", fdr.cell(), f"<= {t['fdr_max']:.0%}", (fdr.value or 0.0) <= t["fdr_max"]),
+        (
+            "FDR",
+            fdr.cell(),
+            f"<= {t['fdr_max']:.0%} (or 1 wrong)",
+            fdr.hits <= max(t["fdr_max"] * fdr.total, 1),
+        ),
         ("power", power.cell(), f">= {t['power_min']:.0%}", (power.value or 0.0) >= t["power_min"]),
         (
             "one-post tag in top 10",
@@ -264,6 +297,7 @@ def checks(window: str, goal: str, m: dict[str, Metric]) -> list[Check]:
 
 _COLUMNS = (
     ("FDR <= 5%", "fdr", True),
+    ("mean FDP per brand", "fdp_mean", True),
     ("power >= 90% (brands)", "power", True),
     ("power (tags)", "power_tags", True),
     ("raw-CI power (tags)", "power_raw", True),
@@ -298,6 +332,20 @@ def footer(rows: pl.DataFrame, brands: int, seed: int, scale: float, seconds: fl
     )
 
 
+def demo_section() -> tuple[str, list[Check]]:
+    """The demo line: its table and a failed Check per judged window it misses."""
+    lines = demo_lines()
+    text = f"\nDemo (production estimator, goal engagement):\n\n{demo_table(lines)}\n"
+    failed = [
+        Check(
+            d.window, "engagement", "demo tag", f"{d.verdict}, rank {d.rank}", "lifts, top 3", False
+        )
+        for d in lines
+        if not d.ok
+    ]
+    return text, failed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the study, print and write the table, and return 1 if any threshold is missed."""
     parser = argparse.ArgumentParser(
@@ -309,7 +357,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--goals", nargs="+", default=list(GOALS), choices=GOALS)
     parser.add_argument("--windows", nargs="+", default=["all"], choices=["all", "365d"])
     parser.add_argument("--out", type=Path, help="also write the markdown table here")
+    parser.add_argument(
+        "--estimator",
+        choices=["production", "reference"],
+        default="production",
+        help="reference: the yardstick fit of bench/ranking_reference.py instead of production's",
+    )
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument(
+        "--no-demo", action="store_true", help="skip the demo line (bench/ranking_demo.py)"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     progress = None if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
@@ -319,6 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         goals=args.goals,
         windows=args.windows,
         scale=args.scale,
+        estimator=args.estimator,
         progress=progress,
     )
     results = {
@@ -328,12 +386,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     seconds = time.perf_counter() - started
     text = f"{table(results)}\n\n{footer(rows, args.brands, args.seed, args.scale, seconds)}\n"
+    failed = [c for (w, g), m in results.items() for c in checks(w, g, m) if not c.ok]
+    if not args.no_demo:
+        demo_text, demo_failed = demo_section()
+        text += demo_text
+        failed += demo_failed
+    text += "".join(
+        f"\nFAILED {c.window} {c.goal} {c.metric}: {c.shown}, needs {c.rule}" for c in failed
+    )
     print(text)
     if args.out:
-        args.out.write_text(text, encoding="utf-8")
-    failed = [c for (w, g), m in results.items() for c in checks(w, g, m) if not c.ok]
-    for c in failed:
-        print(f"FAILED {c.window} {c.goal} {c.metric}: {c.shown}, needs {c.rule}")
+        args.out.write_text(text + "\n", encoding="utf-8")
     return 1 if failed else 0
 
 

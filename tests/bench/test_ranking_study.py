@@ -111,7 +111,7 @@ def test_missed_threshold_is_named_and_fails_the_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "table.md"
-    code = main(["--brands", "2", "--scale", str(SCALE), "--quiet", "--out", str(out)])
+    code = main(["--brands", "2", "--scale", str(SCALE), "--quiet", "--no-demo", "--out", str(out)])
     table = out.read_text(encoding="utf-8")
     for goal in GOALS:
         assert f"| all | {goal} |" in table
@@ -151,6 +151,16 @@ def test_checks_pass_good_figures_and_name_each_bad_one() -> None:
         "coverage",
     ]
     assert not checks("all", "reach", _metrics(coverage=Metric(0, 0)))[4].ok  # no data, no proof
+    assert checks("all", "reach", _metrics(fdr=Metric(1, 4)))[0].ok  # one error is allowed
+    assert not checks("all", "reach", _metrics(fdr=Metric(2, 4)))[0].ok
+
+
+def test_reference_yardstick_runs_and_reports_qvalues() -> None:
+    rows = run_study(2, seed=2, scale=SCALE, estimator="reference", goals=["engagement"])
+    assert "qvalue" in rows.columns
+    assert set(rows["verdict"].unique()) <= {"lifts", "unclear", "underperforms", "too_few_posts"}
+    assert rows.filter(pl.col("posts") < 5, pl.col("verdict") != "too_few_posts").is_empty()
+    assert evaluate(rows)["coverage"].total > 0
 
 
 def test_unjudged_line_is_reported_but_does_not_fail() -> None:
