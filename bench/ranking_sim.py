@@ -1,7 +1,8 @@
 """Synthetic brands with known hashtag effects, for the ranking study (issue 13).
 
 One brand = 2-5 accounts of very different size (20 to 20,000 posts a year, followers 60x
-apart), each in its own time zone, posting over one year that ends at `END`. Every figure is
+apart), each in its own time zone, posting over 18 months that end at `END` (so the "365d"
+window differs from "all"). Every figure is
 drawn with numpy from one seed, and the frames are exactly the project's POSTS_SCHEMA,
 LINKS_SCHEMA and FOLLOWERS_SCHEMA, so the production analytics run on them unchanged.
 
@@ -44,9 +45,9 @@ from hashtag_core.analytics.insight_frames import FOLLOWERS_SCHEMA
 
 __all__ = ["END", "GOALS", "Brand", "make_brand"]
 
-#: Data end (= `now` of the analytics): one year of posts before it.
+#: Data end (= `now` of the analytics): SPAN_DAYS of posts before it.
 END = datetime(2026, 1, 1, tzinfo=UTC)
-SPAN_DAYS = 365
+SPAN_DAYS = 547
 GOALS = ("engagement", "reach", "virality", "er_follower", "followers")
 TIME_ZONES = (
     "America/Los_Angeles",
@@ -332,7 +333,8 @@ def make_brand(seed: int, *, scale: float = 1.0) -> Brand:
     rng = np.random.default_rng(seed)
     tags = _plant(rng)
     acc = _draw_accounts(rng, scale)
-    times = [_local_times(rng, int(n), tz) for n, tz in zip(acc.counts, acc.zones, strict=True)]
+    span_posts = np.maximum(1, np.round(acc.counts * SPAN_DAYS / 365)).astype(np.int64)
+    times = [_local_times(rng, int(n), tz) for n, tz in zip(span_posts, acc.zones, strict=True)]
     account = np.concatenate([np.full(t.height, a) for a, t in enumerate(times)])
     when = pl.concat(times)
     n = when.height

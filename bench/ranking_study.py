@@ -67,7 +67,7 @@ THRESHOLDS = {
 #: Lines reported but not judged, and why. Followers: a post's follower gain is measured over
 #: the 3 days after it, which in an account posting 20-50 times a day also holds 60-150 other
 #: posts' gains; a x1.3 jump on 100-1,000 posts is then below the noise of ANY per-tag test
-#: (the "raw-CI power" column, a per-tag t test without error control, finds about 5%).
+#: (the "raw-CI power" column, a per-tag t test without error control, finds 9-18%).
 UNJUDGED = {("followers", "power"): "x1.3 follower jumps are not detectable in busy accounts"}
 STRONG_LOG = math.log(1.3)
 POWER_MIN_POSTS = 100
@@ -208,6 +208,9 @@ def evaluate(rows: pl.DataFrame) -> dict[str, Metric]:
             covered.filter(pl.col("strength") != 0), "score_low", "score_high"
         ),
         "coverage_raw": _coverage(covered, "ci_low", "ci_high"),
+        "no_interval": _share(
+            covered, pl.col("score_low").is_null() | pl.col("score_high").is_null()
+        ),
     }
 
 
@@ -308,6 +311,7 @@ _COLUMNS = (
     ("coverage 93-97%", "coverage", True),
     ("coverage, non-null tags", "coverage_nonnull", True),
     ("raw CI coverage", "coverage_raw", True),
+    ("no interval (>= 5 posts)", "no_interval", False),
 )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from bench.ranking_demo import DemoLine, demo_table
 from bench.ranking_sim import GOALS, Brand, make_brand
 from bench.ranking_study import Metric, checks, evaluate, main, run_study
 
@@ -169,3 +170,15 @@ def test_unjudged_line_is_reported_but_does_not_fail() -> None:
     ]
     assert power[0].ok
     assert power[0].shown == "0.0% (0/20)"
+
+
+def test_demo_line_judges_only_windows_with_enough_posts() -> None:
+    lines = [
+        DemoLine("7d", 11, "unclear", 9, 9, 0.001, judged=False),
+        DemoLine("30d", 44, "lifts", 2, 5, 0.5, judged=True),
+        DemoLine("90d", 100, "unclear", 1, 1, 0.01, judged=True),
+        DemoLine("all", 818, "lifts", 4, 4, 0.5, judged=True),
+    ]
+    assert [d.ok for d in lines] == [True, True, False, False]
+    table = demo_table(lines)
+    assert "| 90d | 100 | unclear | 1 | 1 | +1.0% | yes | NO |" in table
