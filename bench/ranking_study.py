@@ -47,12 +47,28 @@ from hashtag_core.analytics.followers import follower_lift
 from hashtag_core.analytics.frames import ALL_ACCOUNTS, ALL_PLATFORMS
 from hashtag_core.analytics.lift import hashtag_lift
 
-__all__ = ["THRESHOLDS", "UNJUDGED", "Check", "checks", "evaluate", "main", "run_study", "table"]
+__all__ = [
+    "THRESHOLDS",
+    "UNJUDGED",
+    "Check",
+    "Metric",
+    "checks",
+    "default_rank",
+    "demo_section",
+    "evaluate",
+    "footer",
+    "main",
+    "production_rows",
+    "run_study",
+    "table",
+    "with_truth",
+]
 
 #: Thresholds of issue 13, judged per goal and window (see the module doc for definitions):
 #: FDR <= 5% of all verdicts pooled over brands (with at least one wrong verdict allowed,
 #: so that a list of 4 verdicts is not failed by one error: the judged bound is
-#: max(5% of verdicts, 1)); power >= 90% of brands; no one-post tag in any brand's default top 10;
+#: max(5% of verdicts, 1)); power >= 90% of brands; no one-post tag in any brand's default
+#: top 10;
 #: controls flagged no more often than other nulls (allowing 2 binomial standard errors of
 #: the controls' share at the other nulls' rate, floored at 1%); 95% interval coverage of
 #: the true effect between 93% and 97%.
@@ -211,6 +227,15 @@ def evaluate(rows: pl.DataFrame) -> dict[str, Metric]:
         "no_interval": _share(
             covered, pl.col("score_low").is_null() | pl.col("score_high").is_null()
         ),
+        # Calibration of the error-control columns, when the estimator has them: the mean
+        # lfsr (or q-value) of the verdicts given, to set beside the share actually wrong.
+        **{
+            f"{c}_flagged": Metric(
+                float(rows.filter(flagged)[c].sum()), rows.filter(flagged).height
+            )
+            for c in _OPTIONAL_COLUMNS
+            if c in rows.columns
+        },
     }
 
 
@@ -313,14 +338,21 @@ _COLUMNS = (
     ("raw CI coverage", "coverage_raw", True),
     ("no interval (>= 5 posts)", "no_interval", False),
 )
+#: Shown when the estimator outputs these columns (mean over the verdicts given).
+_CALIBRATION_COLUMNS = (
+    ("mean lfsr of verdicts", "lfsr_flagged", True),
+    ("mean q-value of verdicts", "qvalue_flagged", True),
+)
 
 
 def table(results: dict[tuple[str, str], dict[str, Metric]]) -> str:
     """Markdown table: one row per (window, goal), one column per metric, with counts."""
-    head = "| window | goal | " + " | ".join(name for name, _, _ in _COLUMNS) + " |"
-    lines = [head, "|" + "---|" * (len(_COLUMNS) + 2)]
+    present = set.intersection(*(set(m) for m in results.values())) if results else set()
+    columns = [c for c in (*_COLUMNS, *_CALIBRATION_COLUMNS) if c[1] in present]
+    head = "| window | goal | " + " | ".join(name for name, _, _ in columns) + " |"
+    lines = [head, "|" + "---|" * (len(columns) + 2)]
     for (window, goal), m in results.items():
-        cells = [m[key].cell(percent) for _, key, percent in _COLUMNS]
+        cells = [m[key].cell(percent) for _, key, percent in columns]
         lines.append(f"| {window} | {goal} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 from bench.ranking_demo import DemoLine, demo_table
 from bench.ranking_sim import GOALS, Brand, make_brand
-from bench.ranking_study import Metric, checks, evaluate, main, run_study
+from bench.ranking_study import Metric, checks, evaluate, main, run_study, table
 
 from hashtag_core.analytics.frames import LINKS_SCHEMA, POSTS_SCHEMA
 from hashtag_core.analytics.insight_frames import FOLLOWERS_SCHEMA
@@ -161,7 +161,10 @@ def test_reference_yardstick_runs_and_reports_qvalues() -> None:
     assert "qvalue" in rows.columns
     assert set(rows["verdict"].unique()) <= {"lifts", "unclear", "underperforms", "too_few_posts"}
     assert rows.filter(pl.col("posts") < 5, pl.col("verdict") != "too_few_posts").is_empty()
-    assert evaluate(rows)["coverage"].total > 0
+    metrics = evaluate(rows)
+    assert metrics["coverage"].total > 0
+    assert "qvalue_flagged" in metrics  # calibration of the q-values, since they exist
+    assert "mean q-value of verdicts" in table({("all", "engagement"): metrics})
 
 
 def test_unjudged_line_is_reported_but_does_not_fail() -> None:
