@@ -43,7 +43,7 @@ import polars as pl
 from hashtag_core.analytics.frames import LINKS_SCHEMA, POSTS_SCHEMA
 from hashtag_core.analytics.insight_frames import FOLLOWERS_SCHEMA
 
-__all__ = ["END", "GOALS", "Brand", "make_brand"]
+__all__ = ["END", "GOALS", "Brand", "make_brand", "tag_truth"]
 
 #: Data end (= `now` of the analytics): SPAN_DAYS of posts before it.
 END = datetime(2026, 1, 1, tzinfo=UTC)
@@ -85,6 +85,7 @@ class Brand:
     followers: pl.DataFrame
     truth: pl.DataFrame
     accounts: pl.DataFrame  # account_id, platform, time_zone, followers (at the start)
+    link_truth: pl.DataFrame  # per link: the tag's own effect on that post (`tag_truth`)
 
 
 @dataclass
@@ -397,7 +398,7 @@ def make_brand(seed: int, *, scale: float = 1.0) -> Brand:
         followers=pl.Series(followers),
     ).cast(dict(POSTS_SCHEMA))  # type: ignore[arg-type]
     links = pl.DataFrame({"post_id": post_idx + 1, "hashtag_id": tag_idx + 1}, schema=LINKS_SCHEMA)
-    truth = _truth(tags, link_effect, tag_idx, jump_scale[post_idx])
+    link_truth = _link_truth(tags, link_effect, post_idx, tag_idx, jump_scale[post_idx])
     accounts = pl.DataFrame(
         {
             "account_id": np.arange(1, len(acc.counts) + 1),
@@ -406,13 +407,17 @@ def make_brand(seed: int, *, scale: float = 1.0) -> Brand:
             "followers": acc.followers,
         }
     )
-    return Brand(posts, links, snapshots, truth, accounts)
+    return Brand(posts, links, snapshots, tag_truth(link_truth), accounts, link_truth)
 
 
-def _truth(
-    tags: _Tags, link_effect: np.ndarray, tag_idx: np.ndarray, jump_scale: np.ndarray
+def _link_truth(
+    tags: _Tags,
+    link_effect: np.ndarray,
+    post_idx: np.ndarray,
+    tag_idx: np.ndarray,
+    jump_scale: np.ndarray,
 ) -> pl.DataFrame:
-    """Per tag with posts: kind, posts, truth_<goal> and strength_<goal> (see the module doc)."""
+    """Per link: post_id, hashtag_id, kind and the tag's own effect on that post per goal."""
     b_r, b_e, b_v, b_f = link_effect.T
     engagement = _engagement_log(b_r, b_e, b_v)
     per_link = {
@@ -422,16 +427,28 @@ def _truth(
         "er_follower": engagement,
         "followers": jump_scale * np.expm1(b_f),
     }
-    frame = pl.DataFrame(
+    return pl.DataFrame(
         {
+            "post_id": post_idx + 1,
             "hashtag_id": tag_idx + 1,
+            "kind": np.array(tags.kind)[tag_idx],
             **{f"truth_{g}": v for g, v in per_link.items()},
             "strength_followers": b_f,
         }
     )
-    out = frame.group_by("hashtag_id").agg(pl.len().alias("posts"), pl.all().mean())
-    kinds = pl.DataFrame({"hashtag_id": np.arange(1, len(tags.kind) + 1), "kind": tags.kind})
-    out = out.join(kinds, on="hashtag_id").with_columns(
-        **{f"strength_{g}": pl.col(f"truth_{g}") for g in GOALS if g != "followers"}
+
+
+def tag_truth(link_truth: pl.DataFrame) -> pl.DataFrame:
+    """Per tag of ``link_truth`` rows (all, or one window's): kind, posts, truth_/strength_<goal>.
+
+    The truth is the mean of the tag's own effect over its posts; ``strength`` is the same for
+    the four post-level goals and the log jump multiplier for followers.
+    """
+    out = link_truth.group_by("hashtag_id").agg(
+        pl.len().alias("posts"),
+        pl.col("kind").first(),
+        pl.exclude("post_id", "kind").mean(),
     )
-    return out.sort("hashtag_id")
+    return out.with_columns(
+        **{f"strength_{g}": pl.col(f"truth_{g}") for g in GOALS if g != "followers"}
+    ).sort("hashtag_id")

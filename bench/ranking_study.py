@@ -41,11 +41,12 @@ import polars as pl
 
 from bench.ranking_demo import demo_lines, demo_table
 from bench.ranking_reference import reference_rows
-from bench.ranking_sim import END, GOALS, Brand, make_brand
+from bench.ranking_sim import END, GOALS, Brand, make_brand, tag_truth
 from hashtag_core.analytics.baseline import relative_performance
 from hashtag_core.analytics.followers import follower_lift
 from hashtag_core.analytics.frames import ALL_ACCOUNTS, ALL_PLATFORMS
 from hashtag_core.analytics.lift import hashtag_lift
+from hashtag_core.analytics.performance import window_bounds
 
 __all__ = [
     "THRESHOLDS",
@@ -114,20 +115,32 @@ def production_rows(brand: Brand, goals: Sequence[str], windows: Sequence[str]) 
 
 
 def with_truth(rows: pl.DataFrame, brand: Brand, brand_no: int) -> pl.DataFrame:
-    """Rows joined to the truth: ``truth`` (log), ``truth_ratio``, ``strength`` and ``kind``."""
+    """Rows joined to the truth: ``truth`` (log), ``truth_ratio``, ``strength`` and ``kind``.
+
+    The truth of a window is the mean of the tag's own effect over its posts in that window.
+    """
+    bounds = window_bounds(END)
+    posted = brand.posts.select("post_id", "posted_at")
     long = []
-    for goal in rows["goal"].unique().to_list():
-        long.append(
-            brand.truth.select(
-                "hashtag_id",
-                "kind",
-                goal=pl.lit(goal),
-                truth=pl.col(f"truth_{goal}"),
-                strength=pl.col(f"strength_{goal}"),
+    for window in rows["window"].unique().to_list():
+        start = bounds[window][0]
+        links = brand.link_truth.join(posted, on="post_id")
+        if start is not None:
+            links = links.filter(pl.col("posted_at") >= start)
+        per_tag = tag_truth(links.drop("posted_at"))
+        for goal in rows["goal"].unique().to_list():
+            long.append(
+                per_tag.select(
+                    "hashtag_id",
+                    "kind",
+                    window=pl.lit(window),
+                    goal=pl.lit(goal),
+                    truth=pl.col(f"truth_{goal}"),
+                    strength=pl.col(f"strength_{goal}"),
+                )
             )
-        )
     truth = pl.concat(long)
-    return rows.join(truth, on=["goal", "hashtag_id"], how="left").with_columns(
+    return rows.join(truth, on=["window", "goal", "hashtag_id"], how="left").with_columns(
         brand=pl.lit(brand_no), truth_ratio=pl.col("truth").exp() - 1
     )
 
@@ -227,16 +240,19 @@ def evaluate(rows: pl.DataFrame) -> dict[str, Metric]:
         "no_interval": _share(
             covered, pl.col("score_low").is_null() | pl.col("score_high").is_null()
         ),
-        # Calibration of the error-control columns, when the estimator has them: the mean
-        # lfsr (or q-value) of the verdicts given, to set beside the share actually wrong.
-        **{
-            f"{c}_flagged": Metric(
-                float(rows.filter(flagged)[c].sum()), rows.filter(flagged).height
-            )
-            for c in _OPTIONAL_COLUMNS
-            if c in rows.columns
-        },
+        # Calibration of the lfsr, when the estimator has it: the mean lfsr of the verdicts
+        # given is the share of them expected wrong, to set beside the share actually wrong.
+        # (A mean q-value has no such reading: BH bounds a list's error by its largest q.)
+        **(
+            {"lfsr_flagged": _mean(rows.filter(flagged)["lfsr"], "verdicts")}
+            if "lfsr" in rows.columns
+            else {}
+        ),
     }
+
+
+def _mean(values: pl.Series, of: str) -> Metric:
+    return Metric(float(values.fill_null(1.0).sum()), values.len(), mean_of=of)
 
 
 def _mean_fdp(rows: pl.DataFrame, flagged: pl.Expr, wrong: pl.Expr) -> Metric:
@@ -338,11 +354,8 @@ _COLUMNS = (
     ("raw CI coverage", "coverage_raw", True),
     ("no interval (>= 5 posts)", "no_interval", False),
 )
-#: Shown when the estimator outputs these columns (mean over the verdicts given).
-_CALIBRATION_COLUMNS = (
-    ("mean lfsr of verdicts", "lfsr_flagged", True),
-    ("mean q-value of verdicts", "qvalue_flagged", True),
-)
+#: Shown when the estimator outputs an lfsr column.
+_CALIBRATION_COLUMNS = (("mean lfsr of verdicts", "lfsr_flagged", True),)
 
 
 def table(results: dict[tuple[str, str], dict[str, Metric]]) -> str:

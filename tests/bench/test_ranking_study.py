@@ -31,7 +31,7 @@ def brand() -> Brand:
 
 @pytest.fixture(scope="module")
 def rows() -> pl.DataFrame:
-    return run_study(BRANDS, seed=1, scale=SCALE)
+    return run_study(BRANDS, seed=1, scale=SCALE, windows=("all", "365d"))
 
 
 def test_frames_have_the_project_schemas(brand: Brand) -> None:
@@ -90,9 +90,16 @@ def test_same_seed_same_brand() -> None:
 def test_study_produces_every_metric_for_each_goal(rows: pl.DataFrame) -> None:
     assert set(rows["goal"].unique()) == set(GOALS)
     assert set(rows["brand"].unique()) == set(range(BRANDS))
+    assert set(rows["window"].unique()) == {"all", "365d"}
     assert rows["truth"].null_count() == 0  # every production tag matched its truth
+    # Each window has its own truth: the tag's own effect averaged over its posts there.
+    recent = rows.filter(pl.col("window") == "365d", pl.col("goal") == "engagement")
+    assert (
+        recent.height
+        < rows.filter(pl.col("window") == "all", pl.col("goal") == "engagement").height
+    )
     for goal in GOALS:
-        metrics = evaluate(rows.filter(pl.col("goal") == goal))
+        metrics = evaluate(rows.filter(pl.col("goal") == goal, pl.col("window") == "all"))
         assert all(isinstance(m, Metric) for m in metrics.values())
         assert metrics["one_post_top10"].total == BRANDS, goal
         assert metrics["coverage"].total > 0, goal
@@ -163,8 +170,12 @@ def test_reference_yardstick_runs_and_reports_qvalues() -> None:
     assert rows.filter(pl.col("posts") < 5, pl.col("verdict") != "too_few_posts").is_empty()
     metrics = evaluate(rows)
     assert metrics["coverage"].total > 0
-    assert "qvalue_flagged" in metrics  # calibration of the q-values, since they exist
-    assert "mean q-value of verdicts" in table({("all", "engagement"): metrics})
+    assert "lfsr_flagged" not in metrics
+    # An estimator with an lfsr gets its calibration column (here a stand-in lfsr).
+    with_lfsr = evaluate(rows.with_columns(lfsr=pl.col("qvalue")))
+    flagged = rows.filter(pl.col("verdict").is_in(["lifts", "underperforms"]))
+    assert with_lfsr["lfsr_flagged"].total == flagged.height
+    assert "mean lfsr of verdicts" in table({("all", "engagement"): with_lfsr})
 
 
 def test_unjudged_line_is_reported_but_does_not_fail() -> None:
