@@ -30,6 +30,7 @@ UPGRADE = [
     "ADD COLUMN component smallint NOT NULL, ADD COLUMN sd double precision NOT NULL, "
     "ADD COLUMN weight double precision NOT NULL, "
     "ADD COLUMN knot_lfsr double precision NOT NULL, ADD COLUMN knot_qvalue double precision, "
+    "ADD COLUMN null_scale double precision, "
     'ADD PRIMARY KEY (platform, account_id, "window", goal, component)',
     *(
         f"ALTER TABLE {table} ADD COLUMN score double precision, "
@@ -51,6 +52,7 @@ DOWNGRADE = [
     "DELETE FROM lift_prior",
     "ALTER TABLE lift_prior DROP CONSTRAINT lift_prior_pkey, DROP COLUMN component, "
     "DROP COLUMN sd, DROP COLUMN weight, DROP COLUMN knot_lfsr, DROP COLUMN knot_qvalue, "
+    "DROP COLUMN null_scale, "
     "ADD COLUMN tau2 double precision NOT NULL, "
     'ADD PRIMARY KEY (platform, account_id, "window", goal)',
     "ALTER TABLE hashtag_lift DROP COLUMN offset_sum, DROP COLUMN resid_m2, "

@@ -77,8 +77,9 @@ async def get_hashtag_performance(
 ) -> PerformancePage:
     """Per-hashtag engagement, engagement rates, virality, reach and impressions, each with
     the number of posts it rests on, and for the chosen goal the lift over each post's own
-    account baseline with its 95% interval, the shrunk score the default ranking uses, and a
-    verdict. From the precomputed tables; every figure is defined in docs/metrics.md."""
+    account baseline (raw), and the hashtag estimate the default ranking uses (adjusted for
+    companions and timing, shrunk) with its interval, q-value and verdict. From the
+    precomputed tables; every figure is defined in docs/metrics.md."""
     return await hashtag_service.performance_page(
         session,
         platform=platform,

@@ -57,10 +57,12 @@ __all__ = [
 
 #: Ridge penalty of a hashtag's effect, in posts at "no effect": b = sum(r) / (n + RIDGE).
 RIDGE = 1.0
-#: Ridge penalty of a slot (weekday x hour) or month effect: timing effects are nuisance terms
-#: and small accounts have few posts per slot, so they are held close to 0 unless many posts
-#: say otherwise.
+#: Ridge penalty of a weekday x hour cell's own effect (beyond its weekday's and its hour's):
+#: small accounts have few posts per cell, so cells are held close to 0 unless many posts say
+#: otherwise.
 COVARIATE_RIDGE = 20.0
+#: Ridge penalty of a weekday, an hour or a calendar month effect (many posts each).
+MAIN_RIDGE = 2.0
 #: The hashtag's residual variance is blended with its group's pooled residual variance as if
 #: the pooled one came from this many extra posts (a moderated variance), so a hashtag with a
 #: few similar posts cannot look precise by luck.
@@ -74,6 +76,12 @@ FSR = 0.05
 MIXTURE_SDS: tuple[float, ...] = (0.0, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56)
 #: ashr's null-biased penalty: a Dirichlet prior with weight 10 on the point mass.
 NULL_PENALTY = 10.0
+#: Efron's empirical null: where a list's |estimate / se| has a median above the standard
+#: normal's (0.674), the standard errors are too small for the data (heavier tails, overlaps
+#: the fit does not see) and are widened by that ratio, per group of at least this many
+#: judged hashtags (Efron 2004, "Large-scale simultaneous hypothesis testing").
+NULL_SCALE_MIN = 20
+_HALF_NORMAL_MEDIAN = 0.6744897501960817
 #: lfsr levels at which a full pass stores the list's q-value curve for incremental passes.
 KNOTS: tuple[float, ...] = (0.0, 1e-3, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 #: Columns of a group that shares one prior.
@@ -92,6 +100,7 @@ PRIOR_SCHEMA = pl.Schema(
         "knot_lfsr": pl.Float64,
         "knot_qvalue": pl.Float64,
         "pooled_var": pl.Float64,
+        "null_scale": pl.Float64,
     }
 )
 
@@ -177,28 +186,39 @@ def joint_fit(relative: pl.LazyFrame, links: pl.LazyFrame, *, cells: bool = Fals
     obs = rel.with_columns(
         block=_dense((window * 64 + goal) * width + pl.col("account_id"))
     ).with_row_index("row")
-    tags = obs.select("row", "block", "post_id").join(pairs, on="post_id", how="inner")
+    tags = obs.select("row", "block", "post_id", "account_id", "window", "goal", "log_ratio").join(
+        pairs, on="post_id", how="inner"
+    )
     if tags.height == 0:
         return Fit(pl.DataFrame(schema=_TAG_SCHEMA), no_cells)
     # Parameters are numbered by dense ranks of integer keys (ranks of structs are slow).
     top = int(pairs["hashtag_id"].max()) + 1  # type: ignore[arg-type]
     tags = tags.with_columns(param=_dense(pl.col("block") * top + pl.col("hashtag_id")))
     n_tags = tags["param"].n_unique()
-    slots = obs.filter(pl.col("slot").is_not_null()).select(
-        "row", "block", "slot", param=_dense(pl.col("block") * 168 + pl.col("slot")) + n_tags
-    )
-    n_slots = slots["param"].n_unique()
+    # Timing terms of each account: weekday and hour (lightly held), their cell (held close
+    # to 0 unless many posts say otherwise), and the calendar month.
+    timed = obs.filter(pl.col("slot").is_not_null())
     months = obs.filter(pl.col("month").is_not_null())
     first = int(months["month"].min()) if months.height else 0  # type: ignore[arg-type]
     span = int(months["month"].max()) - first + 1 if months.height else 1  # type: ignore[arg-type]
-    months = months.select(
-        "row",
-        param=_dense(pl.col("block") * span + pl.col("month") - first) + n_tags + n_slots,
-    )
-    entries = pl.concat([tags.select("row", "param"), slots.select("row", "param"), months])
-    n_params = n_tags + n_slots + months["param"].n_unique()
-    ridge = np.full(n_params, COVARIATE_RIDGE)
-    ridge[:n_tags] = RIDGE
+    terms: list[tuple[pl.DataFrame, pl.Expr, int, float]] = [
+        (timed, pl.col("slot") // 24, 7, MAIN_RIDGE),
+        (timed, pl.col("slot") % 24, 24, MAIN_RIDGE),
+        (timed, pl.col("slot"), 168, COVARIATE_RIDGE),
+        (months, pl.col("month") - first, span, MAIN_RIDGE),
+    ]
+    placed: list[pl.DataFrame] = []
+    ridges = [np.full(n_tags, RIDGE)]
+    offset = n_tags
+    for frame, level, size, penalty in terms:
+        found = frame.select("row", param=_dense(pl.col("block") * size + level) + offset)
+        count = found["param"].n_unique()
+        placed.append(found)
+        ridges.append(np.full(count, penalty))
+        offset += count
+    entries = pl.concat([tags.select("row", "param"), *placed])
+    ridge = np.concatenate(ridges)
+    n_params = offset
     y = obs["log_ratio"].to_numpy().astype(np.float64)
     design = sparse.csr_matrix(
         (np.ones(entries.height), (entries["row"].to_numpy(), entries["param"].to_numpy())),
@@ -207,16 +227,27 @@ def joint_fit(relative: pl.LazyFrame, links: pl.LazyFrame, *, cells: bool = Fals
     )
     theta = _ridge_solve(design, y, ridge)
     residual = y - design @ theta
+    inflation = _inflation(design[:, :n_tags].tocsr(), ridge[:n_tags])
     # Per (account, hashtag): partial residuals r = residual + theta_h over its posts.
-    partial = residual[tags["row"].to_numpy()] + theta[tags["param"].to_numpy()]
+    params = tags["param"].to_numpy()
+    partial = residual[tags["row"].to_numpy()] + theta[params]
     per_account = (
-        tags.select("row", "hashtag_id", r=partial)
-        .join(obs.select("row", "account_id", "window", "goal", "log_ratio"), on="row")
+        tags.select(
+            "account_id",
+            "window",
+            "goal",
+            "hashtag_id",
+            "log_ratio",
+            r=partial,
+            inflation=inflation[params],
+        )
         .group_by("account_id", "window", "goal", "hashtag_id")
         .agg(
             n=pl.len().cast(pl.Int64),
             mean=pl.col("r").mean(),
-            m2=pl.col("r").var(ddof=0) * pl.len(),
+            # The spread of the partial residuals, times the variance inflation that the
+            # hashtag's overlap with its companions and posting times brings (`_inflation`).
+            m2=pl.col("r").var(ddof=0) * pl.len() * pl.col("inflation").first(),
             offset_sum=(pl.col("log_ratio") - pl.col("r")).sum(),
         )
     )
@@ -243,28 +274,32 @@ def joint_fit(relative: pl.LazyFrame, links: pl.LazyFrame, *, cells: bool = Fals
     )
     if not cells:
         return Fit(fitted, None)
-    return Fit(fitted, _cells(obs, tags, slots, residual, theta, platforms))
+    timing = np.zeros(obs.height)  # each post's fitted weekday + hour + cell effect
+    for found in placed[:3]:
+        timing[found["row"].to_numpy()] += theta[found["param"].to_numpy()]
+    return Fit(fitted, _cells(obs, tags, timed.select("row"), residual, timing, theta, platforms))
 
 
 def _cells(
     obs: pl.DataFrame,
     tags: pl.DataFrame,
-    slots: pl.DataFrame,
+    timed: pl.DataFrame,
     residual: Floats,
+    timing: Floats,
     theta: Floats,
     platforms: pl.LazyFrame,
 ) -> pl.DataFrame:
-    """CELL_SCHEMA rows of `joint_fit` (see there)."""
-    slot_param = np.full(obs.height, -1, dtype=np.int64)
-    slot_param[slots["row"].to_numpy()] = slots["param"].to_numpy()
-    own = residual[slots["row"].to_numpy()] + theta[slots["param"].to_numpy()]
-    every = slots.select("row", hashtag_id=pl.lit(ALL_HASHTAGS, pl.Int64), r=own)
-    placed = tags.join(slots.select("row"), on="row", how="semi")
+    """CELL_SCHEMA rows of `joint_fit` (see there): `timing` is each row's fitted weekday,
+    hour and cell effects, `timed` the rows with a slot."""
+    slot_rows = timed["row"].to_numpy()
+    own = residual[slot_rows] + timing[slot_rows]
+    every = timed.select("row", hashtag_id=pl.lit(ALL_HASHTAGS, pl.Int64), r=own)
+    placed = tags.join(timed, on="row", how="semi")
     rows = placed["row"].to_numpy()
     per_tag = placed.select(
         "row",
         "hashtag_id",
-        r=residual[rows] + theta[slot_param[rows]] + theta[placed["param"].to_numpy()],
+        r=residual[rows] + timing[rows] + theta[placed["param"].to_numpy()],
     )
     per_account = (
         pl.concat([every, per_tag], how="vertical_relaxed")
@@ -288,6 +323,24 @@ def _cells(
         .collect()
         .cast(dict(CELL_SCHEMA))  # type: ignore[arg-type]
     )
+
+
+def _inflation(design: sparse.csr_matrix, ridge: Floats) -> Floats:
+    """Per hashtag, how much its overlap with its closest companion widens its variance:
+    A_hh / (A_hh - max_c A_hc^2 / A_cc), A = X'X + diag(ridge) over the hashtag columns.
+    A hashtag used on half its posts with another one can only be told apart from it by the
+    other half (inflation 2, as the exact inverse gives for two hashtags); one never seen
+    without the other is capped at 100 (its evidence is then nearly nil). The closest
+    companion alone, not the sum over all of them: summed, the many small overlaps of a
+    topic's hashtags count the same shared posts again and again."""
+    gram = (design.T @ design).tocsr()
+    diagonal = gram.diagonal() + ridge
+    share = gram.multiply(gram).multiply(1.0 / diagonal[None, :]).tocsr()
+    share.setdiag(0.0)
+    closest = np.asarray(share.max(axis=1).todense()).ravel()
+    schur = np.maximum(diagonal - closest, diagonal / 100.0)
+    result: Floats = diagonal / schur
+    return result
 
 
 def _ridge_solve(design: sparse.csr_matrix, y: Floats, ridge: Floats) -> Floats:
@@ -367,6 +420,7 @@ def fit_priors(rows: pl.DataFrame) -> pl.DataFrame:
                     "knot_lfsr": np.array(KNOTS),
                     "knot_qvalue": np.full(len(KNOTS), np.nan),
                     "pooled_var": part["pooled_var"][0],
+                    "null_scale": part["null_scale"][0],
                 },
                 schema=PRIOR_SCHEMA,
             )
@@ -585,25 +639,6 @@ def with_q_curve(priors: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(parts) if parts else priors
 
 
-def _pooled() -> pl.Expr:
-    """The pooled residual variance of a group: sum(resid_m2) / sum(posts - 1)."""
-    pooled_df = (pl.col("posts") - 1).clip(lower_bound=0).sum().over(PRIOR_GROUP)
-    return pl.when(pooled_df > 0).then(pl.col("resid_m2").sum().over(PRIOR_GROUP) / pooled_df)
-
-
-def priors_of(lift: pl.DataFrame) -> pl.DataFrame:
-    """The prior a full pass fitted for the groups of a full lift table (LIFT_SCHEMA): the
-    same pooled variance, mixture weights and q-value curve as `effect_rows` (deterministic
-    functions of the stored estimate, standard error, resid_m2 and lfsr)."""
-    rows = lift.with_columns(pooled_var=_pooled())
-    return with_q_curve(fit_priors(rows), rows).select(PRIOR_SCHEMA.names())
-
-
-def rank_order(verdict: str) -> int:
-    """Position of a verdict in the default ranking: lifts, unclear, underperforms, too few."""
-    return {"lifts": 0, "unclear": 1, "underperforms": 2}.get(verdict, 3)
-
-
 def effect_rows(
     rows: pl.DataFrame, priors: pl.DataFrame | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -613,15 +648,27 @@ def effect_rows(
     `rows` has PRIOR_GROUP, hashtag_id, posts, mean_log_ratio, offset_sum and resid_m2 (NULL
     where unknown: no offset, and the raw ``m2`` column stands in for the residual's). Without
     `priors` (a full pass: `rows` are every hashtag of their groups) the pooled variance, the
-    mixture and the q-value curve are fitted here; with them (an incremental pass) they are
-    held fixed.
+    null scale, the mixture and the q-value curve are fitted here; with them (an incremental
+    pass) they are held fixed.
     """
     rows = rows.with_columns(pl.col("resid_m2").fill_null(pl.col("m2")))
     if priors is None:
-        rows = rows.with_columns(pooled_var=_pooled())
+        rows = _prepared(rows)
+        priors = fit_priors(rows)
+        rows = apply_priors(rows, priors, exact_q=True)
+        priors = with_q_curve(priors, rows)
     else:
-        pooled_of = priors.group_by(PRIOR_GROUP).agg(pl.col("pooled_var").first())
-        rows = rows.join(pooled_of, on=PRIOR_GROUP, how="left")
+        held = priors.group_by(PRIOR_GROUP).agg(pl.col("pooled_var", "null_scale").first())
+        rows = _prepared(rows.join(held, on=PRIOR_GROUP, how="left"))
+        rows = apply_priors(rows, priors, exact_q=False)
+    return rows.drop("pooled_var", "resid_var", "null_scale"), priors
+
+
+def _prepared(rows: pl.DataFrame) -> pl.DataFrame:
+    """Rows with pooled_var, resid_var, estimate and estimate_se (times the group's
+    null_scale); pooled_var and null_scale are computed per group where absent."""
+    if "pooled_var" not in rows.columns:
+        rows = rows.with_columns(pooled_var=_pooled())
     rows = (
         rows.lazy()
         .with_columns(
@@ -630,10 +677,35 @@ def effect_rows(
         .pipe(estimate_of)
         .collect()
     )
-    if priors is None:
-        priors = fit_priors(rows)
-        rows = apply_priors(rows, priors, exact_q=True)
-        priors = with_q_curve(priors, rows)
-    else:
-        rows = apply_priors(rows, priors, exact_q=False)
-    return rows.drop("pooled_var", "resid_var"), priors
+    if "null_scale" not in rows.columns:
+        judged = pl.col("posts") >= MIN_POSTS
+        z = (pl.col("estimate") / pl.col("estimate_se")).abs()
+        median = z.filter(judged).median().over(PRIOR_GROUP)
+        scale = (median / _HALF_NORMAL_MEDIAN).fill_null(1.0).clip(lower_bound=1.0)
+        count = judged.sum().over(PRIOR_GROUP)
+        rows = rows.with_columns(
+            null_scale=pl.when(count >= NULL_SCALE_MIN).then(scale).otherwise(1.0)
+        )
+    return rows.with_columns(
+        estimate_se=pl.col("estimate_se") * pl.col("null_scale").fill_null(1.0)
+    )
+
+
+def _pooled() -> pl.Expr:
+    """The pooled residual variance of a group: sum(resid_m2) / sum(posts - 1)."""
+    pooled_df = (pl.col("posts") - 1).clip(lower_bound=0).sum().over(PRIOR_GROUP)
+    return pl.when(pooled_df > 0).then(pl.col("resid_m2").sum().over(PRIOR_GROUP) / pooled_df)
+
+
+def priors_of(lift: pl.DataFrame) -> pl.DataFrame:
+    """The prior a full pass fitted for the groups of a full lift table (LIFT_SCHEMA): the
+    same pooled variance, null scale, mixture weights and q-value curve as `effect_rows`
+    (deterministic functions of the stored posts, mean_log_ratio, offset_sum, resid_m2 and
+    lfsr)."""
+    rows = _prepared(lift.drop("estimate", "estimate_se"))
+    return with_q_curve(fit_priors(rows), lift).select(PRIOR_SCHEMA.names())
+
+
+def rank_order(verdict: str) -> int:
+    """Position of a verdict in the default ranking: lifts, unclear, underperforms, too few."""
+    return {"lifts": 0, "unclear": 1, "underperforms": 2}.get(verdict, 3)
