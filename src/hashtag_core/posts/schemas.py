@@ -174,6 +174,7 @@ class PostUpdate(BaseModel):
     )
     after: int | None = Field(
         default=None,
+        strict=True,  # `false` is not 0 seconds
         ge=0,
         le=30 * 86400,
         description="With refetch: wait this many seconds first (let engagement settle).",
