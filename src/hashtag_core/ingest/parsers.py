@@ -154,15 +154,14 @@ def _csv_records(reader: Any, names: list[str]) -> Iterator[RawRow]:
 def _csv_record(row: int, names: list[str], values: list[str]) -> RawRow:
     if len(values) != len(names):
         return RawRow(row, None, f"has {len(values)} fields, the header has {len(names)}")
-    record: dict[str, Any] = {}
-    for name, value in zip(names, values, strict=True):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return RawRow(row, None, "invalid UTF-8 in this field", field=name)
-        # An empty CSV cell means "not given": unknown, not zero.
-        record[name] = value if value != "" else None
-    return RawRow(row, record)
+    if not "".join(values).isascii():  # undecodable bytes are lone surrogates: find them
+        for name, value in zip(names, values, strict=True):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return RawRow(row, None, "invalid UTF-8 in this field", field=name)
+    # An empty CSV cell means "not given": unknown, not zero.
+    return RawRow(row, {n: v if v != "" else None for n, v in zip(names, values, strict=True)})
 
 
 class _JsonArrayReader:
