@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hashtag_api.main import create_app
 from hashtag_core.config import Settings
-from tests.helpers import API_KEY, AUTH, ndjson, query
+from tests.api.data import NOW
+from tests.helpers import API_KEY, AUTH, ndjson, query, recompute_in
 from tests.reliability.test_hostile_imports import errors_by_row, post_import, rec, stored_ids
 
 DEEP = 10_000
@@ -233,3 +234,53 @@ async def test_an_unexpected_error_is_answered_not_raised_to_the_server(
     assert response.status_code == 500
     assert response.json()["error"]["request_id"] == "boom-1"
     assert response.headers["x-request-id"] == "boom-1"
+
+
+# --- every parameter ------------------------------------------------------------------------
+
+EXTREME_VALUES = {
+    "date-time": [*EXTREME_DATES, "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z"],
+    "date": ["0001-01-01", "9999-12-31"],
+    "integer": [str(2**63), str(-(2**63) - 1), str(10**30), "-1"],
+}
+
+
+def _value_kind(schema: dict[str, Any]) -> str | None:
+    for option in [schema, *schema.get("anyOf", [])]:
+        if option.get("format") in ("date-time", "date"):
+            return str(option["format"])
+        if option.get("type") == "integer":
+            return "integer"
+    return None
+
+
+async def test_extreme_dates_and_integers_in_every_query_parameter_are_never_a_500(
+    client: httpx.AsyncClient, session: Any
+) -> None:
+    await post_import(
+        client, ndjson([rec(f"e{i}", likes=i) for i in range(5)]), "application/x-ndjson"
+    )
+    await recompute_in(session, NOW)
+    document = (await client.get("/openapi.json")).json()
+    sent = 0
+    for path, operations in document["paths"].items():
+        if "{" in path and path != "/hashtags/{hashtag}":
+            continue
+        url = path.replace("{hashtag}", "legoland")
+        for method, operation in operations.items():
+            if method != "get":
+                continue
+            for parameter in operation.get("parameters", []):
+                kind = _value_kind(parameter.get("schema", {}))
+                if parameter["in"] != "query" or kind is None:
+                    continue
+                for value in EXTREME_VALUES[kind]:
+                    response = await client.get(url, params={parameter["name"]: value})
+                    sent += 1
+                    assert response.status_code < 500, (
+                        url,
+                        parameter["name"],
+                        value,
+                        response.text,
+                    )
+    assert sent > 20
