@@ -139,3 +139,38 @@ async def test_a_failing_import_stores_nothing(
     assert counts == {"posts": 0, "snapshots": 0, "max_snapshots": 0, "links": 0}, json.dumps(
         counts
     )
+
+
+async def test_an_import_rolled_back_for_a_deadlock_runs_again(
+    committed_client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    # A trigger reports a deadlock on the import's first post, once (a sequence is not rolled
+    # back with the transaction): the import runs again from the start and stores it all once.
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE SEQUENCE fake_deadlock"))
+        await conn.execute(
+            text(
+                "CREATE FUNCTION fake_deadlock() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                "BEGIN IF nextval('fake_deadlock') = 1 THEN "
+                "RAISE EXCEPTION 'deadlock detected (test)' USING ERRCODE = '40P01'; "
+                "END IF; RETURN NEW; END $$"
+            )
+        )
+        await conn.execute(
+            text(
+                "CREATE TRIGGER fake_deadlock BEFORE INSERT ON post "
+                "FOR EACH ROW EXECUTE FUNCTION fake_deadlock()"
+            )
+        )
+    try:
+        body = ndjson([_record(i, "retried") for i in range(100)])
+        response = await committed_client.post("/posts/import", content=body, headers=NDJSON)
+        assert response.status_code == 202, response.text
+        assert response.json()["inserted"] == 100
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP TRIGGER fake_deadlock ON post"))
+            await conn.execute(text("DROP FUNCTION fake_deadlock()"))
+            await conn.execute(text("DROP SEQUENCE fake_deadlock"))
+    counts = await _counts(engine)
+    assert (counts["posts"], counts["snapshots"], counts["links"]) == (100, 100, 200)
