@@ -177,12 +177,17 @@ async def import_rows(
     `rows` may be a function that reads the input from the start: the import is then run
     again, up to IMPORT_ATTEMPTS times, when PostgreSQL rolls it back for a deadlock or a
     serialization failure."""
-    read_again = rows if callable(rows) else None
+    read: Callable[[], Iterator[RawRow]]
+    if callable(rows):
+        read, again = rows, True
+    else:
+        once = rows
+        read, again = (lambda: once), False
     for attempt in itertools.count(1):
         try:
             totals = await _store_all(
                 session,
-                read_again() if read_again else rows,  # type: ignore[arg-type]
+                read(),
                 batch_rows=batch_rows,
                 max_errors=max_errors,
                 source=source,
@@ -193,7 +198,7 @@ async def import_rows(
         except Exception as exc:
             with contextlib.suppress(Exception):  # a dead connection: the first error counts
                 await session.rollback()
-            if read_again is None or attempt >= IMPORT_ATTEMPTS or not is_lock_conflict(exc):
+            if not again or attempt >= IMPORT_ATTEMPTS or not is_lock_conflict(exc):
                 raise
             logger.warning("import lost a lock race (attempt %d); running it again", attempt)
             await asyncio.sleep(random.uniform(0, _RETRY_PAUSE_S * 2**attempt))
