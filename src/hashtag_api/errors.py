@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hashtag_core.errors import (
     Conflict,
@@ -166,10 +167,23 @@ def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+def _message(err: dict[str, Any], body: Any) -> str:
+    """pydantic's message, or for JSON that does not parse, what and where (FastAPI says only
+    "JSON decode error" and the character offset)."""
+    loc = err.get("loc", ())
+    if err.get("type") != "json_invalid" or len(loc) != 2 or not isinstance(loc[1], int):
+        return str(err.get("msg", "invalid"))
+    reason = (err.get("ctx") or {}).get("error", "JSON decode error")
+    text = body if isinstance(body, str) else ""
+    line = text.count("\n", 0, loc[1]) + 1
+    column = loc[1] - (text.rfind("\n", 0, loc[1]) + 1) + 1
+    return f"invalid JSON: {reason} at line {line} column {column} (character {loc[1]})"
+
+
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = [
-        ErrorDetail(field=_loc(err.get("loc", ())), message=str(err.get("msg", "invalid")))
+        ErrorDetail(field=_loc(err.get("loc", ())), message=_message(err, exc.body))
         for err in exc.errors()
     ]
     summary = "; ".join(f"{d.field}: {d.message}" for d in details[:3])
@@ -186,12 +200,27 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+_UNPARSABLE = {
+    UnicodeDecodeError: "the body is not valid UTF-8 JSON",
+    # json.loads gives up near Python's recursion limit (about 1,000 levels); no body of this
+    # API nests more than 3.
+    RecursionError: "the body's arrays and objects are nested too deeply to read",
+}
+
+
+def _unparsable(exc: StarletteHTTPException) -> str | None:
+    """Why FastAPI could not parse a JSON body (its bare 400), if the body is to blame."""
+    if exc.status_code != 400:
+        return None
+    return next((m for t, m in _UNPARSABLE.items() if isinstance(exc.__cause__, t)), None)
+
+
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
-        # FastAPI answers a JSON body that is not UTF-8 with a bare 400; malformed JSON gets
-        # a 422, and this is the same mistake.
-        detail = ErrorDetail(field="body", message="the body is not valid UTF-8 JSON")
+    if (reason := _unparsable(exc)) is not None:
+        # FastAPI answers a body json.loads raised on (other than a JSONDecodeError) with a
+        # bare 400; malformed JSON gets a 422, and this is the same mistake.
+        detail = ErrorDetail(field="body", message=reason)
         return _respond(
             request, 422, "invalid_request", "invalid request: " + detail.message, [detail]
         )
@@ -264,6 +293,37 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+class AnswerUnexpected:
+    """ASGI middleware (innermost of ours): answers an exception no handler took with the
+    500 (or 503) `_unexpected` makes, and does not re-raise it.
+
+    Starlette's ServerErrorMiddleware answers too, but then re-raises, and uvicorn closes a
+    connection whose application raised: a client on keep-alive lost its connection with
+    the answer. The exception is logged here instead."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:  # too late to answer: the server must end the response
+                raise
+            response = await _unexpected(Request(scope), exc)
+            await response(scope, receive, send)
+
+
 def install(app: FastAPI) -> None:
     """Register every handler on `app`."""
     app.add_exception_handler(HashtagError, _domain)
@@ -275,3 +335,4 @@ def install(app: FastAPI) -> None:
     for exc_type in UNAVAILABLE_TYPES:
         app.add_exception_handler(exc_type, _unexpected)
     app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(AnswerUnexpected)

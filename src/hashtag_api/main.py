@@ -51,6 +51,10 @@ Which hashtags drive engagement on a brand's social posts, when, and which to us
 * **Rate limits:** per key (or client address); over the limit, 429 with `Retry-After`.
   `RateLimit-Limit/Remaining/Reset` headers show the budget.
 * **Errors** share one shape: `{"error": {"status", "code", "message", "details"}}`.
+* **Imports are atomic:** the valid records of one `POST /posts/import` body are stored in
+  one transaction. A 5xx (or no answer) means nothing of it was stored; send the same body
+  again. Re-sending is always safe: posts are upserted, and a post whose metrics did not
+  change gets no second metric snapshot.
 """
 
 TAGS = [

@@ -167,6 +167,42 @@ def _restore_examples(schema: dict[str, Any]) -> None:
             component["examples"] = copy.deepcopy(extra["examples"])
 
 
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+_NESTED = ("anyOf", "oneOf", "allOf")
+
+
+def _copy_bounds(document: Any, model: Any) -> None:
+    """Copy the numeric bounds of `model`'s JSON schema node onto the document's node."""
+    if not isinstance(document, dict) or not isinstance(model, dict):
+        return
+    for key in _BOUNDS:
+        if key in model:
+            document[key] = model[key]
+    for key in _NESTED:
+        for doc_part, model_part in zip(document.get(key, []), model.get(key, []), strict=False):
+            _copy_bounds(doc_part, model_part)
+    _copy_bounds(document.get("items"), model.get("items"))
+
+
+def _restore_bounds(schema: dict[str, Any]) -> None:
+    """Give components the bounds their models declare, as written.
+
+    FastAPI's OpenAPI model types `minimum`/`maximum` as float, so 1 became 1.0 and bigint's
+    2^63-1 became 9.223372036854776e+18 (2^63: a schema-valid id the API refuses). Components
+    are matched to models as in `_restore_examples`. Idempotent."""
+    components = schema.get("components", {}).get("schemas", {})
+    for model in set(_subclasses(BaseModel)):
+        component = components.get(model.__name__)
+        if component is None or not model.__pydantic_complete__:
+            continue
+        fields = {field.alias or name for name, field in model.model_fields.items()}
+        if set(component.get("properties", {})) != fields:
+            continue
+        own = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, node in component["properties"].items():
+            _copy_bounds(node, own.get("properties", {}).get(name))
+
+
 def install(app: FastAPI, *, read_requires_key: bool) -> None:
     """Make `app.openapi()` document the key on reads as `read_requires_key` says."""
     generate = app.openapi
@@ -178,6 +214,7 @@ def install(app: FastAPI, *, read_requires_key: bool) -> None:
         _document_body_limit(schema)
         _document_fields(schema)
         _restore_examples(schema)
+        _restore_bounds(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override

@@ -6,7 +6,9 @@ import re
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
+
+from hashtag_core.bounds import check_instant
 
 __all__ = ["IsoDate", "IsoDateTime"]
 
@@ -22,6 +24,7 @@ def _not_a_number(value: object) -> object:
 
 
 #: A date-time written in ISO 8601, as the OpenAPI document says (`format: date-time`).
-IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number)]
+#: An instant that converts to UTC (years 1 to 9999 there): PostgreSQL gets it as one.
+IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number), AfterValidator(check_instant)]
 #: A calendar date written in ISO 8601 (`format: date`).
 IsoDate = Annotated[date, BeforeValidator(_not_a_number)]

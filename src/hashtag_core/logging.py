@@ -176,6 +176,9 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in record.__dict__.items() if k not in _RECORD_ATTRS}
 
@@ -200,11 +203,27 @@ class JsonFormatter(logging.Formatter):
             line["exception"] = record.exc_text
         if record.stack_info:
             line["stack"] = record.stack_info
-        return json.dumps(line, default=str, ensure_ascii=False)
+        # json.dumps escapes C0 only; DEL, C1 and U+2028/9 end lines for some readers.
+        text = json.dumps(line, default=str, ensure_ascii=False)
+        return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+#: Characters that could end a text log line or rewrite the terminal: C0, DEL, C1, and
+#: Unicode's line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    """`text` with every control character written as its Python escape (\\n, \\x1b)."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class TextFormatter(logging.Formatter):
-    """`time LEVEL logger: message [request_id=... job=... job_id=...]`."""
+    """`time LEVEL logger: message [request_id=... job=... job_id=...]`.
+
+    One record is one line: control characters in the message and the context (a request
+    path, a header) are escaped, so input cannot forge a line. A traceback follows on lines
+    of its own, each indented, so none of them can pass for a record."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
@@ -212,7 +231,14 @@ class TextFormatter(logging.Formatter):
     def formatMessage(self, record: logging.LogRecord) -> str:
         text = super().formatMessage(record)
         bound = [f"{k}={getattr(record, k)}" for k in CONTEXT_FIELDS if hasattr(record, k)]
-        return f"{text} [{' '.join(bound)}]" if bound else text
+        return escape_controls(f"{text} [{' '.join(bound)}]" if bound else text)
+
+    def format(self, record: logging.LogRecord) -> str:
+        # formatMessage escaped every newline: any left start the traceback or stack.
+        head, newline, rest = super().format(record).partition("\n")
+        if not newline:
+            return head
+        return "\n".join([head, *("    " + escape_controls(line) for line in rest.split("\n"))])
 
 
 class _StderrHandler(logging.StreamHandler[IO[str]]):

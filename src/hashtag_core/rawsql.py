@@ -12,7 +12,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-__all__ = ["driver", "in_transaction", "session_driver"]
+__all__ = ["driver", "in_transaction", "is_lock_conflict", "session_driver"]
+
+#: serialization_failure and deadlock_detected: the transaction lost a race and may be retried.
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 
 
 async def driver(conn: AsyncConnection) -> Any:
@@ -32,3 +35,17 @@ async def in_transaction(conn: AsyncConnection) -> Any:
 async def session_driver(session: AsyncSession) -> Any:
     """The asyncpg connection inside the session's transaction."""
     return await in_transaction(await session.connection())
+
+
+def is_lock_conflict(exc: BaseException) -> bool:
+    """Whether `exc` (asyncpg's own, or wrapped by SQLAlchemy) is a deadlock or serialization
+    failure: PostgreSQL rolled the transaction back and running it again can succeed."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if getattr(current, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+            return True
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return False

@@ -185,3 +185,36 @@ def test_chatty_libraries_show_only_warnings_and_keep_their_levels(logs):
     found = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [(line["logger"], line["message"]) for line in found] == [("httpx", "retrying")]
     assert logging.getLogger("httpx").level == before
+
+
+class TestForging:
+    """Input that reaches a log line (a path, a header) cannot start a line of its own."""
+
+    FORGED = "x\n2026-12-07 01:00:00,000 ERROR FORGED\r\x1b[2J\u2028end"
+
+    def test_text_lines_escape_control_characters(self):
+        with (
+            captured_logs(_settings(log_format="text")) as stream,
+            log_context(request_id="r\nid"),
+        ):
+            logging.getLogger("tests.forge").info("GET /hashtags/%s 404", self.FORGED)
+        [line] = stream.getvalue().splitlines()
+        assert "\\n2026-12-07 01:00:00,000 ERROR FORGED\\r\\x1b[2J\\u2028end 404" in line
+        assert line.endswith("[request_id=r\\nid]")
+
+    def test_a_traceback_cannot_pass_for_a_record(self):
+        with captured_logs(_settings(log_format="text")) as stream:
+            try:
+                raise ValueError(self.FORGED)
+            except ValueError:
+                logging.getLogger("tests.forge").exception("failed")
+        first, *rest = stream.getvalue().rstrip("\n").split("\n")
+        assert first.endswith("failed")
+        assert rest
+        assert all(line.startswith("    ") for line in rest)
+
+    def test_json_lines_stay_one_object(self):
+        with captured_logs(_settings(log_format="json")) as stream:
+            logging.getLogger("tests.forge").info("%s", self.FORGED)
+        [line] = stream.getvalue().splitlines()
+        assert json.loads(line)["message"] == self.FORGED

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
 from hashtag_api.deps import QueueDep, SessionDep, SettingsDep, WriterDep
 from hashtag_api.errors import ApiError, error_responses
-from hashtag_core.ingest.parsers import ImportFormat, detect_format, iter_rows
+from hashtag_core.ingest.parsers import ImportFormat, RawRow, detect_format, iter_rows
 from hashtag_core.ingest.schemas import PostRecord
 from hashtag_core.posts import service as post_service
 from hashtag_core.posts.schemas import ImportResult
@@ -97,10 +98,15 @@ async def import_posts(
         ),
     ] = None,
 ) -> ImportResult:
-    """Validates every record: valid ones are stored (a post seen before is updated and gets
-    a new metric snapshot, never a duplicate), invalid ones are listed with row, field and
+    """Validates every record: valid ones are stored (a post seen before is updated, and gets
+    a new metric snapshot if its metrics changed), invalid ones are listed with row, field and
     reason and nothing of them is written. Answers 202 with the counts and the id of the
-    recompute job that will include the import."""
+    recompute job that will include the import.
+
+    An import is atomic: its valid rows are stored in one transaction, so a 5xx (or a lost
+    connection) means nothing of the body was stored, and sending the same body again is
+    always safe. A retried body adds no second snapshot for a post whose metrics it does not
+    change."""
     fmt = format or detect_format(request.headers.get("content-type"))
     if fmt is None:
         raise ApiError(
@@ -110,9 +116,14 @@ async def import_posts(
             "text/csv or application/json, or name the format with ?format=",
         )
     with await _spool(request, settings.max_body_bytes) as body:
+
+        def read_body() -> Iterator[RawRow]:
+            body.seek(0)  # from the start: an import that lost a lock race runs again
+            return iter_rows(body, fmt)
+
         return await post_service.import_rows(
             session,
-            iter_rows(body, fmt),
+            read_body,
             queue=queue,
             batch_rows=settings.import_batch_rows,
             max_errors=settings.max_reported_errors,

@@ -39,7 +39,7 @@ async def load_demo(
     batch_rows: int,
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
-    """Import the demo posts `config` describes; commits batch by batch like any import."""
+    """Import the demo posts `config` describes, in one transaction like any import."""
     return await import_rows(
         session,
         _demo_rows(config),

@@ -11,6 +11,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hashtag_core.accounts.service import Scope, resolve_scope
+from hashtag_core.bounds import check_instant, check_int64
 from hashtag_core.errors import InvalidInput, NotFound
 from hashtag_core.hashtags import parse_hashtag_param
 from hashtag_core.hashtags import repository as repo
@@ -48,12 +49,17 @@ def decode_cursor(cursor: str, sort: PostSort) -> tuple[Any, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key, post_id = json.loads(raw)
         if sort is PostSort.NEWEST:
-            key = datetime.fromisoformat(key)
-        elif not isinstance(key, int):
+            key = check_instant(datetime.fromisoformat(key))
+            if key.tzinfo is None:
+                raise TypeError
+        elif not isinstance(key, int) or isinstance(key, bool):
             raise TypeError
-        if not isinstance(post_id, int):
+        else:
+            check_int64(key)
+        if not isinstance(post_id, int) or isinstance(post_id, bool):
             raise TypeError
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        check_int64(post_id)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidInput(
             "cursor is not one this endpoint returned (or belongs to another sort order)",
             field="cursor",

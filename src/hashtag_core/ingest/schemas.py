@@ -20,6 +20,7 @@ from pydantic import (
     field_validator,
 )
 
+from hashtag_core.bounds import check_instant
 from hashtag_core.platforms import Platform
 
 __all__ = [
@@ -74,7 +75,9 @@ def _not_a_boolean(value: object) -> object:
     return value
 
 
-Count = Annotated[int, BeforeValidator(_not_a_boolean), Field(ge=0, le=MAX_COUNT)]
+# The bounds come before the validator: the other way round pydantic cannot apply them in its
+# core schema and writes them into the JSON schema as `ge`/`le`, which JSON Schema ignores.
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT), BeforeValidator(_not_a_boolean)]
 Identifier = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
@@ -119,6 +122,7 @@ class PostRecord(BaseModel):
     def _aware_and_plausible(cls, value: datetime) -> datetime:
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError("must carry a UTC offset, e.g. 2024-05-01T12:00:00+02:00")
+        check_instant(value)  # 9999-12-31T23:59:59-14:00 is past what Python can compare
         if value < _EARLIEST_POST:
             raise ValueError("is before 2006, earlier than any supported platform")
         if value.astimezone(UTC).year > datetime.now(UTC).year + 1:

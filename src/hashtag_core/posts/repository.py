@@ -181,11 +181,24 @@ def _store_sql(*, collected: bool = False) -> str:
         _FOLLOWERS_AT_POST if collected and m == "followers" else f"s.{m}" for m in _METRICS
     )
     nearest = _NEAREST_SNAPSHOTS if collected else ""
+    # A collection is an observation at a time of its own: its snapshot is recorded even if
+    # nothing changed. An import's snapshots are added by `_SNAPSHOT_CHANGED`, afterwards.
+    snap = (
+        f"""
+snap AS (
+  INSERT INTO post_metric_snapshot (post_id, {cols}, source)
+  SELECT id, {cols}, $1 FROM up
+),"""
+        if collected
+        else ""
+    )
     return f"""
 WITH up AS (
   INSERT INTO post (account_id, platform, platform_post_id, text, posted_at, url, sentiment, {cols})
   SELECT a.id, s.platform, s.post_id, s.text, s.posted_at, s.url, s.sentiment, {scols}
   FROM stage_post s JOIN account a ON a.platform = s.platform AND a.handle = s.account{nearest}
+  -- Rows are locked in this order: concurrent imports of overlapping posts queue, not deadlock.
+  ORDER BY s.platform, s.post_id
   ON CONFLICT (platform, platform_post_id) DO UPDATE SET
     account_id = EXCLUDED.account_id, text = EXCLUDED.text, posted_at = EXCLUDED.posted_at,
     url = coalesce(EXCLUDED.url, post.url), updated_at = now(),
@@ -197,10 +210,7 @@ staged AS (
   SELECT up.id, up.account_id, up.inserted, s.row_no, s.posted_at, s.followers
   FROM up JOIN stage_post s ON s.platform = up.platform AND s.post_id = up.platform_post_id
 ),
-snap AS (
-  INSERT INTO post_metric_snapshot (post_id, {cols}, source)
-  SELECT id, {cols}, $1 FROM up
-){"" if collected else _FOLLOWERS},
+{snap}{"" if collected else _FOLLOWERS.lstrip(",") + ","}
 links AS (
   INSERT INTO post_hashtag (post_id, hashtag_id, spelling)
   SELECT st.id, t.hashtag_id, t.spelling FROM staged st JOIN stage_tag t ON t.row_no = st.row_no
@@ -209,10 +219,28 @@ links AS (
 SELECT count(*) FILTER (WHERE inserted) AS inserted,
        count(*) FILTER (WHERE NOT inserted) AS updated,
        coalesce(array_agg(id) FILTER (WHERE NOT inserted), '{{}}') AS ids,
-       coalesce(array_agg(row_no) FILTER (WHERE NOT inserted), '{{}}') AS rows
+       coalesce(array_agg(row_no) FILTER (WHERE NOT inserted), '{{}}') AS rows,
+       coalesce(array_agg(id), '{{}}') AS all_ids
 FROM staged
 """
 
+
+#: A metric snapshot of each imported post ($1) whose metrics differ from its latest
+#: snapshot's, so that importing the same file again adds none. A separate statement, not a
+#: CTE of `_store_sql`: the posts are locked by now (no other writer can add a snapshot of
+#: them until this transaction ends), and a new statement sees every snapshot committed
+#: before the lock was granted; a CTE would see only those committed before it started.
+_SNAPSHOT_CHANGED = f"""
+INSERT INTO post_metric_snapshot (post_id, {", ".join(_METRICS)}, source)
+SELECT p.id, {", ".join(f"p.{m}" for m in _METRICS)}, $2
+FROM post p
+LEFT JOIN LATERAL (
+  SELECT {", ".join(_METRICS)} FROM post_metric_snapshot ms WHERE ms.post_id = p.id
+  ORDER BY ms.captured_at DESC, ms.id DESC LIMIT 1) last ON true
+WHERE p.id = ANY($1::bigint[])
+  AND ({", ".join(f"last.{m}" for m in _METRICS)})
+      IS DISTINCT FROM ({", ".join(f"p.{m}" for m in _METRICS)})
+"""
 
 #: The batch's hashtags (`StageRows.hashtags`), new ones spelled as first seen; the ids of
 #: those it inserted and of those already stored (as of the statement's start: a hashtag another
@@ -306,7 +334,10 @@ async def upsert_staged(session: AsyncSession, rows: StageRows, *, source: str) 
             records=[(row, ids[k], spelling) for row, k, spelling in rows.tags if k in ids],
             columns=("row_no", "hashtag_id", "spelling"),
         )
-    stored = await apg.fetchrow(_store_sql(collected=source == "collect"), source)
+    collected = source == "collect"
+    stored = await apg.fetchrow(_store_sql(collected=collected), source)
+    if not collected:
+        await apg.execute(_SNAPSHOT_CHANGED, stored["all_ids"], source)
     if stored["ids"]:
         await apg.execute(_UNLINK_UPDATED, stored["ids"])
         if rows.tags:

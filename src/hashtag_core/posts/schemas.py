@@ -91,7 +91,10 @@ class ImportResult(BaseModel):
     received: int = Field(description="Records read from the body.")
     stored: int = Field(description="Records stored (inserted + updated).")
     inserted: int = Field(description="Posts new to the service.")
-    updated: int = Field(description="Posts already known, updated with a new metric snapshot.")
+    updated: int = Field(
+        description="Posts already known, updated (with a new metric snapshot if their metrics "
+        "changed)."
+    )
     duplicates_in_body: int = Field(
         description="Records repeating a post earlier in the same batch; the last one wins."
     )
@@ -174,6 +177,7 @@ class PostUpdate(BaseModel):
     )
     after: int | None = Field(
         default=None,
+        strict=True,  # `false` is not 0 seconds
         ge=0,
         le=30 * 86400,
         description="With refetch: wait this many seconds first (let engagement settle).",

@@ -1,17 +1,21 @@
 """Storing posts: imports in batches, single-post updates, and the recompute each one asks for.
 
-Imports are the one place below the edge that commits: a large file is stored batch by batch
-(each batch with its data-version bump, in one transaction), so a failure part-way keeps the
-batches already stored and re-running the import is safe (it upserts).
+Imports are the one place below the edge that commits: a file (or request body) is stored
+batch by batch in ONE transaction, committed at the end, with one data-version bump. A failure
+part-way (the database refusing a row, a restart) stores nothing, so the import can simply be
+sent again; a re-sent import adds no metric snapshot for a post whose metrics it does not
+change (`repository._store_sql`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import itertools
 import logging
 import multiprocessing
+import random
 import signal
 import uuid
 from collections.abc import Callable, Iterator
@@ -39,6 +43,7 @@ from hashtag_core.posts.schemas import (
     PostUpdate,
     UpdatePostResult,
 )
+from hashtag_core.rawsql import is_lock_conflict
 from hashtag_core.sentiment import score_texts
 
 __all__ = ["enqueue_recompute", "get_post", "import_rows", "post_history", "update_post"]
@@ -150,9 +155,15 @@ class _Totals:
     version: int | None = None
 
 
+#: Times an import is run again after PostgreSQL rolled it back for a deadlock or a
+#: serialization failure (each after a short random pause).
+IMPORT_ATTEMPTS = 5
+_RETRY_PAUSE_S = 0.05
+
+
 async def import_rows(
     session: AsyncSession,
-    rows: Iterator[RawRow],
+    rows: Iterator[RawRow] | Callable[[], Iterator[RawRow]],
     *,
     queue: JobQueue,
     batch_rows: int,
@@ -160,7 +171,52 @@ async def import_rows(
     source: str = "import",
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
-    """Validate and store every row; invalid rows are reported, never half-written."""
+    """Validate and store every row, in one transaction: invalid rows are reported and never
+    written, and a failure (the database refusing a batch, a lost connection) stores nothing.
+
+    `rows` may be a function that reads the input from the start: the import is then run
+    again, up to IMPORT_ATTEMPTS times, when PostgreSQL rolls it back for a deadlock or a
+    serialization failure."""
+    read: Callable[[], Iterator[RawRow]]
+    if callable(rows):
+        read, again = rows, True
+    else:
+        once = rows
+        read, again = (lambda: once), False
+    for attempt in itertools.count(1):
+        try:
+            totals = await _store_all(
+                session,
+                read(),
+                batch_rows=batch_rows,
+                max_errors=max_errors,
+                source=source,
+                progress=progress,
+            )
+            await session.commit()
+            break
+        except Exception as exc:
+            with contextlib.suppress(Exception):  # a dead connection: the first error counts
+                await session.rollback()
+            if not again or attempt >= IMPORT_ATTEMPTS or not is_lock_conflict(exc):
+                raise
+            logger.warning("import lost a lock race (attempt %d); running it again", attempt)
+            await asyncio.sleep(random.uniform(0, _RETRY_PAUSE_S * 2**attempt))
+    if await repository.analyze_after_import(session, totals.inserted):
+        await session.commit()
+    return await _finish(totals, queue=queue, max_errors=max_errors)
+
+
+async def _store_all(
+    session: AsyncSession,
+    rows: Iterator[RawRow],
+    *,
+    batch_rows: int,
+    max_errors: int,
+    source: str,
+    progress: Callable[[int], None] | None,
+) -> _Totals:
+    """Store every batch of `rows` in the session's transaction (not committed)."""
     totals = _Totals()
     preparer = _Preparer()
     pending = asyncio.ensure_future(preparer.next(rows, batch_rows))
@@ -178,8 +234,6 @@ async def import_rows(
             totals.unknown |= batch.unknown
             if batch.rows is not None:
                 outcome = await repository.upsert_staged(session, batch.rows, source=source)
-                totals.version = await repository.bump_data_version(session)
-                await session.commit()
                 totals.inserted += outcome.inserted
                 totals.updated += outcome.updated
                 totals.duplicates += outcome.duplicates
@@ -189,9 +243,10 @@ async def import_rows(
         if not pending.done():  # a failed batch: let the read ahead finish, drop its result
             await asyncio.gather(pending, return_exceptions=True)
         preparer.close()
-    if await repository.analyze_after_import(session, totals.inserted):
-        await session.commit()
-    return await _finish(totals, queue=queue, max_errors=max_errors)
+    if totals.inserted + totals.updated:
+        # Last: the one row every writer updates is held only for the commit.
+        totals.version = await repository.bump_data_version(session)
+    return totals
 
 
 async def _finish(totals: _Totals, *, queue: JobQueue, max_errors: int) -> ImportResult:
