@@ -43,7 +43,7 @@ class SandboxConfig(BaseModel):
     fb_legacy_reach_metric: bool = False
     # LinkedIn: calls per app per UTC day; versions older than this answer 426.
     linkedin_daily_calls: int = Field(100_000, ge=1)
-    linkedin_oldest_version: str = "202411"
+    linkedin_oldest_version: str = "202603"
     linkedin_include_total: bool = True  # `paging.total` is not always present in reality
 
     faults: FaultConfig = Field(default_factory=FaultConfig)

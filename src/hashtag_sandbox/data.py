@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hashtag_core.collect.text import linkedin_text
 from hashtag_core.demo import DemoAccount, DemoConfig, demo_accounts, generate_posts
 from hashtag_core.platforms import Platform
 from hashtag_sandbox.config import SandboxConfig
@@ -39,6 +40,11 @@ class SandboxPost:
 
     record: dict[str, Any]
     media_type: str = "IMAGE"  # Instagram only
+    # LinkedIn: `commentary` as served (little text: escapes, hashtag templates, mentions);
+    # the record's `text` is what a person reads. None = derived from the record's text.
+    native_text: str | None = None
+    # X: the ids of an edited post's versions, oldest first (empty = never edited).
+    edit_history: list[str] = field(default_factory=list)
 
     @property
     def post_id(self) -> str:
@@ -146,7 +152,11 @@ class SandboxData:
             "posted_at": when,
             "followers": account.followers,
         }
-        post = SandboxPost(record, template.media_type if template else "IMAGE")
+        post = SandboxPost(
+            record,
+            template.media_type if template else "IMAGE",
+            template.native_text if template else None,
+        )
         account.append(post)
         self.posts[(account.platform, post_id)] = (account, post)
         return post_id
@@ -203,11 +213,16 @@ def _to_sandbox_post(record: dict[str, Any]) -> SandboxPost:
     record = dict(record)
     record["posted_at"] = datetime.fromisoformat(record["posted_at"]).astimezone(UTC)
     h = _digest("post", record["post_id"])
+    native = None
+    if record["platform"] == Platform.LINKEDIN.value:
+        # The generator writes LinkedIn's markup; the canonical record holds what people read.
+        native = str(record["text"])
+        record["text"] = linkedin_text(native)
     if record["platform"] == Platform.LINKEDIN.value and h % 5 == 0:
         # Videos and some UI-created posts are ugcPosts; the statistics call lists them apart.
         urn = str(record["post_id"]).replace("urn:li:share:", "urn:li:ugcPost:")
         record |= {"post_id": urn, "url": f"https://www.linkedin.com/feed/update/{urn}/"}
-    return SandboxPost(record, _MEDIA_TYPES[h % len(_MEDIA_TYPES)])
+    return SandboxPost(record, _MEDIA_TYPES[h % len(_MEDIA_TYPES)], native)
 
 
 def build_data(config: SandboxConfig) -> SandboxData:

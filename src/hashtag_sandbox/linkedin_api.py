@@ -63,6 +63,22 @@ def _check(request: Request, sandbox: Sandbox, target: Target, resource: str) ->
     return owner
 
 
+_RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
+_HASHTAG = re.compile(r"#(\w+)")
+
+
+def little_text(plain: str) -> str:
+    """Plain text in LinkedIn's little text: reserved characters escaped, hashtags templated."""
+    parts: list[str] = []
+    last = 0
+    for match in _HASHTAG.finditer(plain):
+        parts.append(_RESERVED.sub(r"\\\1", plain[last : match.start()]))
+        parts.append("{hashtag|\\#|" + match.group(1) + "}")
+        last = match.end()
+    parts.append(_RESERVED.sub(r"\\\1", plain[last:]))
+    return "".join(parts)
+
+
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -73,7 +89,7 @@ def render_post(post: SandboxPost, account: SandboxAccount) -> dict[str, Any]:
     element: dict[str, Any] = {
         "id": post.post_id,
         "author": account.urn,
-        "commentary": post.record["text"],
+        "commentary": post.native_text or little_text(post.record["text"]),
         "visibility": "PUBLIC",
         "distribution": {
             "feedDistribution": "MAIN_FEED",

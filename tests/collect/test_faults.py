@@ -17,7 +17,7 @@ from hashtag_core.collect import (
     MalformedResponse,
     PlatformUnavailable,
     RateLimited,
-    RequestRejected,
+    VersionGone,
     collect_many,
 )
 from hashtag_core.platforms import Platform
@@ -160,7 +160,7 @@ async def test_gives_up_after_max_tries(
 async def test_sunset_linkedin_version_is_rejected_once(serve_sandbox: ServeSandbox) -> None:
     async with serve_sandbox(posts=100) as served:
         async with connectors(served.settings(linkedin_version="202001")) as found:
-            with pytest.raises(RequestRejected, match="NONEXISTENT_VERSION.*linkedin_version"):
+            with pytest.raises(VersionGone, match="NONEXISTENT_VERSION.*LINKEDIN_VERSION"):
                 await found[Platform.LINKEDIN].collect(
                     served.account(Platform.LINKEDIN), watermark=None, refresh_since=None
                 )

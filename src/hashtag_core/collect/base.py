@@ -102,6 +102,11 @@ class Run:
     pages: int = 0
     duplicates: int = 0
     posts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Edited posts: latest version's id -> the ids of its earlier versions (X).
+    replaced: dict[str, list[str]] = field(default_factory=dict)
+    superseded: set[str] = field(default_factory=set)  # ids of earlier versions seen
+    #: Past follower counts read in this run (first collection only): (moment, count).
+    follower_history: list[tuple[datetime, int]] = field(default_factory=list)
     _claimed: set[str] = field(default_factory=set)
 
     def claim(self, post_id: str) -> bool:
@@ -132,6 +137,8 @@ class Run:
             pages=self.pages,
             requests=self.stats.requests,
             duplicates_dropped=self.duplicates,
+            replaced=dict(self.replaced),
+            follower_history=sorted(self.follower_history),
         )
 
 

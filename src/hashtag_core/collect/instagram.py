@@ -27,9 +27,11 @@ MEDIA_FIELDS = (
     "id,caption,media_type,media_product_type,permalink,timestamp,like_count,comments_count"
 )
 INSIGHT_METRICS = "views,reach,saved,shares"
-# Whether every media type reports `views` is unconfirmed (platform-apis.md §5.5); a refused
-# call is repeated without it rather than losing saves, shares and reach too.
-FALLBACK_METRICS = "reach,saved,shares"
+# `impressions` was replaced by `views` in v22.0; a metric refused for a media type (error 100)
+# is asked for again metric by metric rather than losing saves, shares and reach too.
+METRICS_BY_VERSION: dict[str, tuple[str, ...]] = {
+    "v21.0": ("impressions", "reach", "saved", "shares"),
+}
 
 
 def map_media(
@@ -70,7 +72,7 @@ class InstagramConnector(GraphConnector):
     edge = "media"
     fields = MEDIA_FIELDS
     metrics = INSIGHT_METRICS
-    fallback_metrics = FALLBACK_METRICS
+    metrics_by_version = METRICS_BY_VERSION
     time_field = "timestamp"
     follower_fields = "id,username,followers_count"
 

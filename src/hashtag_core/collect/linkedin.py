@@ -5,8 +5,9 @@ Counters come from `organizationalEntityShareStatistics` for the page's shares a
 one call, fetched while the next page loads (docs/metrics.md): likes = likeCount, comments =
 commentCount, shares = shareCount, impressions = impressionCount, reach =
 uniqueImpressionsCount, saves not reported. A post missing from the statistics has unknown
-counters. `commentary` keeps its little-text markup (`{hashtag|\\#|Name}`): the hashtag
-extractor reads it. Followers: `networkSizes` (`firstDegreeSize`).
+counters. `commentary` is little text: it is stored as a person reads it (`{hashtag|\\#|Name}`
+becomes `#Name`, `@[Name](urn:li:...)` becomes `Name`, backslash escapes are undone; see
+`collect.text`). Followers: `networkSizes` (`firstDegreeSize`).
 """
 
 from __future__ import annotations
@@ -24,12 +25,17 @@ from hashtag_core.collect.errors import MalformedResponse, NotFound
 from hashtag_core.collect.http import Outcome, RequestPacer, Verdict
 from hashtag_core.collect.ratelimit import linkedin_day_reset_wait, retry_after_s
 from hashtag_core.collect.settings import CollectSettings
+from hashtag_core.collect.text import linkedin_text
 from hashtag_core.collect.types import AccountSpec, CollectResult, Watermark
 from hashtag_core.platforms import Platform
 
 __all__ = ["LinkedInConnector", "classify_linkedin", "map_li_post", "share_statistics"]
 
-_STATS_BATCH = 50  # URNs per statistics call, to keep the URL well under common limits
+_STATS_BATCH = 50
+# Only these mean the token itself is bad (re-authorise); any other 403 is about one request.
+_TOKEN_CODES = frozenset(
+    {"EXPIRED_ACCESS_TOKEN", "REVOKED_ACCESS_TOKEN", "INVALID_ACCESS_TOKEN", "UNAUTHORIZED"}
+)  # URNs per statistics call, to keep the URL well under common limits
 
 
 def classify_linkedin(response: httpx.Response, body: Any, now: float) -> Verdict:
@@ -40,13 +46,15 @@ def classify_linkedin(response: httpx.Response, body: Any, now: float) -> Verdic
     error = body if isinstance(body, dict) else {}
     message = str(error.get("message", ""))
     detail = f"HTTP {status} {error.get('code', '')} {message}".strip()
-    if status in (401, 403):  # expired/invalid token, or ACCESS_DENIED: missing permission
+    if status == 401 or (status == 403 and error.get("code") in _TOKEN_CODES):
         return Verdict(Outcome.AUTH, detail)
+    if status == 403:  # ACCESS_DENIED: about this request's parameters or resource
+        return Verdict(Outcome.REJECTED, detail)
     if status == 429:
         wait = retry_after_s(response.headers, now)
         return Verdict(Outcome.RATE_LIMITED, detail, wait or linkedin_day_reset_wait(message, now))
-    if status == 426:
-        return Verdict(Outcome.REJECTED, detail + " (update the linkedin_version setting)")
+    if status == 426:  # NONEXISTENT_VERSION: the LinkedIn-Version header is sunset
+        return Verdict(Outcome.VERSION_GONE, detail)
     if status == 404:
         return Verdict(Outcome.NOT_FOUND, detail)
     if status >= 500:
@@ -79,7 +87,7 @@ def map_li_post(
         "platform": Platform.LINKEDIN.value,
         "post_id": urn,
         "account": handle,
-        "text": str(post.get("commentary") or ""),
+        "text": linkedin_text(str(post.get("commentary") or "")),
         "posted_at": parse_epoch_ms(published, "publishedAt"),
         "likes": count(found.get("likeCount")),
         "comments": count(found.get("commentCount")),

@@ -3,7 +3,7 @@ and what a run found."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -52,6 +52,9 @@ class CollectResult:
 
     `posts` are PostRecord-compatible dicts, newest first; `followers` on each post is the
     account's follower count read in this run (`followers`, at `followers_at`).
+    `replaced` maps an edited post's id (its latest version) to the ids of its earlier
+    versions, which are the same post. `follower_history` holds past follower counts the
+    platform reported (read on an account's first collection), oldest first.
     """
 
     posts: list[dict[str, Any]]
@@ -61,3 +64,5 @@ class CollectResult:
     pages: int
     requests: int
     duplicates_dropped: int
+    replaced: dict[str, list[str]] = field(default_factory=dict)
+    follower_history: list[tuple[datetime, int]] = field(default_factory=list)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hashtag_core.accounts import repository as account_repo
-from hashtag_core.collect.errors import AuthExpired, CollectError
+from hashtag_core.collect.errors import AuthExpired, CollectError, RateLimited
 from hashtag_core.collect.registry import Connector
 from hashtag_core.collect.types import AccountSpec, CollectResult, Watermark
 from hashtag_core.config import Settings
@@ -86,6 +87,16 @@ def _spec(row: dict[str, Any], settings: Settings) -> AccountSpec:
     )
 
 
+def _retry_at(row: dict[str, Any], exc: CollectError, now: datetime) -> datetime:
+    """When to try again: the next interval, or later when the platform asked us to wait
+    (a throttle, X credits depleted until a reset): calls made meanwhile only extend it."""
+    later = now + timedelta(minutes=row["sync_interval_minutes"])
+    wait = exc.wait_s if isinstance(exc, RateLimited) else None
+    if wait is not None and math.isfinite(wait):
+        later = max(later, now + timedelta(seconds=wait))
+    return later
+
+
 async def _fail(
     session: AsyncSession, row: dict[str, Any], exc: CollectError, now: datetime
 ) -> None:
@@ -95,6 +106,9 @@ async def _fail(
         if auth
         else str(exc)
     )
+    next_at = None if auth else _retry_at(row, exc, now)
+    if isinstance(exc, RateLimited) and next_at is not None:
+        message += f" (paused until {next_at.isoformat(timespec='minutes')})"
     await account_repo.set_sync_state(
         session,
         row["id"],
@@ -102,7 +116,7 @@ async def _fail(
             "status": "needs_reauth" if auth else "error",
             "last_error": message[:1000],
             "last_sync_at": now,
-            "next_sync_at": None if auth else now + timedelta(minutes=row["sync_interval_minutes"]),
+            "next_sync_at": next_at,
         },
     )
     await session.commit()
@@ -141,6 +155,8 @@ async def _store(
 ) -> _Stored:
     # Validation and sentiment scoring are CPU work: keep the loop free for other collections.
     staged, rejected = await asyncio.to_thread(_staged, result)
+    # An edited post keeps one row: a stored earlier version takes the latest one's id first.
+    await repo.adopt_edits(session, row["platform"], result.replaced)
     known = await post_repo.stored_links(
         session, row["platform"], [s.record.post_id for s in staged]
     )
@@ -154,6 +170,8 @@ async def _store(
         await repo.record_followers(
             session, row["id"], result.followers_at, result.followers, "collect"
         )
+    # Past counts the platform reported on the first collection (follower trends from day one).
+    await repo.record_follower_history(session, row["id"], result.follower_history, "backfill")
     ages = {label: parse_age(label) for label in settings.refresh_ages}
     planned = await repo.schedule_refreshes(
         session, row["platform"], [s.record.post_id for s in staged], ages, now
