@@ -15,7 +15,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hashtag_core.collect.text import linkedin_text
-from hashtag_core.demo import DemoAccount, DemoConfig, demo_accounts, generate_posts
+from hashtag_core.demo import (
+    DemoAccount,
+    DemoConfig,
+    daily_followers,
+    demo_accounts,
+    generate_posts,
+)
 from hashtag_core.platforms import Platform
 from hashtag_sandbox.config import SandboxConfig
 
@@ -43,6 +49,9 @@ class SandboxPost:
     # LinkedIn: `commentary` as served (little text: escapes, hashtag templates, mentions);
     # the record's `text` is what a person reads. None = derived from the record's text.
     native_text: str | None = None
+    # Instagram: the account's own first comment, where this post keeps its hashtags (the
+    # caption, the record's text, then has none).
+    first_comment: str | None = None
     # X: the ids of an edited post's versions, oldest first (empty = never edited).
     edit_history: list[str] = field(default_factory=list)
 
@@ -70,6 +79,18 @@ class SandboxAccount:
     followers: int
     posts: list[SandboxPost] = field(default_factory=list)
     index: dict[str, int] = field(default_factory=dict)
+    #: Follower count at each 00:00 UTC of the history, oldest first (the platforms' daily
+    #: follower statistics are derived from it).
+    follower_days: list[tuple[datetime, int]] = field(default_factory=list)
+
+    def daily_gains(self, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
+        """(end of day, followers gained that day) for the days ending in (since, until]."""
+        days = self.follower_days
+        return [
+            (end, count - days[i - 1][1])
+            for i, (end, count) in enumerate(days)
+            if i > 0 and since < end <= until
+        ]
 
     def append(self, post: SandboxPost) -> None:
         """Add a post at the newest end."""
@@ -222,7 +243,22 @@ def _to_sandbox_post(record: dict[str, Any]) -> SandboxPost:
         # Videos and some UI-created posts are ugcPosts; the statistics call lists them apart.
         urn = str(record["post_id"]).replace("urn:li:share:", "urn:li:ugcPost:")
         record |= {"post_id": urn, "url": f"https://www.linkedin.com/feed/update/{urn}/"}
-    return SandboxPost(record, _MEDIA_TYPES[h % len(_MEDIA_TYPES)], native)
+    post = SandboxPost(record, _MEDIA_TYPES[h % len(_MEDIA_TYPES)], native)
+    if record["platform"] == Platform.INSTAGRAM.value and h % 4 == 1 and record["comments"]:
+        _move_tags_to_first_comment(post)
+    return post
+
+
+def _move_tags_to_first_comment(post: SandboxPost) -> None:
+    """Put the caption's hashtags into the account's own first comment (a quarter of the
+    Instagram posts with comments, as many accounts do)."""
+    text = str(post.record["text"])
+    tags = [t for t in text.split() if t.startswith("#")]
+    if not tags:
+        return
+    caption = " ".join(t for t in text.split() if not t.startswith("#"))
+    post.record["text"] = caption
+    post.first_comment = " ".join(tags)
 
 
 def build_data(config: SandboxConfig) -> SandboxData:
@@ -239,6 +275,7 @@ def build_data(config: SandboxConfig) -> SandboxData:
     for record in generate_posts(demo):
         grouped.setdefault(str(record["account"]), []).append(record)
     accounts = []
+    history = daily_followers(demo)
     for demo_account in demo_accounts(demo):
         if config.handles is not None and demo_account.handle not in config.handles:
             continue
@@ -249,7 +286,9 @@ def build_data(config: SandboxConfig) -> SandboxData:
                 if config.max_posts_per_account
                 else []
             )
-        accounts.append(_account(config, demo_account, records))
+        account = _account(config, demo_account, records)
+        account.follower_days = history.get(demo_account.handle, [])
+        accounts.append(account)
     return SandboxData(accounts, config.seed)
 
 

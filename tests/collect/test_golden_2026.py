@@ -4,6 +4,7 @@ the 2026 platform behaviours of ../shared/platform-apis.md §6 through each conn
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ def _account(platform: Platform, external_id: str = "42") -> AccountSpec:
     return AccountSpec(platform, external_id, "brand", "UTC", SecretStr("TOKEN-1234"))
 
 
-Handler = Any
+Handler = Callable[[httpx.Request], httpx.Response]
 
 
 async def _run(

@@ -49,13 +49,24 @@ class TestCollection:
         for shown in (await rig.listed()).values():
             assert before <= datetime.fromisoformat(shown["last_sync_at"]) <= after
             assert datetime.fromisoformat(shown["next_sync_at"]) > after
-        # Follower snapshots: exactly the one this sync read, at collection time; today's
-        # count is never back-dated onto the posts' times.
+        # Follower snapshots: exactly one this sync read, at collection time (today's count
+        # is never back-dated onto the posts' times), plus, on this first collection, the
+        # daily history the platform reports (none on X) over the sandbox's 20 days.
         followers = await rig.sql(
-            "SELECT account_id, count(*) FROM follower_snapshot GROUP BY account_id"
+            "SELECT a.platform, f.account_id, f.source, count(*), max(f.captured_at) "
+            "FROM follower_snapshot f JOIN account a ON a.id = f.account_id "
+            "GROUP BY a.platform, f.account_id, f.source"
         )
-        assert {row[0] for row in followers} == set(ids.values())
-        assert {row[1] for row in followers} == {1}
+        assert {row[1] for row in followers if row[2] == "collect"} == set(ids.values())
+        assert {row[3] for row in followers if row[2] == "collect"} == {1}
+        backfilled = {row[1]: row for row in followers if row[2] == "backfill"}
+        for row in followers:
+            if row[0] == "x":
+                assert row[1] not in backfilled
+            elif row[2] == "collect":
+                assert row[1] in backfilled, (row, followers)
+                assert backfilled[row[1]][3] >= 18, row  # one a day
+                assert backfilled[row[1]][4] < row[4]  # all before the collection's own
         # Re-fetches planned at each age still ahead of the post, none for past ages.
         planned = {
             (row[0], row[1])

@@ -95,6 +95,8 @@ class FacebookConnector(GraphConnector):
     metrics_by_version = METRICS_BY_VERSION
     metric_refusal_is_global = True
     time_field = "created_time"
+    history_metrics = ("page_daily_follows_unique", "page_daily_unfollows_unique")
+    history_window_days = 90
     follower_fields = "id,name,followers_count,fan_count"
 
     def __init__(
@@ -102,7 +104,7 @@ class FacebookConnector(GraphConnector):
     ) -> None:
         """Use `client` (shared per platform) through `pacer`."""
         graph = GraphApi(settings.meta_base_url, settings.meta_api_version, client, pacer)
-        super().__init__(graph, settings.facebook_page_size)
+        super().__init__(graph, settings.facebook_page_size, settings.follower_backfill_days)
 
     def map(
         self,

@@ -13,6 +13,7 @@ becomes `#Name`, `@[Name](urn:li:...)` becomes `Name`, backslash escapes are und
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -20,8 +21,15 @@ from urllib.parse import quote
 
 import httpx
 
-from hashtag_core.collect.base import Run, Window, count, first_collect_error, parse_epoch_ms
-from hashtag_core.collect.errors import MalformedResponse, NotFound
+from hashtag_core.collect.base import (
+    Run,
+    Window,
+    count,
+    first_collect_error,
+    parse_epoch_ms,
+    totals_from_gains,
+)
+from hashtag_core.collect.errors import MalformedResponse, NotFound, RequestRejected
 from hashtag_core.collect.http import Outcome, RequestPacer, Verdict
 from hashtag_core.collect.ratelimit import linkedin_day_reset_wait, retry_after_s
 from hashtag_core.collect.settings import CollectSettings
@@ -29,7 +37,15 @@ from hashtag_core.collect.text import linkedin_text
 from hashtag_core.collect.types import AccountSpec, CollectResult, Watermark
 from hashtag_core.platforms import Platform
 
-__all__ = ["LinkedInConnector", "classify_linkedin", "map_li_post", "share_statistics"]
+__all__ = [
+    "LinkedInConnector",
+    "classify_linkedin",
+    "follower_gains",
+    "map_li_post",
+    "share_statistics",
+]
+
+logger = logging.getLogger("hashtag_core.collect")
 
 _STATS_BATCH = 50
 # Only these mean the token itself is bad (re-authorise); any other 403 is about one request.
@@ -117,6 +133,26 @@ def share_statistics(body: Any) -> dict[str, dict[str, Any]]:
     return found
 
 
+def follower_gains(body: Any) -> list[tuple[datetime, int]]:
+    """`(end of interval, organic + paid gain)` from time-bound follower statistics."""
+    elements = body.get("elements") if isinstance(body, dict) else None
+    found: list[tuple[datetime, int]] = []
+    for element in elements if isinstance(elements, list) else []:
+        if not isinstance(element, dict):
+            continue
+        time_range = element.get("timeRange")
+        gains = element.get("followerGains")
+        if not isinstance(time_range, dict) or not isinstance(gains, dict):
+            continue
+        total = sum(
+            v
+            for v in (gains.get("organicFollowerGain"), gains.get("paidFollowerGain"))
+            if isinstance(v, int) and not isinstance(v, bool)
+        )
+        found.append((parse_epoch_ms(time_range.get("end"), "timeRange.end"), total))
+    return found
+
+
 def _is_last_page(body: Mapping[str, Any], start: int, size: int, elements: list[Any]) -> bool:
     """Offset paging ends on a short page, at `paging.total`, or without a `next` link."""
     if len(elements) < size:
@@ -187,6 +223,13 @@ class LinkedInConnector:
         run = Run(account, Window.of(watermark, refresh_since))
         followers = await self._followers(run)
         followers_at = datetime.now(UTC)
+        if (
+            Watermark.first_run(watermark)
+            and followers is not None
+            and self._settings.follower_backfill_days
+        ):
+            gains = await self._follower_gains(run, followers_at)
+            run.follower_history = totals_from_gains(followers, gains)
         try:
             async with asyncio.TaskGroup() as group:
                 await self._read_pages(run, group)
@@ -245,6 +288,27 @@ class LinkedInConnector:
             url = f"{self._base}/organizationalEntityShareStatistics?{query}"
             found |= share_statistics(await self._get(run, url))
         return found
+
+    async def _follower_gains(self, run: Run, now: datetime) -> list[tuple[datetime, int]]:
+        """Daily follower gains (organic + paid) over the backfill period, in one call.
+
+        A refusal (for example a token without the statistics permission) ends the backfill,
+        not the run.
+        """
+        end = int(now.timestamp() * 1000)
+        start = end - self._settings.follower_backfill_days * 86_400_000
+        org = quote(org_urn(run.account.external_id), safe="")
+        query = (
+            f"q=organizationalEntity&organizationalEntity={org}&timeIntervals="
+            f"(timeRange:(start:{start},end:{end}),timeGranularityType:DAY)"
+        )
+        url = f"{self._base}/organizationalEntityFollowerStatistics?{query}"
+        try:
+            body = await self._get(run, url)
+        except RequestRejected as exc:
+            logger.info("%s: no follower history: %s", run.account.label, exc.message)
+            return []
+        return follower_gains(body)
 
     async def _followers(self, run: Run) -> int | None:
         """Total followers from `networkSizes` (follower statistics no longer carry totals)."""

@@ -27,14 +27,28 @@ from typing import Any
 
 import httpx
 
-from hashtag_core.collect.base import Run, Window, count, first_collect_error, parse_time
+from hashtag_core.collect.base import (
+    Run,
+    Window,
+    count,
+    first_collect_error,
+    parse_time,
+    totals_from_gains,
+)
 from hashtag_core.collect.errors import MalformedResponse, NotFound, RequestRejected
 from hashtag_core.collect.http import Classifier, Outcome, RequestPacer, Verdict
 from hashtag_core.collect.ratelimit import meta_usage, retry_after_s
 from hashtag_core.collect.types import AccountSpec, CollectResult, Watermark
 from hashtag_core.platforms import Platform
 
-__all__ = ["GraphApi", "GraphConnector", "classify_meta", "classify_meta_item", "insight_values"]
+__all__ = [
+    "GraphApi",
+    "GraphConnector",
+    "classify_meta",
+    "classify_meta_item",
+    "daily_net_gains",
+    "insight_values",
+]
 
 logger = logging.getLogger("hashtag_core.collect")
 
@@ -132,6 +146,22 @@ def _insight_value(item: dict[str, Any]) -> Any:
     return total.get("value") if isinstance(total, dict) else None
 
 
+def daily_net_gains(body: Any) -> list[tuple[datetime, int]]:
+    """`(end_time, net gain)` per day from a period=day insights body (unfollows subtract)."""
+    net: dict[datetime, int] = {}
+    data = body.get("data") if isinstance(body, dict) else None
+    for item in data if isinstance(data, list) else []:
+        if not isinstance(item, dict) or not isinstance(item.get("values"), list):
+            continue
+        sign = -1 if "unfollow" in str(item.get("name", "")) else 1
+        for point in item["values"]:
+            value = point.get("value") if isinstance(point, dict) else None
+            if isinstance(value, int) and not isinstance(value, bool):
+                end = parse_time(point.get("end_time"), "end_time")
+                net[end] = net.get(end, 0) + sign * value
+    return sorted(net.items())
+
+
 def _refuses_metric(exc: RequestRejected) -> bool:
     """Whether an insights refusal is error 100 (an invalid or removed metric)."""
     return "code 100:" in exc.message
@@ -227,11 +257,16 @@ class GraphConnector:
     metric_refusal_is_global = False
     time_field: str  # "timestamp" or "created_time"
     follower_fields: str
+    #: Account insights giving daily follower changes (`*unfollows*` ones count negative),
+    #: and the longest since..until range Meta takes for them.
+    history_metrics: tuple[str, ...] = ()
+    history_window_days: int = 30
 
-    def __init__(self, graph: GraphApi, page_size: int) -> None:
+    def __init__(self, graph: GraphApi, page_size: int, backfill_days: int = 0) -> None:
         """Page through `graph` with `page_size` items per page."""
         self._graph = graph
         self._page_size = page_size
+        self._backfill_days = backfill_days
         self._refused: set[str] = set()  # metrics Meta refused (error 100) in this version
 
     def map(
@@ -251,6 +286,9 @@ class GraphConnector:
         run = Run(account, Window.of(watermark, refresh_since))
         followers = await self._followers(run)
         followers_at = datetime.now(UTC)
+        if Watermark.first_run(watermark) and followers is not None:
+            gains = await self._follower_gains(run, followers_at)
+            run.follower_history = totals_from_gains(followers, gains)
         params = {"fields": self.fields, "limit": str(self._page_size)}
         pages = self._graph.pages(run, f"{account.external_id}/{self.edge}", params)
         try:
@@ -278,7 +316,12 @@ class GraphConnector:
 
     async def _add_with_insights(self, run: Run, post: dict[str, Any]) -> None:
         insights = await self._insights(run, str(post["id"]))
-        run.add(self.map(post, insights, run.account, None))
+        record = self.map(post, insights, run.account, None)
+        run.add(record | await self.extras(run, post))
+
+    async def extras(self, run: Run, post: Mapping[str, Any]) -> dict[str, Any]:
+        """More fields of a post's record that need a call of their own (none by default)."""
+        return {}
 
     def metrics_for(self, version: str) -> tuple[str, ...]:
         """Insight metrics to ask for under a Graph version, less those refused so far."""
@@ -327,10 +370,41 @@ class GraphConnector:
             exc.message,
         )
 
+    async def _follower_gains(self, run: Run, now: datetime) -> list[tuple[datetime, int]]:
+        """Daily follower gains of the last `backfill_days`, newest window first.
+
+        Windows go back until Meta refuses one (Instagram keeps 30 days); a refusal (a
+        missing insights permission included) ends the backfill, not the run.
+        """
+        if not self.history_metrics or not self._backfill_days:
+            return []
+        url = self._graph.url(f"{run.account.external_id}/insights")
+        oldest = int(now.timestamp()) - self._backfill_days * 86_400
+        until = int(now.timestamp())
+        gains: list[tuple[datetime, int]] = []
+        while until > oldest:
+            since = max(until - self.history_window_days * 86_400, oldest)
+            params = {
+                "metric": ",".join(self.history_metrics),
+                "period": "day",
+                "since": str(since),
+                "until": str(until),
+            }
+            try:
+                body = await self._graph.get(run, url, params, classify_meta_item)
+            except RequestRejected as exc:
+                logger.info("%s: follower history stops: %s", run.account.label, exc.message)
+                break
+            gains += daily_net_gains(body)
+            until = since
+        return gains
+
     async def _followers(self, run: Run) -> int | None:
         """The account's `followers_count` field."""
         url = self._graph.url(run.account.external_id)
         body = await self._graph.get(run, url, {"fields": self.follower_fields})
+        if isinstance(body.get("username"), str):
+            run.owner = body["username"]
         return count(body.get("followers_count"))
 
     async def fetch_post(self, account: AccountSpec, post_id: str) -> dict[str, Any] | None:

@@ -63,6 +63,10 @@ class CollectSettings(BaseModel):
     # Retry-After: wait this long, doubling on each further throttle (Meta extends a throttle
     # for calls made during it), until max_wait_s is spent; then the run stops (RateLimited).
     meta_throttle_wait_s: float = Field(300, ge=0)
+    # On an account's first collection, read this many days of past daily follower counts
+    # (Instagram reaches back 30 days, Facebook and LinkedIn further): follower trends and the
+    # follower goal work from day one. 0 = no backfill.
+    follower_backfill_days: int = Field(365, ge=0, le=2000)
     # Read the account's own first comment on each Instagram post and count its hashtags as the
     # post's (many accounts put their hashtags there instead of the caption).
     instagram_first_comment: bool = True

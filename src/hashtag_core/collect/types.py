@@ -45,6 +45,11 @@ class Watermark:
     since_id: str | None = None
     since_time: datetime | None = None
 
+    @staticmethod
+    def first_run(watermark: Watermark | None) -> bool:
+        """Whether a run with this watermark is the account's first collection."""
+        return watermark is None or (watermark.since_id is None and watermark.since_time is None)
+
 
 @dataclass
 class CollectResult:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import math
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from hashtag_core.collect.registry import Connector
 from hashtag_core.collect.types import AccountSpec, CollectResult, Watermark
 from hashtag_core.config import Settings
 from hashtag_core.errors import NotFound
+from hashtag_core.hashtags import hashtags_in_post
 from hashtag_core.ingest.parsers import RawRow
 from hashtag_core.ingest.validate import validate_row, with_sentiment
 from hashtag_core.jobs import JobQueue
@@ -123,13 +124,23 @@ async def _fail(
     logger.warning("sync of account %s failed: %s", row["id"], message)
 
 
+def _with_comment_tags(staged: StagedPost, comment: Any) -> StagedPost:
+    """The post with the hashtags of its first comment that its text does not carry."""
+    if not isinstance(comment, str) or not comment:
+        return staged
+    own = {key for key, _ in staged.hashtags}
+    found = hashtags_in_post(comment, staged.record.platform.value)
+    extra = [(key, spelling) for key, spelling in found if key not in own]
+    return replace(staged, comment_hashtags=extra) if extra else staged
+
+
 def _staged(result: CollectResult) -> tuple[list[StagedPost], int]:
     staged: list[StagedPost] = []
     rejected = 0
     for i, record in enumerate(result.posts, start=1):
         outcome = validate_row(RawRow(i, record))
         if isinstance(outcome, StagedPost):
-            staged.append(outcome)
+            staged.append(_with_comment_tags(outcome, record.get("first_comment")))
         else:
             rejected += 1
             logger.warning("platform sent an invalid post: %s", outcome)
@@ -157,6 +168,9 @@ async def _store(
     staged, rejected = await asyncio.to_thread(_staged, result)
     # An edited post keeps one row: a stored earlier version takes the latest one's id first.
     await repo.adopt_edits(session, row["platform"], result.replaced)
+    # Past counts the platform reported on the first collection: follower trends work from day
+    # one, and (stored before the posts) each post takes the count nearest its own time.
+    await repo.record_follower_history(session, row["id"], result.follower_history, "backfill")
     known = await post_repo.stored_links(
         session, row["platform"], [s.record.post_id for s in staged]
     )
@@ -170,8 +184,7 @@ async def _store(
         await repo.record_followers(
             session, row["id"], result.followers_at, result.followers, "collect"
         )
-    # Past counts the platform reported on the first collection (follower trends from day one).
-    await repo.record_follower_history(session, row["id"], result.follower_history, "backfill")
+
     ages = {label: parse_age(label) for label in settings.refresh_ages}
     planned = await repo.schedule_refreshes(
         session, row["platform"], [s.record.post_id for s in staged], ages, now
