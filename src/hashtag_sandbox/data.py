@@ -52,8 +52,10 @@ class SandboxPost:
     # Instagram: the account's own first comment, where this post keeps its hashtags (the
     # caption, the record's text, then has none).
     first_comment: str | None = None
-    # X: the ids of an edited post's versions, oldest first (empty = never edited).
+    # X: the ids of an edited post's versions, oldest first (empty = never edited), and when
+    # the latest version was made (its `created_at`; the record keeps the first version's).
     edit_history: list[str] = field(default_factory=list)
+    edited_at: datetime | None = None
 
     @property
     def post_id(self) -> str:
@@ -154,6 +156,22 @@ class SandboxData:
                 continue
             added[account.handle] = [self._add_post(account, i, at) for i in range(count)]
         return added
+
+    def edit_x_post(self, post_id: str, text: str, at: datetime | None = None) -> str:
+        """Edit an X post as X does: a new id for the new version, the history chained.
+
+        The post keeps its place and first version's time; returns the new id.
+        """
+        account, post = self.posts.pop((Platform.X, post_id))
+        when = (at or datetime.now(UTC)).astimezone(UTC)
+        self._added += 1
+        new_id, url = _new_identity(account, when, _NEW_SEQ_BASE + self._added)
+        post.edit_history = (post.edit_history or [post_id]) + [new_id]
+        post.edited_at = when
+        post.record |= {"post_id": new_id, "url": url, "text": text}
+        account.index[new_id] = account.index.pop(post_id)
+        self.posts[(Platform.X, new_id)] = (account, post)
+        return new_id
 
     def _add_post(self, account: SandboxAccount, i: int, at: datetime | None) -> str:
         """A copy of an older post of the account, one minute after its newest post."""

@@ -164,6 +164,10 @@ def _edge(
         metrics = [m for m in request.query_params.get("metric", "").split(",") if m]
         if not metrics:
             raise _GraphError("(#100) The parameter metric is required", 100)
+        every = sandbox.faults.config.ig_insights_refused_every
+        if account.platform is Platform.INSTAGRAM and every and int(object_id) % every == 0:
+            message = "(#10) Application does not have permission for this action"
+            raise _GraphError(message, 10)
         insight: Callable[..., dict[str, Any] | None]
         insight = ig_insight if account.platform is Platform.INSTAGRAM else fb_insight
         try:

@@ -111,8 +111,8 @@ def render_tweet(
     cut = full if len(full) <= _TEXT_LIMIT else full[: _TEXT_LIMIT - 1] + "\u2026"
     tweet: dict[str, Any] = {"id": post.post_id, "text": html.escape(cut, quote=False)}
     tweet["edit_history_tweet_ids"] = post.edit_history or [post.post_id]
-    if "created_at" in fields:
-        tweet["created_at"] = _created_at(post.posted_at)
+    if "created_at" in fields:  # an edited post's latest version was made at the edit
+        tweet["created_at"] = _created_at(post.edited_at or post.posted_at)
     if "author_id" in fields:
         tweet["author_id"] = account.external_id
     if "entities" in fields and (entities := _entities(cut)):

@@ -335,3 +335,42 @@ class TestSchedule:
         result = (await rig.job(queued_before[0]))["result"]
         assert result["status"] == "skipped (collected since it was queued)"
         _same_posts(await rig.stored(account_id), await rig.source(FOUR[0]))
+
+
+class TestEdits:
+    async def test_an_edited_x_post_stays_one_post(self, make_rig: MakeRig) -> None:
+        rig = await make_rig(posts=200, handles=FOUR)
+        await rig.register()
+        await rig.collect()
+        assert (await rig.work()).jobs_failed == 0
+        x_handle = next(a["handle"] for a in rig.accounts if a["platform"] == "x")
+        source = await rig.source(x_handle)
+        old = max(source, key=lambda p: source[p]["posted_at"])
+        ((pk, posted_at),) = await rig.sql(
+            "SELECT id, posted_at FROM post WHERE platform_post_id = :p", p=old
+        )
+
+        edited = await rig.served.admin.post(
+            "/_sandbox/edit", json={"post_id": old, "text": "Fixed a typo #LEGOLAND #EditedTag"}
+        )
+        new = edited.json()["post_id"]
+        await rig.collect()
+        assert (await rig.work()).jobs_failed == 0
+
+        rows = await rig.sql(
+            "SELECT id, platform_post_id, text, posted_at FROM post "
+            "WHERE platform_post_id IN (:old, :new)",
+            old=old,
+            new=new,
+        )
+        assert [tuple(r) for r in rows] == [
+            (pk, new, "Fixed a typo #LEGOLAND #EditedTag", posted_at)
+        ]
+        tags = await rig.sql(
+            "SELECT h.key FROM post_hashtag l JOIN hashtag h ON h.id = l.hashtag_id "
+            "WHERE l.post_id = :pk ORDER BY 1",
+            pk=pk,
+        )
+        assert [t[0] for t in tags] == ["editedtag", "legoland"]
+        history = await rig.get(f"/posts/x/{new}/history")
+        assert len(history["snapshots"]) == 2  # the first version's snapshot moved with it

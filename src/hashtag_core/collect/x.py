@@ -217,8 +217,10 @@ def _adopt_history(run: Run, record: dict[str, Any], history: list[str]) -> None
     run.replaced[record["post_id"]] = earlier
     # The post went out when its first version did; an edit does not make it newer.
     first = snowflake_time(history[0])
-    if first is not None and first < record["posted_at"]:
-        record["posted_at"] = first
+    if first is not None:
+        first = first.replace(microsecond=0)  # X's created_at has whole seconds; ids have ms
+        if first < record["posted_at"]:
+            record["posted_at"] = first
 
 
 def _followers_in(body: Mapping[str, Any], user_id: str) -> int | None:

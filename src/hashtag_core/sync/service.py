@@ -13,7 +13,7 @@ import logging
 import math
 import re
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -94,7 +94,8 @@ def _retry_at(row: dict[str, Any], exc: CollectError, now: datetime) -> datetime
     later = now + timedelta(minutes=row["sync_interval_minutes"])
     wait = exc.wait_s if isinstance(exc, RateLimited) else None
     if wait is not None and math.isfinite(wait):
-        later = max(later, now + timedelta(seconds=wait))
+        # The wait counts from when the platform said so (the wall clock), not the run's start.
+        later = max(later, datetime.now(UTC) + timedelta(seconds=wait))
     return later
 
 
