@@ -93,6 +93,9 @@ class SandboxPlan:
             "hashtag_sandbox",
             *("--port", str(self.port), "--posts", str(self.posts), "--seed", str(self.seed)),
             *("--days", str(self.days), "--end", self.end.isoformat()),
+            # The demo's accounts get their whole follower history (Meta keeps 30 days of
+            # Instagram's), so the follower chart has lines from the first collection on.
+            *("--instagram-follower-days", "0"),
             *("--log-level", "warning"),
         ]
 
@@ -128,12 +131,17 @@ class RunningSandbox:
         """CollectSettings field -> URL, for every platform."""
         return {name: self.plan.root + path for name, path in _BASE_URL_FIELDS.values()}
 
+    def collect_overrides(self) -> dict[str, Any]:
+        """CollectSettings fields for this sandbox: its URLs, and a follower backfill that
+        reaches over the whole demo history (its chart and follower goal start filled)."""
+        return self.base_urls() | {"follower_backfill_days": self.plan.days + 1}
+
     def configure(self, settings: Settings) -> Settings:
         """`settings` collecting from this sandbox, with its tokens beside the configured ones."""
         tokens = dict(settings.platform_tokens) | {
             ref: SecretStr(token) for ref, token in self.tokens().items()
         }
-        collect = settings.collect.model_copy(update=self.base_urls())
+        collect = settings.collect.model_copy(update=self.collect_overrides())
         return settings.model_copy(update={"platform_tokens": tokens, "collect": collect})
 
     def environment(self, settings: Settings) -> dict[str, str]:
@@ -141,8 +149,8 @@ class RunningSandbox:
         configured = self.configure(settings)
         tokens = {ref: t.get_secret_value() for ref, t in configured.platform_tokens.items()}
         env = {"HASHTAG_PLATFORM_TOKENS": json.dumps(tokens)}
-        for name, url in self.base_urls().items():
-            env[f"HASHTAG_COLLECT__{name.upper()}"] = url
+        for name, value in self.collect_overrides().items():
+            env[f"HASHTAG_COLLECT__{name.upper()}"] = str(value)
         return env
 
 

@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-__all__ = ["Platform"]
+__all__ = ["INSTAGRAM_MAX_HASHTAGS", "Platform"]
 
 
 #: Instagram accepts at most this many hashtags on a post (since December 2025).
@@ -16,3 +16,7 @@ class Platform(StrEnum):
     INSTAGRAM = "instagram"
     FACEBOOK = "facebook"
     LINKEDIN = "linkedin"
+
+
+#: Instagram allows at most this many hashtags on a post (since December 2025).
+INSTAGRAM_MAX_HASHTAGS = 5

@@ -38,6 +38,12 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--end", type=_aware, default=None, help="end of the history, ISO 8601 (default: now)"
     )
+    parser.add_argument(
+        "--instagram-follower-days",
+        type=int,
+        default=30,
+        help="how far back Instagram's daily follower_count reaches (Meta: 30; 0 = all)",
+    )
     parser.add_argument("--latency-ms", type=int, default=0, help="added to every request")
     parser.add_argument(
         "--host",
@@ -61,6 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seed,
         days=args.days,
         end=args.end,
+        instagram_follower_days=args.instagram_follower_days or None,
         faults=FaultConfig(latency_ms=args.latency_ms),
     )
     root = f"http://127.0.0.1:{args.port}"

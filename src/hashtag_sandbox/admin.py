@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from hashtag_core.platforms import Platform
 from hashtag_sandbox.data import SandboxAccount
 from hashtag_sandbox.faults import FaultConfig
 from hashtag_sandbox.responses import json_response
@@ -130,12 +131,28 @@ async def _requests(request: Request) -> Response:
     return json_response({"now_s": sandbox.since_start(), "requests": records})
 
 
+class EditRequest(BaseModel):
+    """An edit of an X post: its new text (X gives the new version a new id)."""
+
+    post_id: str
+    text: str
+
+
+async def _edit(request: Request) -> Response:
+    body: EditRequest = await _parse(request, EditRequest)
+    data = _sandbox(request).data
+    if data.post(Platform.X, body.post_id) is None:
+        return json_response({"error": f"no X post {body.post_id}"}, 404)
+    return json_response({"post_id": data.edit_x_post(body.post_id, body.text)})
+
+
 def routes() -> list[Route]:
     """Admin routes, relative to the `/_sandbox` mount."""
     return [
         Route("/state", _state, methods=["GET"]),
         Route("/faults", _faults, methods=["POST"]),
         Route("/advance", _advance, methods=["POST"]),
+        Route("/edit", _edit, methods=["POST"]),
         Route("/posts", _posts, methods=["GET"]),
         Route("/requests", _requests, methods=["GET"]),
     ]

@@ -39,11 +39,14 @@ class SandboxConfig(BaseModel):
     meta_window_s: int = Field(3600, ge=1)
     meta_min_version: int = 18  # vNN.0 below this is rejected
     meta_auth_status: int = 400  # Graph answers code 190 with HTTP 400 on most endpoints
+    # How far back Instagram's daily `follower_count` reaches (30 days at Meta; None = the
+    # whole history, which the demo uses so that its follower chart has lines from day one).
+    instagram_follower_days: int | None = Field(30, ge=1)
     # Whether `post_impressions_unique` is still served (its removal date is unconfirmed).
     fb_legacy_reach_metric: bool = False
     # LinkedIn: calls per app per UTC day; versions older than this answer 426.
     linkedin_daily_calls: int = Field(100_000, ge=1)
-    linkedin_oldest_version: str = "202411"
+    linkedin_oldest_version: str = "202603"
     linkedin_include_total: bool = True  # `paging.total` is not always present in reality
 
     faults: FaultConfig = Field(default_factory=FaultConfig)

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hashtag_core.demo import DemoAccount, DemoConfig, demo_accounts, generate_posts
+from hashtag_core.collect.text import linkedin_text
+from hashtag_core.demo import (
+    DemoAccount,
+    DemoConfig,
+    daily_followers,
+    demo_accounts,
+    generate_posts,
+)
 from hashtag_core.platforms import Platform
 from hashtag_sandbox.config import SandboxConfig
 
@@ -39,6 +46,16 @@ class SandboxPost:
 
     record: dict[str, Any]
     media_type: str = "IMAGE"  # Instagram only
+    # LinkedIn: `commentary` as served (little text: escapes, hashtag templates, mentions);
+    # the record's `text` is what a person reads. None = derived from the record's text.
+    native_text: str | None = None
+    # Instagram: the account's own first comment, where this post keeps its hashtags (the
+    # caption, the record's text, then has none).
+    first_comment: str | None = None
+    # X: the ids of an edited post's versions, oldest first (empty = never edited), and when
+    # the latest version was made (its `created_at`; the record keeps the first version's).
+    edit_history: list[str] = field(default_factory=list)
+    edited_at: datetime | None = None
 
     @property
     def post_id(self) -> str:
@@ -64,6 +81,18 @@ class SandboxAccount:
     followers: int
     posts: list[SandboxPost] = field(default_factory=list)
     index: dict[str, int] = field(default_factory=dict)
+    #: Follower count at each 00:00 UTC of the history, oldest first (the platforms' daily
+    #: follower statistics are derived from it).
+    follower_days: list[tuple[datetime, int]] = field(default_factory=list)
+
+    def daily_gains(self, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
+        """(end of day, followers gained that day) for the days ending in (since, until]."""
+        days = self.follower_days
+        return [
+            (end, count - days[i - 1][1])
+            for i, (end, count) in enumerate(days)
+            if i > 0 and since < end <= until
+        ]
 
     def append(self, post: SandboxPost) -> None:
         """Add a post at the newest end."""
@@ -128,6 +157,22 @@ class SandboxData:
             added[account.handle] = [self._add_post(account, i, at) for i in range(count)]
         return added
 
+    def edit_x_post(self, post_id: str, text: str, at: datetime | None = None) -> str:
+        """Edit an X post as X does: a new id for the new version, the history chained.
+
+        The post keeps its place and first version's time; returns the new id.
+        """
+        account, post = self.posts.pop((Platform.X, post_id))
+        when = (at or datetime.now(UTC)).astimezone(UTC)
+        self._added += 1
+        new_id, url = _new_identity(account, when, _NEW_SEQ_BASE + self._added)
+        post.edit_history = (post.edit_history or [post_id]) + [new_id]
+        post.edited_at = when
+        post.record |= {"post_id": new_id, "url": url, "text": text}
+        account.index[new_id] = account.index.pop(post_id)
+        self.posts[(Platform.X, new_id)] = (account, post)
+        return new_id
+
     def _add_post(self, account: SandboxAccount, i: int, at: datetime | None) -> str:
         """A copy of an older post of the account, one minute after its newest post."""
         self._added += 1
@@ -146,7 +191,11 @@ class SandboxData:
             "posted_at": when,
             "followers": account.followers,
         }
-        post = SandboxPost(record, template.media_type if template else "IMAGE")
+        post = SandboxPost(
+            record,
+            template.media_type if template else "IMAGE",
+            template.native_text if template else None,
+        )
         account.append(post)
         self.posts[(account.platform, post_id)] = (account, post)
         return post_id
@@ -203,11 +252,31 @@ def _to_sandbox_post(record: dict[str, Any]) -> SandboxPost:
     record = dict(record)
     record["posted_at"] = datetime.fromisoformat(record["posted_at"]).astimezone(UTC)
     h = _digest("post", record["post_id"])
+    native = None
+    if record["platform"] == Platform.LINKEDIN.value:
+        # The generator writes LinkedIn's markup; the canonical record holds what people read.
+        native = str(record["text"])
+        record["text"] = linkedin_text(native)
     if record["platform"] == Platform.LINKEDIN.value and h % 5 == 0:
         # Videos and some UI-created posts are ugcPosts; the statistics call lists them apart.
         urn = str(record["post_id"]).replace("urn:li:share:", "urn:li:ugcPost:")
         record |= {"post_id": urn, "url": f"https://www.linkedin.com/feed/update/{urn}/"}
-    return SandboxPost(record, _MEDIA_TYPES[h % len(_MEDIA_TYPES)])
+    post = SandboxPost(record, _MEDIA_TYPES[h % len(_MEDIA_TYPES)], native)
+    if record["platform"] == Platform.INSTAGRAM.value and h % 4 == 1 and record["comments"]:
+        _move_tags_to_first_comment(post)
+    return post
+
+
+def _move_tags_to_first_comment(post: SandboxPost) -> None:
+    """Put the caption's hashtags into the account's own first comment (a quarter of the
+    Instagram posts with comments, as many accounts do)."""
+    text = str(post.record["text"])
+    tags = [t for t in text.split() if t.startswith("#")]
+    if not tags:
+        return
+    caption = " ".join(t for t in text.split() if not t.startswith("#"))
+    post.record["text"] = caption
+    post.first_comment = " ".join(tags)
 
 
 def build_data(config: SandboxConfig) -> SandboxData:
@@ -224,6 +293,7 @@ def build_data(config: SandboxConfig) -> SandboxData:
     for record in generate_posts(demo):
         grouped.setdefault(str(record["account"]), []).append(record)
     accounts = []
+    history = daily_followers(demo)
     for demo_account in demo_accounts(demo):
         if config.handles is not None and demo_account.handle not in config.handles:
             continue
@@ -234,7 +304,9 @@ def build_data(config: SandboxConfig) -> SandboxData:
                 if config.max_posts_per_account
                 else []
             )
-        accounts.append(_account(config, demo_account, records))
+        account = _account(config, demo_account, records)
+        account.follower_days = history.get(demo_account.handle, [])
+        accounts.append(account)
     return SandboxData(accounts, config.seed)
 
 

@@ -45,6 +45,14 @@ class FaultConfig(BaseModel):
     malformed_every: int = Field(0, ge=0)
     malformed_next: int = Field(0, ge=0)
     duplicate_across_pages: bool = False  # each page repeats the previous page's last post
+    # Meta's injected throttles come as they mostly do: HTTP 400 code 4, no Retry-After and
+    # no usage headers (instead of a 429 with Retry-After).
+    meta_throttle_bare: bool = False
+    # X pay-per-use credits are used up: every X request gets 402 (`problems/credits`).
+    x_credits_depleted: bool = False
+    # Every Nth Instagram media (by id) has its insights refused with "(#10) Application does
+    # not have permission for this action", as for some media types and old media.
+    ig_insights_refused_every: int = Field(0, ge=0)
     expire_tokens_after: int | None = Field(None, ge=0)  # requests per platform, then 401/190
     expire_handles: list[str] | None = None  # None = every account; else these, counted each
 

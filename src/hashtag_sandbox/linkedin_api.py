@@ -63,6 +63,22 @@ def _check(request: Request, sandbox: Sandbox, target: Target, resource: str) ->
     return owner
 
 
+_RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
+_HASHTAG = re.compile(r"#(\w+)")
+
+
+def little_text(plain: str) -> str:
+    """Plain text in LinkedIn's little text: reserved characters escaped, hashtags templated."""
+    parts: list[str] = []
+    last = 0
+    for match in _HASHTAG.finditer(plain):
+        parts.append(_RESERVED.sub(r"\\\1", plain[last : match.start()]))
+        parts.append("{hashtag|\\#|" + match.group(1) + "}")
+        last = match.end()
+    parts.append(_RESERVED.sub(r"\\\1", plain[last:]))
+    return "".join(parts)
+
+
 def _ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -73,7 +89,7 @@ def render_post(post: SandboxPost, account: SandboxAccount) -> dict[str, Any]:
     element: dict[str, Any] = {
         "id": post.post_id,
         "author": account.urn,
-        "commentary": post.record["text"],
+        "commentary": post.native_text or little_text(post.record["text"]),
         "visibility": "PUBLIC",
         "distribution": {
             "feedDistribution": "MAIN_FEED",
@@ -191,6 +207,41 @@ async def _share_statistics(request: Request, sandbox: Sandbox, target: Target) 
     return json_response({"paging": {"start": 0, "count": 10, "links": []}, "elements": elements})
 
 
+_INTERVALS = re.compile(
+    r"^\(timeRange:\(start:(\d+),end:(\d+)\),timeGranularityType:(DAY|WEEK|MONTH)\)$"
+)
+
+
+async def _follower_statistics(request: Request, sandbox: Sandbox, target: Target) -> Response:
+    """Time-bound follower statistics: daily follower gains (organic; paid is 0)."""
+    if request.query_params.get("q") != "organizationalEntity":
+        return linkedin_error(400, 0, "PARAM_INVALID", "Unsupported finder")
+    account = _check(
+        request,
+        sandbox,
+        target,
+        "organizationalEntityFollowerStatistics.FINDER-organizationalEntity",
+    )
+    raw = request.query_params.get("timeIntervals")
+    if raw is None:  # lifetime statistics by facet: not served here
+        return json_response({"paging": {"start": 0, "count": 10, "links": []}, "elements": []})
+    match = _INTERVALS.match(raw)
+    if match is None or match.group(3) != "DAY":
+        return linkedin_error(400, 0, "PARAM_INVALID", "Invalid timeIntervals")
+    since = datetime.fromtimestamp(int(match.group(1)) / 1000, UTC)
+    until = datetime.fromtimestamp(int(match.group(2)) / 1000, UTC)
+    elements = [
+        {
+            "organizationalEntity": account.urn,
+            "timeRange": {"start": _ms(end) - 86_400_000, "end": _ms(end)},
+            "followerGains": {"organicFollowerGain": gain, "paidFollowerGain": 0},
+        }
+        for end, gain in account.daily_gains(since, until)
+    ]
+    paging = {"start": 0, "count": len(elements), "links": []}
+    return json_response({"paging": paging, "elements": elements})
+
+
 async def _network_size(request: Request, sandbox: Sandbox, target: Target) -> Response:
     account = _check(request, sandbox, target, "networkSizes.GET")
     if request.query_params.get("edgeType") not in (
@@ -240,5 +291,6 @@ def routes() -> list[Route]:
         route("/rest/posts", _posts_finder),
         route("/rest/posts/{urn}", _post),
         route("/rest/organizationalEntityShareStatistics", _share_statistics),
+        route("/rest/organizationalEntityFollowerStatistics", _follower_statistics),
         route("/rest/networkSizes/{urn}", _network_size),
     ]

@@ -12,6 +12,7 @@ import base64
 import binascii
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -163,6 +164,10 @@ def _edge(
         metrics = [m for m in request.query_params.get("metric", "").split(",") if m]
         if not metrics:
             raise _GraphError("(#100) The parameter metric is required", 100)
+        every = sandbox.faults.config.ig_insights_refused_every
+        if account.platform is Platform.INSTAGRAM and every and int(object_id) % every == 0:
+            message = "(#10) Application does not have permission for this action"
+            raise _GraphError(message, 10)
         insight: Callable[..., dict[str, Any] | None]
         insight = ig_insight if account.platform is Platform.INSTAGRAM else fb_insight
         try:
@@ -170,6 +175,10 @@ def _edge(
         except ValueError as exc:
             raise _GraphError("(#100) The value must be a valid insights metric", 100) from exc
         return {"data": [item for item in items if item is not None]}
+    if edge == "insights" and found is None:
+        return _account_insights(request, sandbox, account)
+    if edge == "comments" and found is not None and account.platform is Platform.INSTAGRAM:
+        return {"data": _comments(found[1], account)}
     is_ig = account.platform is Platform.INSTAGRAM
     if found is None and ((is_ig and edge == "media") or (not is_ig and edge in _POST_EDGES)):
         posts, paging = _list_page(request, sandbox, account)
@@ -180,6 +189,92 @@ def _edge(
         ]
         return {"data": data, "paging": paging} if paging else {"data": data}
     raise _GraphError(f"(#100) Unknown path components: /{edge}", 100)
+
+
+def _comments(post: SandboxPost, account: SandboxAccount) -> list[dict[str, Any]]:
+    """A post's comments, newest first: a fan's, and the account's own first comment if the
+    post keeps its hashtags there (the fan's hashtag is not the post's)."""
+
+    def at(minutes: int) -> str:
+        return (post.posted_at + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S+0000")
+
+    found = [
+        {"id": f"{post.post_id}9", "text": "Love this! #wow", "username": "brickfan_1",
+         "timestamp": at(9)},
+    ]  # fmt: skip
+    if post.first_comment:
+        found.append(
+            {"id": f"{post.post_id}1", "text": post.first_comment, "username": account.handle,
+             "timestamp": at(1)}
+        )  # fmt: skip
+    return found
+
+
+_DAY_S = 86_400
+_FB_MAX_RANGE_S = 93 * _DAY_S
+_FOLLOWER_METRICS = {
+    Platform.INSTAGRAM: frozenset({"follower_count"}),
+    Platform.FACEBOOK: frozenset({"page_daily_follows_unique", "page_daily_unfollows_unique"}),
+}
+
+
+def _unix(request: Request, name: str, default: float) -> datetime:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return datetime.fromtimestamp(default, UTC)
+    if not raw.isdigit():
+        raise _GraphError(f"(#100) The parameter {name} must be a unix timestamp", 100)
+    return datetime.fromtimestamp(int(raw), UTC)
+
+
+def _account_insights(
+    request: Request, sandbox: Sandbox, account: SandboxAccount
+) -> dict[str, Any]:
+    """GET /{ig-user-id or page-id}/insights: daily follower gains (period=day).
+
+    Instagram's `follower_count` reaches back `instagram_follower_days` only (30 at Meta);
+    Facebook's page follows take at most 93 days between since and until.
+    """
+    metrics = [m for m in request.query_params.get("metric", "").split(",") if m]
+    allowed = _FOLLOWER_METRICS.get(account.platform, frozenset())
+    if not metrics or any(m not in allowed for m in metrics):
+        raise _GraphError("(#100) The value must be a valid insights metric", 100)
+    if request.query_params.get("period") != "day":
+        raise _GraphError("(#100) The parameter period must be day for these metrics", 100)
+    now = datetime.now(UTC).timestamp()
+    until = _unix(request, "until", now)
+    since = _unix(request, "since", until.timestamp() - 30 * _DAY_S)
+    if account.platform is Platform.INSTAGRAM:
+        limit = sandbox.config.instagram_follower_days
+        if limit is not None and since.timestamp() < now - (limit + 1) * _DAY_S:
+            raise _GraphError(
+                f"(#100) The since parameter cannot be older than {limit} days for follower_count",
+                100,
+            )
+    elif until.timestamp() - since.timestamp() > _FB_MAX_RANGE_S:
+        raise _GraphError("(#100) There cannot be more than 93 days between since and until", 100)
+    gains = account.daily_gains(since, until)
+    data = [_daily(account, m, gains) for m in metrics]
+    return {"data": data}
+
+
+def _daily(
+    account: SandboxAccount, metric: str, gains: list[tuple[datetime, int]]
+) -> dict[str, Any]:
+    sign = -1 if metric == "page_daily_unfollows_unique" else 1
+    values = [
+        {"value": max(sign * gain, 0) if metric != "follower_count" else gain,
+         "end_time": end.strftime("%Y-%m-%dT%H:%M:%S+0000")}
+        for end, gain in gains
+    ]  # fmt: skip
+    return {
+        "name": metric,
+        "period": "day",
+        "values": values,
+        "title": metric.replace("_", " ").capitalize(),
+        "description": "Daily follower changes.",
+        "id": f"{account.external_id}/insights/{metric}/day",
+    }
 
 
 async def _graph(request: Request, sandbox: Sandbox, target: Target) -> Response:

@@ -161,7 +161,10 @@ async def _answer(
     record.fault = decision.fault.value if decision.fault else None
     if decision.delay_s:
         await asyncio.sleep(decision.delay_s)
-    if decision.fault is not None:
+    if family is Family.X and sandbox.faults.config.x_credits_depleted:
+        detail = "Your account has no credits left for this request."
+        response = x_problem(402, "CreditsDepleted", detail, kind="credits")
+    elif decision.fault is not None:
         response = await _fault_response(family, decision.fault, sandbox)
     else:
         response = await _checked(family, request, sandbox, target, handler)
@@ -220,6 +223,8 @@ async def _fault_response(family: Family, fault: Fault, sandbox: Sandbox) -> Res
         await asyncio.sleep(config.timeout_hold_s)  # the client has given up by now
         return json_response({"detail": "held past the client's timeout"}, 504)
     if fault is Fault.RATE_LIMIT:
+        if family is Family.META and config.meta_throttle_bare:
+            return meta_error(400, "(#4) Application request limit reached", 4, transient=True)
         response = _rate_limited(family)
         response.headers.update(
             retry_after_header(config.retry_after_s, config.retry_after_http_date)

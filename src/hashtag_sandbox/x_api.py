@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import html
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -89,6 +90,9 @@ def _fields(request: Request, name: str) -> set[str]:
     return {f for f in request.query_params.get(name, "").split(",") if f}
 
 
+_TEXT_LIMIT = 280
+
+
 def _created_at(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
@@ -101,23 +105,36 @@ def render_tweet(
     `private`: the requested private metrics may be shown (owner's token, post < 30 days).
     """
     r = post.record
-    tweet: dict[str, Any] = {"id": post.post_id, "text": r["text"]}
-    tweet["edit_history_tweet_ids"] = [post.post_id]
-    if "created_at" in fields:
-        tweet["created_at"] = _created_at(post.posted_at)
+    full = str(r["text"])
+    # Like X: `text` is HTML-escaped and cut at 280 characters; the whole text of a longer
+    # post is only in `note_tweet` (when asked for).
+    cut = full if len(full) <= _TEXT_LIMIT else full[: _TEXT_LIMIT - 1] + "\u2026"
+    tweet: dict[str, Any] = {"id": post.post_id, "text": html.escape(cut, quote=False)}
+    tweet["edit_history_tweet_ids"] = post.edit_history or [post.post_id]
+    if "created_at" in fields:  # an edited post's latest version was made at the edit
+        tweet["created_at"] = _created_at(post.edited_at or post.posted_at)
     if "author_id" in fields:
         tweet["author_id"] = account.external_id
-    tags = extract_hashtags_with_indices(r["text"]) if "entities" in fields else []
-    if tags:
-        tweet["entities"] = {
-            "hashtags": [{"start": t.start, "end": t.end, "tag": t.hashtag} for t in tags]
-        }
+    if "entities" in fields and (entities := _entities(cut)):
+        tweet["entities"] = entities
+    if len(full) > _TEXT_LIMIT and "note_tweet" in fields:
+        note: dict[str, Any] = {"text": html.escape(full, quote=False)}
+        if entities := _entities(full):
+            note["entities"] = entities
+        tweet["note_tweet"] = note
     if "public_metrics" in fields:
         tweet["public_metrics"] = _public_metrics(r)
     if private:
         shown = private_metrics(post)
         tweet |= {name: shown[name] for name in PRIVATE_FIELDS if name in fields and name in shown}
     return tweet
+
+
+def _entities(text: str) -> dict[str, Any] | None:
+    tags = extract_hashtags_with_indices(text)
+    if not tags:
+        return None
+    return {"hashtags": [{"start": t.start, "end": t.end, "tag": t.hashtag} for t in tags]}
 
 
 def _public_metrics(r: dict[str, Any]) -> dict[str, int]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from arq import cron, func
@@ -17,6 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from hashtag_core.collect.registry import build_connectors, make_clients
+from hashtag_core.collect.versions import version_warnings
 from hashtag_core.config import Settings, get_settings
 from hashtag_core.db import create_engine, create_sessionmaker
 from hashtag_core.jobs import COLLECT_ACCOUNT, RECOMPUTE, REFRESH_POST
@@ -53,6 +55,8 @@ async def on_startup(ctx: dict[str, Any]) -> None:
     ctx[_METRICS_SERVER_KEY] = start_metrics_server(settings)
     # In the background: jobs run meanwhile (a pass waits for the cache's lock, then uses it).
     ctx[_WARM_KEY] = asyncio.create_task(jobs.warm_cache(engine))
+    for warning in version_warnings(settings.collect, datetime.now(UTC).date()):
+        logger.warning("%s", warning)
     logger.info("worker ready")
 
 

@@ -360,6 +360,31 @@ class TestReport:
         assert "\n'=HYPERLINK(1)," in response.text
         assert "\n=HYPERLINK" not in response.text
 
+    async def test_report_flags_instagram_posts_over_the_hashtag_cap(self, client, session):
+        base = {
+            **POSTS[0],
+            "platform": "instagram",
+            "account": "park",
+            "posted_at": NOW.isoformat(),
+        }
+        six = " ".join(f"#tag{i}" for i in range(6))
+        posts = [
+            {**base, "post_id": "six", "text": f"Six tags {six}"},
+            {**base, "post_id": "five", "text": "Five " + " ".join(f"#t{i}" for i in range(5))},
+            {**base, "post_id": "x-six", "platform": "x", "account": "xpark", "text": six},
+        ]
+        await client.post("/posts/import", content=ndjson(posts), headers=NDJSON)
+        await recompute_in(session, NOW)
+        body = (
+            await client.get("/reports/hashtags", params={"min_posts": 1, "window": "all"})
+        ).json()
+        flagged = body["instagram_over_hashtag_cap"]
+        assert [(p["post_id"], p["account"], p["hashtags"]) for p in flagged] == [
+            ("six", "park", 6)
+        ]
+        scoped = (await client.get("/reports/hashtags", params={"platform": "x"})).json()
+        assert scoped["instagram_over_hashtag_cap"] == []
+
     async def test_report_scope_and_empty(self, client, loaded):
         body = (await client.get("/reports/hashtags", params={"platform": "x"})).json()
         assert {r["key"] for r in body["rows"]} == {"legoland", "ninjago"}

@@ -93,6 +93,23 @@ class TestCollect:
         assert statuses == {"active"}
         followers = _sql(cli_env, "SELECT count(*) FROM follower_snapshot")[0][0]
         assert followers >= len(registered["accounts"])
+        # The first collection backfilled each account's daily follower history (the demo's
+        # follower chart has lines at once): Instagram's 30 days, Facebook's and LinkedIn's
+        # whole 60 (`up` reaches over the demo period); X reports none.
+        backfilled = dict(
+            _sql(
+                cli_env,
+                "SELECT a.platform || '/' || a.handle, count(*) FROM follower_snapshot f "
+                "JOIN account a ON a.id = f.account_id WHERE f.source = 'backfill' "
+                "GROUP BY 1",
+            )
+        )
+        for account in registered["accounts"]:
+            got = backfilled.get(f"{account['platform']}/{account['handle']}", 0)
+            least = {"x": 0, "instagram": 28}.get(account["platform"], 55)
+            assert got >= least, (account, got)
+            if account["platform"] == "x":
+                assert got == 0
 
         first_account = registered["accounts"][0]
         again = _invoke("collect", f"{first_account['platform']}/{first_account['handle']}")

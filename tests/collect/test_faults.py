@@ -17,7 +17,7 @@ from hashtag_core.collect import (
     MalformedResponse,
     PlatformUnavailable,
     RateLimited,
-    RequestRejected,
+    VersionGone,
     collect_many,
 )
 from hashtag_core.platforms import Platform
@@ -160,7 +160,7 @@ async def test_gives_up_after_max_tries(
 async def test_sunset_linkedin_version_is_rejected_once(serve_sandbox: ServeSandbox) -> None:
     async with serve_sandbox(posts=100) as served:
         async with connectors(served.settings(linkedin_version="202001")) as found:
-            with pytest.raises(RequestRejected, match="NONEXISTENT_VERSION.*linkedin_version"):
+            with pytest.raises(VersionGone, match="NONEXISTENT_VERSION.*LINKEDIN_VERSION"):
                 await found[Platform.LINKEDIN].collect(
                     served.account(Platform.LINKEDIN), watermark=None, refresh_since=None
                 )
@@ -194,3 +194,52 @@ async def test_meta_business_use_case_throttle_outlasting_max_wait(
                 await found[Platform.INSTAGRAM].collect(
                     served.account(Platform.INSTAGRAM), watermark=None, refresh_since=None
                 )
+
+
+async def test_meta_throttle_without_headers_waits_minutes_not_seconds(
+    serve_sandbox: ServeSandbox,
+) -> None:
+    faults = {"platforms": ["instagram"], "rate_limit_every": 1, "meta_throttle_bare": True}
+    sleep = SleepRecorder(real=False)
+    async with serve_sandbox(posts=100, faults=faults) as served:
+        async with connectors(served.settings(), sleep=sleep) as found:
+            with pytest.raises(RateLimited, match="code 4"):
+                await found[Platform.INSTAGRAM].collect(
+                    served.account(Platform.INSTAGRAM), watermark=None, refresh_since=None
+                )
+        requests = _requests(served, Platform.INSTAGRAM)
+    assert requests <= 3  # 300 s, then 600 s: the 900 s budget is spent, no retry storm
+    assert sleep.waits
+    assert min(sleep.waits) >= 299
+
+
+async def test_one_refused_media_does_not_stop_the_account(serve_sandbox: ServeSandbox) -> None:
+    async with serve_sandbox(posts=300, faults={"ig_insights_refused_every": 3}) as served:
+        account = served.account(Platform.INSTAGRAM)
+        async with connectors(served.settings()) as found:
+            result = await found[Platform.INSTAGRAM].collect(
+                account, watermark=None, refresh_since=None
+            )
+        source = served.source(account.handle)
+    refused = {p["post_id"] for p in source if int(p["post_id"]) % 3 == 0}
+    assert refused
+    assert len(result.posts) == len(source)
+    for post in result.posts:
+        if post["post_id"] in refused:
+            assert post["reach"] is None  # unknown for that media only
+        else:
+            assert post["reach"] is not None or post["impressions"] is None
+
+
+async def test_x_credits_depleted_pauses_with_a_clear_message(
+    serve_sandbox: ServeSandbox,
+) -> None:
+    async with serve_sandbox(posts=100, faults={"x_credits_depleted": True}) as served:
+        async with connectors(served.settings()) as found:
+            with pytest.raises(RateLimited, match="credits are depleted") as caught:
+                await found[Platform.X].collect(
+                    served.account(Platform.X), watermark=None, refresh_since=None
+                )
+        assert _requests(served, Platform.X) == 1
+    assert caught.value.wait_s is not None
+    assert 0 < caught.value.wait_s <= 86_400 + 1

@@ -233,7 +233,7 @@ def test_linkedin_examples() -> None:
     }
     assert mapped[0] == common | {
         "post_id": "urn:li:share:7191000000000000001",
-        "text": "Meet our new build kit {hashtag|\\#|Lego} {hashtag|\\#|STEM} \\(limited run\\)",
+        "text": "Meet our new build kit #Lego #STEM (limited run)",  # as a person reads it
         "posted_at": _utc("2025-05-01T09:00:01"),  # publishedAt
         "likes": 96,
         "comments": 11,
@@ -253,6 +253,6 @@ def test_linkedin_examples() -> None:
         "reach": None,
         "url": "https://www.linkedin.com/feed/update/urn:li:ugcPost:7190000000000000002/",
     }
-    # The markup stays in the text and the hashtag extractor reads it.
+    # The markup is rendered (platform-apis.md §6) and the hashtags survive.
     assert [tag for tag, _ in hashtags_in_post(mapped[0]["text"], "linkedin")] == ["lego", "stem"]
     assert not _is_last_page(posts, 0, 2, posts["elements"])  # total 37 and a next link

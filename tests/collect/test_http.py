@@ -138,7 +138,7 @@ class TestAuth:
             (Platform.FACEBOOK, 400, {"error": {"message": "Session has expired", "code": 190, "error_subcode": 463}}, classify_meta),
             (Platform.INSTAGRAM, 403, {"error": {"message": "(#10) permission", "code": 10}}, classify_meta),
             (Platform.LINKEDIN, 401, {"status": 401, "serviceErrorCode": 65600, "code": "EXPIRED_ACCESS_TOKEN", "message": "expired"}, classify_linkedin),
-            (Platform.LINKEDIN, 403, {"status": 403, "serviceErrorCode": 100, "code": "ACCESS_DENIED", "message": "Not enough permissions"}, classify_linkedin),
+            (Platform.LINKEDIN, 401, {"status": 401, "serviceErrorCode": 65601, "code": "REVOKED_ACCESS_TOKEN", "message": "revoked"}, classify_linkedin),
         ],
     )  # fmt: skip
     async def test_auth_errors_are_not_retried(
@@ -148,6 +148,13 @@ class TestAuth:
             await _get(platform, [(status, {}, body)], classify)
         assert "re-authorisation" in caught.value.message
         assert "'park'" in caught.value.message
+
+    async def test_linkedin_access_denied_is_about_the_request(self) -> None:
+        body = {"status": 403, "serviceErrorCode": 100, "code": "ACCESS_DENIED",
+                "message": "Not enough permissions"}  # fmt: skip
+        with pytest.raises(RequestRejected, match="ACCESS_DENIED") as caught:
+            await _get(Platform.LINKEDIN, [(403, {}, body)], classify_linkedin)
+        assert not isinstance(caught.value, AuthExpired)
 
     async def test_not_enough_viewers_is_not_an_auth_problem(self) -> None:
         body = {

@@ -161,7 +161,7 @@ class TestLinkedIn:
 
     async def test_offset_paging_and_statistics(self, client: httpx.AsyncClient) -> None:
         account = _account(client, Platform.LINKEDIN)
-        headers = _auth(account.token) | {"LinkedIn-Version": "202505"}
+        headers = _auth(account.token) | {"LinkedIn-Version": "202606"}
         page = await client.get(
             "/linkedin/rest/posts",
             params={"author": account.urn, "q": "author", "count": "2"},
@@ -187,7 +187,7 @@ class TestLinkedIn:
         first, second = _accounts(client, Platform.LINKEDIN)[:2]
         response = await client.get(
             f"/linkedin/rest/networkSizes/{first.urn}", params={"edgeType": "COMPANY_FOLLOWED_BY_MEMBER"},
-            headers=_auth(second.token) | {"LinkedIn-Version": "202505"},
+            headers=_auth(second.token) | {"LinkedIn-Version": "202606"},
         )  # fmt: skip
         assert response.status_code == 403
         assert response.json()["code"] == "ACCESS_DENIED"

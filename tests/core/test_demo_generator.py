@@ -19,6 +19,8 @@ from hashtag_core.demo import (
     DEMO_ACCOUNTS,
     PLANTED_EFFECTS,
     DemoConfig,
+    daily_followers,
+    demo_accounts,
     generate_frame,
     generate_posts,
 )
@@ -281,6 +283,22 @@ def test_giveaway_posts_are_followed_by_follower_jumps(frame: pl.DataFrame) -> N
     assert 0.6 * effect.jump < after_giveaway - baseline < 1.5 * effect.jump
     # Between giveaways followers only creep up (baseline growth + noise).
     assert abs(baseline) < 0.4 * effect.jump
+
+
+def test_daily_followers_cover_every_account_and_day(records: list[dict[str, Any]]) -> None:
+    history = daily_followers(CONFIG)
+    assert set(history) == {a.handle for a in demo_accounts(CONFIG)}
+    end = CONFIG.end
+    for handle, days in history.items():
+        assert len(days) == CONFIG.days, handle
+        assert days[-1][0] <= end < days[-1][0] + timedelta(days=1)
+        assert all(b[0] - a[0] == timedelta(days=1) for a, b in zip(days, days[1:], strict=False))
+        # The same model as the posts' own follower counts (which add a little noise).
+        own = [r for r in records if r["account"] == handle]
+        last = datetime.fromisoformat(str(own[-1]["posted_at"]))
+        near = min(days, key=lambda d: abs(d[0] - last))
+        assert abs(near[1] / int(own[-1]["followers"]) - 1) < 0.02
+    assert daily_followers(CONFIG) == history  # seeded
 
 
 # ---- texts ------------------------------------------------------------------------------------

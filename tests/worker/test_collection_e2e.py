@@ -49,13 +49,24 @@ class TestCollection:
         for shown in (await rig.listed()).values():
             assert before <= datetime.fromisoformat(shown["last_sync_at"]) <= after
             assert datetime.fromisoformat(shown["next_sync_at"]) > after
-        # Follower snapshots: exactly the one this sync read, at collection time; today's
-        # count is never back-dated onto the posts' times.
+        # Follower snapshots: exactly one this sync read, at collection time (today's count
+        # is never back-dated onto the posts' times), plus, on this first collection, the
+        # daily history the platform reports (none on X) over the sandbox's 20 days.
         followers = await rig.sql(
-            "SELECT account_id, count(*) FROM follower_snapshot GROUP BY account_id"
+            "SELECT a.platform, f.account_id, f.source, count(*), max(f.captured_at) "
+            "FROM follower_snapshot f JOIN account a ON a.id = f.account_id "
+            "GROUP BY a.platform, f.account_id, f.source"
         )
-        assert {row[0] for row in followers} == set(ids.values())
-        assert {row[1] for row in followers} == {1}
+        assert {row[1] for row in followers if row[2] == "collect"} == set(ids.values())
+        assert {row[3] for row in followers if row[2] == "collect"} == {1}
+        backfilled = {row[1]: row for row in followers if row[2] == "backfill"}
+        for row in followers:
+            if row[0] == "x":
+                assert row[1] not in backfilled
+            elif row[2] == "collect":
+                assert row[1] in backfilled, (row, followers)
+                assert backfilled[row[1]][3] >= 18, row  # one a day
+                assert backfilled[row[1]][4] < row[4]  # all before the collection's own
         # Re-fetches planned at each age still ahead of the post, none for past ages.
         planned = {
             (row[0], row[1])
@@ -324,3 +335,42 @@ class TestSchedule:
         result = (await rig.job(queued_before[0]))["result"]
         assert result["status"] == "skipped (collected since it was queued)"
         _same_posts(await rig.stored(account_id), await rig.source(FOUR[0]))
+
+
+class TestEdits:
+    async def test_an_edited_x_post_stays_one_post(self, make_rig: MakeRig) -> None:
+        rig = await make_rig(posts=200, handles=FOUR)
+        await rig.register()
+        await rig.collect()
+        assert (await rig.work()).jobs_failed == 0
+        x_handle = next(a["handle"] for a in rig.accounts if a["platform"] == "x")
+        source = await rig.source(x_handle)
+        old = max(source, key=lambda p: source[p]["posted_at"])
+        ((pk, posted_at),) = await rig.sql(
+            "SELECT id, posted_at FROM post WHERE platform_post_id = :p", p=old
+        )
+
+        edited = await rig.served.admin.post(
+            "/_sandbox/edit", json={"post_id": old, "text": "Fixed a typo #LEGOLAND #EditedTag"}
+        )
+        new = edited.json()["post_id"]
+        await rig.collect()
+        assert (await rig.work()).jobs_failed == 0
+
+        rows = await rig.sql(
+            "SELECT id, platform_post_id, text, posted_at FROM post "
+            "WHERE platform_post_id IN (:old, :new)",
+            old=old,
+            new=new,
+        )
+        assert [tuple(r) for r in rows] == [
+            (pk, new, "Fixed a typo #LEGOLAND #EditedTag", posted_at)
+        ]
+        tags = await rig.sql(
+            "SELECT h.key FROM post_hashtag l JOIN hashtag h ON h.id = l.hashtag_id "
+            "WHERE l.post_id = :pk ORDER BY 1",
+            pk=pk,
+        )
+        assert [t[0] for t in tags] == ["editedtag", "legoland"]
+        history = await rig.get(f"/posts/x/{new}/history")
+        assert len(history["snapshots"]) == 2  # the first version's snapshot moved with it

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -244,3 +245,24 @@ class TestFaults:
         for token in tokens:
             assert token not in logged
             assert all(token not in body for body in rig.responses)
+
+
+async def test_x_credits_depleted_pauses_the_account_until_the_next_day(
+    make_rig: MakeRig,
+) -> None:
+    rig = await make_rig(posts=100, handles=FOUR, faults={"x_credits_depleted": True})
+    ids = await rig.register()
+    await rig.collect()
+    await rig.work()
+    listed = await rig.listed()
+    x_handle = next(a["handle"] for a in rig.accounts if a["platform"] == Platform.X.value)
+    shown = listed[x_handle]
+    assert shown["status"] == "error"  # not needs_reauth: a billing state, not the token
+    assert "credits are depleted" in shown["last_error"]
+    assert "paused until" in shown["last_error"]
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    assert datetime.fromisoformat(shown["next_sync_at"]).date() == tomorrow
+    # The other platforms are not affected.
+    others = [listed[a["handle"]] for a in rig.accounts if a["platform"] != Platform.X.value]
+    assert {o["status"] for o in others} == {"active"}
+    assert set(ids) == set(listed)

@@ -15,6 +15,7 @@ from hashtag_core.collect.errors import (
     PlatformUnavailable,
     RateLimited,
     RequestRejected,
+    VersionGone,
 )
 from hashtag_core.collect.facebook import FacebookConnector
 from hashtag_core.collect.http import RequestPacer
@@ -48,6 +49,7 @@ __all__ = [
     "RateLimited",
     "RequestPacer",
     "RequestRejected",
+    "VersionGone",
     "Watermark",
     "XConnector",
     "build_connectors",

@@ -27,6 +27,7 @@ __all__ = [
     "parse_epoch_ms",
     "parse_time",
     "run_all",
+    "totals_from_gains",
 ]
 
 T = TypeVar("T")
@@ -62,6 +63,25 @@ def count(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise MalformedResponse(f"counter is not an integer: {value!r}")
     return value
+
+
+def totals_from_gains(
+    current: int, gains: list[tuple[datetime, int]]
+) -> list[tuple[datetime, int]]:
+    """Past follower totals from daily gains `(end of day, net gain)`, oldest first.
+
+    Platforms report followers gained per day, not totals: working back from today's count,
+    the total at the end of a day is today's count less the gains of every later day.
+    """
+    points: list[tuple[datetime, int]] = []
+    total = current
+    for end, gain in sorted(gains, reverse=True):
+        if total < 0:
+            break
+        points.append((end, total))
+        total -= gain
+    points.reverse()
+    return points
 
 
 @dataclass(frozen=True)
@@ -102,6 +122,12 @@ class Run:
     pages: int = 0
     duplicates: int = 0
     posts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Edited posts: latest version's id -> the ids of its earlier versions (X).
+    replaced: dict[str, list[str]] = field(default_factory=dict)
+    superseded: set[str] = field(default_factory=set)  # ids of earlier versions seen
+    #: Past follower counts read in this run (first collection only): (moment, count).
+    follower_history: list[tuple[datetime, int]] = field(default_factory=list)
+    owner: str | None = None  # the account's own user name as the platform spells it
     _claimed: set[str] = field(default_factory=set)
 
     def claim(self, post_id: str) -> bool:
@@ -132,6 +158,8 @@ class Run:
             pages=self.pages,
             requests=self.stats.requests,
             duplicates_dropped=self.duplicates,
+            replaced=dict(self.replaced),
+            follower_history=sorted(self.follower_history),
         )
 
 

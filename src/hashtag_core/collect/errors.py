@@ -7,7 +7,10 @@ CollectError             base; `message` is written for the operator who reads t
 ├── MalformedResponse    the body could not be parsed (or had the wrong shape) after the retries
 └── RequestRejected      the platform refused the request itself (4xx such as an unknown API
     │                    version or an invalid parameter): a configuration error, not retried
-    └── NotFound         the post or account does not exist (or is no longer visible)
+    ├── NotFound         the post or account does not exist (or is no longer visible)
+    └── VersionGone      the platform no longer serves the configured API version (LinkedIn 426
+                         NONEXISTENT_VERSION, a Graph version past its end of life): change the
+                         setting the message names
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ __all__ = [
     "PlatformUnavailable",
     "RateLimited",
     "RequestRejected",
+    "VersionGone",
 ]
 
 
@@ -57,3 +61,11 @@ class RequestRejected(CollectError):
 
 class NotFound(RequestRejected):
     """The requested post or account does not exist or is not visible with this token."""
+
+
+class VersionGone(RequestRejected):
+    """The configured API version is no longer served; `setting` names what to change."""
+
+    def __init__(self, message: str, *, setting: str) -> None:
+        super().__init__(message)
+        self.setting = setting

@@ -30,6 +30,13 @@ POST_FIELDS = (
     "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)"
 )
 INSIGHT_METRICS = "post_media_view,post_total_media_view_unique"
+# Meta removed `post_impressions` / `post_impressions_unique` (and others) by June 2025; older
+# versions still serve them. A metric refused in a version (error 100) is dropped for the run's
+# connector and the call repeated without it (see GraphConnector).
+METRICS_BY_VERSION: dict[str, tuple[str, ...]] = {
+    "v20.0": ("post_impressions", "post_impressions_unique"),
+    "v21.0": ("post_impressions", "post_impressions_unique"),
+}
 
 
 def _summary_total(post: Mapping[str, Any], edge: str) -> int | None:
@@ -85,7 +92,11 @@ class FacebookConnector(GraphConnector):
     edge = "posts"
     fields = POST_FIELDS
     metrics = INSIGHT_METRICS
+    metrics_by_version = METRICS_BY_VERSION
+    metric_refusal_is_global = True
     time_field = "created_time"
+    history_metrics = ("page_daily_follows_unique", "page_daily_unfollows_unique")
+    history_window_days = 90
     follower_fields = "id,name,followers_count,fan_count"
 
     def __init__(
@@ -93,7 +104,7 @@ class FacebookConnector(GraphConnector):
     ) -> None:
         """Use `client` (shared per platform) through `pacer`."""
         graph = GraphApi(settings.meta_base_url, settings.meta_api_version, client, pacer)
-        super().__init__(graph, settings.facebook_page_size)
+        super().__init__(graph, settings.facebook_page_size, settings.follower_backfill_days)
 
     def map(
         self,

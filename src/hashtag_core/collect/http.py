@@ -33,6 +33,7 @@ from hashtag_core.collect.errors import (
     PlatformUnavailable,
     RateLimited,
     RequestRejected,
+    VersionGone,
 )
 from hashtag_core.collect.ratelimit import meta_usage, x_reset_wait
 from hashtag_core.collect.settings import CollectSettings
@@ -65,6 +66,7 @@ class Outcome(Enum):
     AUTH = "auth"  # token expired / revoked / missing permission: never retried
     NOT_FOUND = "not_found"
     REJECTED = "rejected"  # any other 4xx: the request itself is wrong
+    VERSION_GONE = "version_gone"  # the configured API version is no longer served
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,7 @@ class RequestPacer:
                 failures += 1
                 await self._sleep(self._retry_delay(verdict, failures, label, where, detail))
             else:
-                raise _final_error(verdict.outcome, label, where, detail)
+                raise _final_error(verdict.outcome, label, where, detail, self.platform)
 
     async def _attempt(
         self,
@@ -249,7 +251,14 @@ class RequestPacer:
     ) -> float:
         """How long to wait after a rate-limit answer; RateLimited if that is too long."""
         s = self._settings
-        wait = verdict.wait_s if verdict.wait_s is not None else self._backoff(waits)
+        if verdict.wait_s is not None:
+            wait = verdict.wait_s
+        elif self.platform in (Platform.INSTAGRAM, Platform.FACEBOOK):
+            # Meta throttles often come without usage headers, and calls made while throttled
+            # extend the throttle: wait minutes, doubling, never a short jittered retry.
+            wait = min(s.meta_throttle_wait_s * 2.0 ** (waits - 1), s.max_wait_s + 1)
+        else:
+            wait = self._backoff(waits)
         if wait > s.max_wait_s or waited_s + wait > s.max_wait_s or waits > s.max_rate_limit_waits:
             more = "until the usage cap resets" if math.isinf(wait) else f"{wait:.0f} s more"
             raise RateLimited(
@@ -267,7 +276,11 @@ class RequestPacer:
         tries = self._settings.max_tries
         if failures >= tries:
             raise _final_error(
-                verdict.outcome, label, where, f"{detail} (gave up after {failures} tries)"
+                verdict.outcome,
+                label,
+                where,
+                f"{detail} (gave up after {failures} tries)",
+                self.platform,
             )
         delay = max(self._backoff(failures), verdict.wait_s or 0.0)
         logger.warning(
@@ -282,8 +295,25 @@ class RequestPacer:
         return delay
 
 
-def _final_error(outcome: Outcome, label: str, where: str, detail: str) -> CollectError:
+#: The setting (environment variable) that picks each platform's API version.
+VERSION_SETTINGS = {
+    Platform.LINKEDIN: "HASHTAG_COLLECT__LINKEDIN_VERSION",
+    Platform.INSTAGRAM: "HASHTAG_COLLECT__META_API_VERSION",
+    Platform.FACEBOOK: "HASHTAG_COLLECT__META_API_VERSION",
+}
+
+
+def _final_error(
+    outcome: Outcome, label: str, where: str, detail: str, platform: Platform | None = None
+) -> CollectError:
     """The exception for a verdict we stop on."""
+    if outcome is Outcome.VERSION_GONE and platform is not None:
+        setting = VERSION_SETTINGS.get(platform, "the API version setting")
+        return VersionGone(
+            f"{label}: {platform.value} no longer serves the configured API version ({detail}); "
+            f"set {setting} to a current version",
+            setting=setting,
+        )
     if outcome is Outcome.AUTH:
         return AuthExpired(
             f"{label} needs re-authorisation: the platform rejected its access token "

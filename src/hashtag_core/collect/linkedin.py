@@ -5,13 +5,15 @@ Counters come from `organizationalEntityShareStatistics` for the page's shares a
 one call, fetched while the next page loads (docs/metrics.md): likes = likeCount, comments =
 commentCount, shares = shareCount, impressions = impressionCount, reach =
 uniqueImpressionsCount, saves not reported. A post missing from the statistics has unknown
-counters. `commentary` keeps its little-text markup (`{hashtag|\\#|Name}`): the hashtag
-extractor reads it. Followers: `networkSizes` (`firstDegreeSize`).
+counters. `commentary` is little text: it is stored as a person reads it (`{hashtag|\\#|Name}`
+becomes `#Name`, `@[Name](urn:li:...)` becomes `Name`, backslash escapes are undone; see
+`collect.text`). Followers: `networkSizes` (`firstDegreeSize`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -19,17 +21,37 @@ from urllib.parse import quote
 
 import httpx
 
-from hashtag_core.collect.base import Run, Window, count, first_collect_error, parse_epoch_ms
-from hashtag_core.collect.errors import MalformedResponse, NotFound
+from hashtag_core.collect.base import (
+    Run,
+    Window,
+    count,
+    first_collect_error,
+    parse_epoch_ms,
+    totals_from_gains,
+)
+from hashtag_core.collect.errors import MalformedResponse, NotFound, RequestRejected
 from hashtag_core.collect.http import Outcome, RequestPacer, Verdict
 from hashtag_core.collect.ratelimit import linkedin_day_reset_wait, retry_after_s
 from hashtag_core.collect.settings import CollectSettings
+from hashtag_core.collect.text import linkedin_text
 from hashtag_core.collect.types import AccountSpec, CollectResult, Watermark
 from hashtag_core.platforms import Platform
 
-__all__ = ["LinkedInConnector", "classify_linkedin", "map_li_post", "share_statistics"]
+__all__ = [
+    "LinkedInConnector",
+    "classify_linkedin",
+    "follower_gains",
+    "map_li_post",
+    "share_statistics",
+]
 
-_STATS_BATCH = 50  # URNs per statistics call, to keep the URL well under common limits
+logger = logging.getLogger("hashtag_core.collect")
+
+_STATS_BATCH = 50
+# Only these mean the token itself is bad (re-authorise); any other 403 is about one request.
+_TOKEN_CODES = frozenset(
+    {"EXPIRED_ACCESS_TOKEN", "REVOKED_ACCESS_TOKEN", "INVALID_ACCESS_TOKEN", "UNAUTHORIZED"}
+)  # URNs per statistics call, to keep the URL well under common limits
 
 
 def classify_linkedin(response: httpx.Response, body: Any, now: float) -> Verdict:
@@ -40,13 +62,15 @@ def classify_linkedin(response: httpx.Response, body: Any, now: float) -> Verdic
     error = body if isinstance(body, dict) else {}
     message = str(error.get("message", ""))
     detail = f"HTTP {status} {error.get('code', '')} {message}".strip()
-    if status in (401, 403):  # expired/invalid token, or ACCESS_DENIED: missing permission
+    if status == 401 or (status == 403 and error.get("code") in _TOKEN_CODES):
         return Verdict(Outcome.AUTH, detail)
+    if status == 403:  # ACCESS_DENIED: about this request's parameters or resource
+        return Verdict(Outcome.REJECTED, detail)
     if status == 429:
         wait = retry_after_s(response.headers, now)
         return Verdict(Outcome.RATE_LIMITED, detail, wait or linkedin_day_reset_wait(message, now))
-    if status == 426:
-        return Verdict(Outcome.REJECTED, detail + " (update the linkedin_version setting)")
+    if status == 426:  # NONEXISTENT_VERSION: the LinkedIn-Version header is sunset
+        return Verdict(Outcome.VERSION_GONE, detail)
     if status == 404:
         return Verdict(Outcome.NOT_FOUND, detail)
     if status >= 500:
@@ -79,7 +103,7 @@ def map_li_post(
         "platform": Platform.LINKEDIN.value,
         "post_id": urn,
         "account": handle,
-        "text": str(post.get("commentary") or ""),
+        "text": linkedin_text(str(post.get("commentary") or "")),
         "posted_at": parse_epoch_ms(published, "publishedAt"),
         "likes": count(found.get("likeCount")),
         "comments": count(found.get("commentCount")),
@@ -106,6 +130,26 @@ def share_statistics(body: Any) -> dict[str, dict[str, Any]]:
         totals = element.get("totalShareStatistics")
         if isinstance(urn, str) and isinstance(totals, dict):
             found[urn] = totals
+    return found
+
+
+def follower_gains(body: Any) -> list[tuple[datetime, int]]:
+    """`(end of interval, organic + paid gain)` from time-bound follower statistics."""
+    elements = body.get("elements") if isinstance(body, dict) else None
+    found: list[tuple[datetime, int]] = []
+    for element in elements if isinstance(elements, list) else []:
+        if not isinstance(element, dict):
+            continue
+        time_range = element.get("timeRange")
+        gains = element.get("followerGains")
+        if not isinstance(time_range, dict) or not isinstance(gains, dict):
+            continue
+        total = sum(
+            v
+            for v in (gains.get("organicFollowerGain"), gains.get("paidFollowerGain"))
+            if isinstance(v, int) and not isinstance(v, bool)
+        )
+        found.append((parse_epoch_ms(time_range.get("end"), "timeRange.end"), total))
     return found
 
 
@@ -179,6 +223,13 @@ class LinkedInConnector:
         run = Run(account, Window.of(watermark, refresh_since))
         followers = await self._followers(run)
         followers_at = datetime.now(UTC)
+        if (
+            Watermark.first_run(watermark)
+            and followers is not None
+            and self._settings.follower_backfill_days
+        ):
+            gains = await self._follower_gains(run, followers_at)
+            run.follower_history = totals_from_gains(followers, gains)
         try:
             async with asyncio.TaskGroup() as group:
                 await self._read_pages(run, group)
@@ -237,6 +288,27 @@ class LinkedInConnector:
             url = f"{self._base}/organizationalEntityShareStatistics?{query}"
             found |= share_statistics(await self._get(run, url))
         return found
+
+    async def _follower_gains(self, run: Run, now: datetime) -> list[tuple[datetime, int]]:
+        """Daily follower gains (organic + paid) over the backfill period, in one call.
+
+        A refusal (for example a token without the statistics permission) ends the backfill,
+        not the run.
+        """
+        end = int(now.timestamp() * 1000)
+        start = end - self._settings.follower_backfill_days * 86_400_000
+        org = quote(org_urn(run.account.external_id), safe="")
+        query = (
+            f"q=organizationalEntity&organizationalEntity={org}&timeIntervals="
+            f"(timeRange:(start:{start},end:{end}),timeGranularityType:DAY)"
+        )
+        url = f"{self._base}/organizationalEntityFollowerStatistics?{query}"
+        try:
+            body = await self._get(run, url)
+        except RequestRejected as exc:
+            logger.info("%s: no follower history: %s", run.account.label, exc.message)
+            return []
+        return follower_gains(body)
 
     async def _followers(self, run: Run) -> int | None:
         """Total followers from `networkSizes` (follower statistics no longer carry totals)."""

@@ -35,8 +35,9 @@ class CollectSettings(BaseModel):
     meta_api_version: str = Field("v22.0", pattern=r"^v\d+\.\d+$")
     instagram_base_url: str = "https://graph.facebook.com"
     linkedin_base_url: str = "https://api.linkedin.com"
-    # Sent as the `LinkedIn-Version: YYYYMM` header; LinkedIn answers 426 once it is sunset.
-    linkedin_version: str = Field("202505", pattern=r"^\d{6}(\.\d{2})?$")
+    # Sent as the `LinkedIn-Version: YYYYMM` header; LinkedIn answers 426 once it is sunset
+    # (about a year after release). 202505 was sunset in 2026; 202603 and 202606 are current.
+    linkedin_version: str = Field("202606", pattern=r"^\d{6}(\.\d{2})?$")
 
     # X accepts 5-100 on timelines (recent search 10-100: smaller sizes are raised to 10);
     # Meta and LinkedIn have no documented maximum beyond 100.
@@ -58,3 +59,14 @@ class CollectSettings(BaseModel):
     # Meta usage headers report percent of quota used: above this we space requests out.
     meta_slowdown_pct: float = Field(80, ge=0, le=100)
     meta_slowdown_max_s: float = Field(2.0, ge=0)
+    # A Meta throttle answer (codes 4, 17, 32, 613, 800xx) without usage headers or
+    # Retry-After: wait this long, doubling on each further throttle (Meta extends a throttle
+    # for calls made during it), until max_wait_s is spent; then the run stops (RateLimited).
+    meta_throttle_wait_s: float = Field(300, ge=0)
+    # On an account's first collection, read this many days of past daily follower counts
+    # (Instagram reaches back 30 days, Facebook and LinkedIn further): follower trends and the
+    # follower goal work from day one. 0 = no backfill.
+    follower_backfill_days: int = Field(365, ge=0, le=2000)
+    # Read the account's own first comment on each Instagram post and count its hashtags as the
+    # post's (many accounts put their hashtags there instead of the caption).
+    instagram_first_comment: bool = True

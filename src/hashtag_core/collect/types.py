@@ -3,7 +3,7 @@ and what a run found."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +45,11 @@ class Watermark:
     since_id: str | None = None
     since_time: datetime | None = None
 
+    @staticmethod
+    def first_run(watermark: Watermark | None) -> bool:
+        """Whether a run with this watermark is the account's first collection."""
+        return watermark is None or (watermark.since_id is None and watermark.since_time is None)
+
 
 @dataclass
 class CollectResult:
@@ -52,6 +57,9 @@ class CollectResult:
 
     `posts` are PostRecord-compatible dicts, newest first; `followers` on each post is the
     account's follower count read in this run (`followers`, at `followers_at`).
+    `replaced` maps an edited post's id (its latest version) to the ids of its earlier
+    versions, which are the same post. `follower_history` holds past follower counts the
+    platform reported (read on an account's first collection), oldest first.
     """
 
     posts: list[dict[str, Any]]
@@ -61,3 +69,5 @@ class CollectResult:
     pages: int
     requests: int
     duplicates_dropped: int
+    replaced: dict[str, list[str]] = field(default_factory=dict)
+    follower_history: list[tuple[datetime, int]] = field(default_factory=list)

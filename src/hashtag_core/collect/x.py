@@ -38,6 +38,7 @@ from hashtag_core.collect.errors import MalformedResponse, NotFound
 from hashtag_core.collect.http import Classifier, Outcome, RequestPacer, Verdict
 from hashtag_core.collect.ratelimit import retry_after_s
 from hashtag_core.collect.settings import CollectSettings
+from hashtag_core.collect.text import x_text
 from hashtag_core.collect.types import AccountSpec, CollectResult, Watermark
 from hashtag_core.platforms import Platform
 
@@ -45,7 +46,11 @@ __all__ = ["XConnector", "classify_x", "map_tweet", "search_query", "snowflake_t
 
 logger = logging.getLogger("hashtag_core.collect.x")
 
-TWEET_FIELDS = "id,text,created_at,author_id,entities,public_metrics"
+# `note_tweet` holds the whole text of a post over 280 characters (`text` is cut);
+# `edit_history_tweet_ids` lists every version of an edited post, oldest first.
+TWEET_FIELDS = (
+    "id,text,note_tweet,created_at,author_id,entities,public_metrics,edit_history_tweet_ids"
+)
 PRIVATE_FIELDS = "non_public_metrics,organic_metrics"
 USER_FIELDS = "username,public_metrics"
 #: How far back recent search reaches, and how long X serves a post's private metrics.
@@ -83,6 +88,16 @@ def _reset_wait(headers: httpx.Headers, now: float) -> float | None:
     return max(int(reset) - now, 0.0) + 1.0 if reset and reset.isdigit() else None
 
 
+def _credits_wait(headers: httpx.Headers, now: float) -> float:
+    """Seconds to the announced reset, else to the next 00:00 UTC."""
+    announced = retry_after_s(headers, now) or _reset_wait(headers, now)
+    if announced:
+        return announced
+    today = datetime.fromtimestamp(now, UTC).date()
+    midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC)
+    return midnight.timestamp() - now
+
+
 def classify_x(response: httpx.Response, body: Any, now: float) -> Verdict:
     """Classify an X API v2 response."""
     status = response.status_code
@@ -92,6 +107,11 @@ def classify_x(response: httpx.Response, body: Any, now: float) -> Verdict:
     detail = f"HTTP {status} {detail}".strip()
     if kind == "usage-capped":  # monthly/daily caps outlast any wait we would accept
         return Verdict(Outcome.RATE_LIMITED, detail, float("inf"))
+    if status == 402 or kind == "credits":
+        # Pay-per-use credits are used up: a billing state of the account's plan, like a usage
+        # cap. Wait for the announced reset, else until the next UTC day (X bills per day).
+        reason = f"{detail}: X pay-per-use credits are depleted; add credits in the X console"
+        return Verdict(Outcome.RATE_LIMITED, reason, _credits_wait(response.headers, now))
     if status == 429:
         wait = retry_after_s(response.headers, now)
         return Verdict(Outcome.RATE_LIMITED, detail, wait or _reset_wait(response.headers, now))
@@ -157,12 +177,14 @@ def map_tweet(
             if value is not None:
                 impressions = count(value)
                 break
-    retweets, quotes = count(counters.get("retweet_count")), count(public.get("quote_count"))
+    # X's 2026 OpenAPI document spells reposts `repost_count`; the prose docs `retweet_count`.
+    retweets = count(counters.get("retweet_count", counters.get("repost_count")))
+    quotes = count(public.get("quote_count"))
     return {
         "platform": Platform.X.value,
         "post_id": post_id,
         "account": handle,
-        "text": str(tweet.get("text", "")),
+        "text": x_text(tweet),
         "posted_at": parse_time(tweet.get("created_at"), "created_at"),
         "likes": count(counters.get("like_count")),
         "comments": count(counters.get("reply_count")),
@@ -175,6 +197,30 @@ def map_tweet(
         "url": f"https://x.com/{handle}/status/{post_id}",
         "account_timezone": timezone,
     }
+
+
+def edit_history(tweet: Mapping[str, Any]) -> list[str]:
+    """The ids of an edited post's versions, oldest first; [] when it was never edited."""
+    ids = tweet.get("edit_history_tweet_ids", tweet.get("edit_history_post_ids"))
+    if not isinstance(ids, list) or len(ids) < 2:
+        return []
+    return [str(i) for i in ids]
+
+
+def _adopt_history(run: Run, record: dict[str, Any], history: list[str]) -> None:
+    """Make `record` (the latest version) the one post of its edit chain."""
+    earlier = history[:-1]
+    for old in earlier:
+        if run.posts.pop(old, None) is not None:
+            run.duplicates += 1
+        run.superseded.add(old)
+    run.replaced[record["post_id"]] = earlier
+    # The post went out when its first version did; an edit does not make it newer.
+    first = snowflake_time(history[0])
+    if first is not None:
+        first = first.replace(microsecond=0)  # X's created_at has whole seconds; ids have ms
+        if first < record["posted_at"]:
+            record["posted_at"] = first
 
 
 def _followers_in(body: Mapping[str, Any], user_id: str) -> int | None:
@@ -424,7 +470,11 @@ class XConnector:
             run.owned = False
 
     def _keep(self, run: Run, tweets: list[Any]) -> bool:
-        """Keep the page's posts inside the window; False once older posts appear."""
+        """Keep the page's posts inside the window; False once older posts appear.
+
+        An edited post is one post: its latest version is kept (with its first version's
+        time) and the earlier ids are reported in `replaced`, never kept as posts of their own.
+        """
         more = True
         for tweet in tweets:
             if not isinstance(tweet, dict):
@@ -432,9 +482,15 @@ class XConnector:
             record = map_tweet(
                 tweet, handle=run.account.handle, timezone=run.account.timezone, followers=None
             )
+            history = edit_history(tweet)
             if not run.window.keeps(record["posted_at"]):
                 more = False
-            elif run.claim(record["post_id"]):
+            elif history and history[-1] != record["post_id"]:
+                run.duplicates += 1  # an earlier version: its latest one is the post
+                run.superseded.add(record["post_id"])
+            elif record["post_id"] not in run.superseded and run.claim(record["post_id"]):
+                if history:
+                    _adopt_history(run, record, history)
                 run.add(record)
         return more
 

@@ -85,6 +85,7 @@ __all__ = [
     "Park",
     "PlantedEffects",
     "SlotEffect",
+    "daily_followers",
     "demo_accounts",
     "generate_frame",
     "generate_posts",
@@ -1287,6 +1288,29 @@ def _iter_chunks(config: DemoConfig) -> Iterator[dict[str, list[Any]]]:
 # --------------------------------------------------------------------------------------------
 # Public entry points
 # --------------------------------------------------------------------------------------------
+
+
+def daily_followers(config: DemoConfig | None = None) -> dict[str, list[tuple[datetime, int]]]:
+    """Each account's follower count at every 00:00 UTC of the history, oldest first.
+
+    The same model as the posts' `followers` (slow growth plus the #Giveaway jumps) without
+    the per-reading noise: what a platform's daily follower statistics report.
+    """
+    ctx = _context(config or DemoConfig())
+    _, ctx = _skeleton(ctx)
+    first = (ctx.start_s // _DAY_S + 1) * _DAY_S
+    days = np.arange(first, ctx.end_s + 1, _DAY_S, dtype=np.int64)
+    found: dict[str, list[tuple[datetime, int]]] = {}
+    for a, account in enumerate(ctx.accounts):
+        index = np.full(len(days), a, dtype=np.int64)
+        log_f = np.log(ctx.followers[a]) + ctx.growth[a] * (days - ctx.start_s) / _YEAR_S
+        log_f += _giveaway_log_boost(ctx, index, days)
+        counts = np.rint(np.exp(log_f)).astype(np.int64).tolist()
+        found[account.handle] = [
+            (datetime.fromtimestamp(int(t), UTC), int(n))
+            for t, n in zip(days.tolist(), counts, strict=True)
+        ]
+    return found
 
 
 def generate_posts(config: DemoConfig | None = None) -> Iterator[dict[str, object]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -11,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hashtag_core.analytics.insight_frames import BEST_SLOT_SCHEMA, COOCCURRENCE_SCHEMA, LIFT_SCHEMA
 from hashtag_core.hashtags.repository import FIGURE_COLUMNS
 
-__all__ = ["hashtag_names", "lift_frames", "report_rows"]
+__all__ = ["hashtag_names", "lift_frames", "posts_over_hashtag_cap", "report_rows"]
 
 _SCOPE = "platform = :platform AND account_id = :account"
 
@@ -146,3 +147,32 @@ async def report_rows(
         _REPORT,
         {"platform": platform, "account": account_id, "window": window, "min_posts": min_posts},
     )
+
+
+_OVER_CAP = """
+SELECT p.platform_post_id AS post_id, a.handle AS account, p.posted_at, p.url,
+       count(*) AS hashtags
+FROM post p JOIN account a ON a.id = p.account_id JOIN post_hashtag l ON l.post_id = p.id
+WHERE p.platform = 'instagram'
+  AND (CAST(:account AS bigint) = 0 OR p.account_id = :account)
+  AND (CAST(:since AS timestamptz) IS NULL OR p.posted_at >= :since)
+  AND p.posted_at <= now()
+GROUP BY p.id, a.handle
+HAVING count(*) > :cap
+ORDER BY p.posted_at DESC, p.id DESC
+LIMIT :limit
+"""
+
+
+async def posts_over_hashtag_cap(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    since: datetime | None,
+    cap: int,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Instagram posts of the scope since `since` carrying more than `cap` hashtags, newest
+    first (caption and first-comment hashtags alike)."""
+    params = {"account": account_id, "since": since, "cap": cap, "limit": limit}
+    return await _rows(session, _OVER_CAP, params)

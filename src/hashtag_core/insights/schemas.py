@@ -385,6 +385,16 @@ REPORT_EXAMPLE: dict[str, Any] = {
 }
 
 
+class OverCapPost(BaseModel):
+    """An Instagram post with more hashtags than Instagram allows (5 since December 2025)."""
+
+    post_id: str = Field(description="The platform's post id.")
+    account: str = Field(description="The account (handle) that posted it.")
+    posted_at: datetime
+    url: str | None = None
+    hashtags: int = Field(description="Hashtags on the post (caption and first comment).")
+
+
 class ReportPage(BaseModel):
     """The hashtag report: one row per hashtag with every figure."""
 
@@ -400,4 +410,11 @@ class ReportPage(BaseModel):
     account: str | None = Field(description="Account (handle) of the scope; null for all accounts.")
     rows: list[ReportRow] = Field(
         description="One row per hashtag on at least min_posts posts, best engagement score first."
+    )
+    instagram_over_hashtag_cap: list[OverCapPost] = Field(
+        default_factory=list,
+        description=(
+            "Instagram posts of the scope and window with more than 5 hashtags (Instagram's cap "
+            "since December 2025), newest first, at most 100. Empty outside Instagram."
+        ),
     )

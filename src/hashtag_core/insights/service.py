@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hashtag_core.accounts.service import resolve_scope
+from hashtag_core.analytics.frames import ALL_PLATFORMS
 from hashtag_core.analytics.recommend import Recommendation, recommend
 from hashtag_core.hashtags import repository as hashtag_repo
 from hashtag_core.hashtags.schemas import Goal, Window
 from hashtag_core.insights import repository as repo
 from hashtag_core.insights.schemas import (
+    OverCapPost,
     RecommendationItem,
     Recommendations,
     RecommendationSlot,
     ReportPage,
     ReportRow,
 )
-from hashtag_core.platforms import Platform
+from hashtag_core.platforms import INSTAGRAM_MAX_HASHTAGS, Platform
 
 __all__ = ["hashtag_report", "recommendations", "report_csv"]
 
@@ -105,6 +108,10 @@ async def recommendations(
     )
 
 
+OVER_CAP_LIMIT = 100
+_WINDOW_DAYS = {Window.D7: 7, Window.D30: 30, Window.D90: 90, Window.D365: 365}
+
+
 async def hashtag_report(
     session: AsyncSession,
     *,
@@ -122,12 +129,24 @@ async def hashtag_report(
         window=window.value,
         min_posts=min_posts,
     )
+    over_cap: list[dict[str, Any]] = []
+    if scope.platform in (ALL_PLATFORMS, Platform.INSTAGRAM.value):
+        days = _WINDOW_DAYS.get(window)
+        since = datetime.now(UTC) - timedelta(days=days) if days else None
+        over_cap = await repo.posts_over_hashtag_cap(
+            session,
+            account_id=scope.account_id,
+            since=since,
+            cap=INSTAGRAM_MAX_HASHTAGS,
+            limit=OVER_CAP_LIMIT,
+        )
     return ReportPage(
         computed_at=rows[0]["computed_at"] if rows else None,
         window=window,
         platform=None if scope.platform == "*" else scope.platform,
         account=scope.account.handle if scope.account else None,
         rows=[ReportRow.model_validate(r) for r in rows],
+        instagram_over_hashtag_cap=[OverCapPost.model_validate(r) for r in over_cap],
     )
 
 

@@ -24,3 +24,5 @@ class PostHashtag(SQLModel, table=True):
     post_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
     hashtag_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
     spelling: str
+    # Read from the account's own first comment, not the text (Instagram).
+    in_first_comment: bool = False

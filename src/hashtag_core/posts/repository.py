@@ -65,6 +65,8 @@ class StagedPost:
     record: PostRecord
     hashtags: Sequence[tuple[str, str]]  # (key, spelling), unique per post
     sentiment: float | None = None  # VADER compound of the text
+    #: Hashtags only in the account's own first comment (Instagram), not in the text.
+    comment_hashtags: Sequence[tuple[str, str]] = ()
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,9 @@ CREATE TEMP TABLE stage_post (
     saves bigint, impressions bigint, reach bigint, followers bigint, account_timezone text,
     sentiment double precision
 ) ON COMMIT DROP;
-CREATE TEMP TABLE stage_tag (row_no integer, hashtag_id bigint, spelling text) ON COMMIT DROP;
+CREATE TEMP TABLE stage_tag (
+    row_no integer, hashtag_id bigint, spelling text, in_comment boolean
+) ON COMMIT DROP;
 """
 
 #: The batch's accounts (`StageRows.accounts`): a time zone given in the batch replaces the
@@ -212,8 +216,9 @@ staged AS (
 ),
 {snap}{"" if collected else _FOLLOWERS.lstrip(",") + ","}
 links AS (
-  INSERT INTO post_hashtag (post_id, hashtag_id, spelling)
-  SELECT st.id, t.hashtag_id, t.spelling FROM staged st JOIN stage_tag t ON t.row_no = st.row_no
+  INSERT INTO post_hashtag (post_id, hashtag_id, spelling, in_first_comment)
+  SELECT st.id, t.hashtag_id, t.spelling, t.in_comment
+  FROM staged st JOIN stage_tag t ON t.row_no = st.row_no
   WHERE st.inserted
 )
 SELECT count(*) FILTER (WHERE inserted) AS inserted,
@@ -259,8 +264,8 @@ _HASHTAG_IDS = "SELECT id, key FROM hashtag WHERE key = ANY($1::text[])"
 #: The posts a batch updated (ids and their stage rows): their links are replaced.
 _UNLINK_UPDATED = "DELETE FROM post_hashtag WHERE post_id = ANY($1::bigint[])"
 _LINK_UPDATED = """
-INSERT INTO post_hashtag (post_id, hashtag_id, spelling)
-SELECT u.id, t.hashtag_id, t.spelling
+INSERT INTO post_hashtag (post_id, hashtag_id, spelling, in_first_comment)
+SELECT u.id, t.hashtag_id, t.spelling, t.in_comment
 FROM unnest($1::bigint[], $2::integer[]) AS u(id, row_no) JOIN stage_tag t ON t.row_no = u.row_no
 """
 
@@ -270,7 +275,7 @@ class StageRows:
     """A batch as the staging tables take it (built off the event loop: plain tuples)."""
 
     posts: list[tuple[Any, ...]]  # _STAGE_COLUMNS, one per post (the last row of each)
-    tags: list[tuple[int, str, str]]  # (row_no, key, spelling) of every row
+    tags: list[tuple[int, str, str, bool]]  # (row_no, key, spelling, in first comment)
     accounts: tuple[list[str], list[str], list[str | None]]  # platform, handle, time zone
     hashtags: tuple[list[str], list[str]]  # key, spelling of each hashtag once
     duplicates: int  # rows dropped because a later row has the same post
@@ -296,12 +301,17 @@ def stage_rows(batch: Sequence[StagedPost]) -> StageRows:
             zones[account] = rank
     spellings: dict[str, tuple[int, str]] = {}
     for i in batch:
-        for key, spelling in i.hashtags:
+        for key, spelling in (*i.hashtags, *i.comment_hashtags):
             if key not in spellings or i.row < spellings[key][0]:
                 spellings[key] = (i.row, spelling)
     return StageRows(
         posts=[_stage_tuple(i) for i in kept],
-        tags=[(i.row, key, spelling) for i in batch for key, spelling in i.hashtags],
+        tags=[
+            (i.row, key, spelling, in_comment)
+            for i in batch
+            for tags, in_comment in ((i.hashtags, False), (i.comment_hashtags, True))
+            for key, spelling in tags
+        ],
         accounts=(
             [platform for platform, _ in zones],
             [handle for _, handle in zones],
@@ -331,8 +341,8 @@ async def upsert_staged(session: AsyncSession, rows: StageRows, *, source: str) 
             ids.update({key: i for i, key in await apg.fetch(_HASHTAG_IDS, rows.hashtags[0])})
         await apg.copy_records_to_table(
             "stage_tag",
-            records=[(row, ids[k], spelling) for row, k, spelling in rows.tags if k in ids],
-            columns=("row_no", "hashtag_id", "spelling"),
+            records=[(row, ids[k], sp, c) for row, k, sp, c in rows.tags if k in ids],
+            columns=("row_no", "hashtag_id", "spelling", "in_comment"),
         )
     collected = source == "collect"
     stored = await apg.fetchrow(_store_sql(collected=collected), source)

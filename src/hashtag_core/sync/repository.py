@@ -10,10 +10,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hashtag_core.rawsql import session_driver
 
 __all__ = [
+    "adopt_edits",
     "collecting_now",
     "due_refreshes",
     "mark_refresh",
     "post_with_account",
+    "record_follower_history",
     "record_followers",
     "schedule_refreshes",
     "try_lock_account",
@@ -63,6 +65,56 @@ async def record_followers(
         followers,
         source,
     )
+
+
+async def record_follower_history(
+    session: AsyncSession, account_id: int, points: list[tuple[datetime, int]], source: str
+) -> int:
+    """Store past follower counts a platform reported; a moment already stored is kept."""
+    if not points:
+        return 0
+    apg = await session_driver(session)
+    result: str = await apg.execute(
+        "INSERT INTO follower_snapshot (account_id, captured_at, followers, source) "
+        "SELECT $1, p.at, p.n, $4 FROM unnest($2::timestamptz[], $3::bigint[]) AS p(at, n) "
+        "ON CONFLICT (account_id, captured_at) DO NOTHING",
+        account_id,
+        [at for at, _ in points],
+        [n for _, n in points],
+        source,
+    )
+    return int(result.split()[-1])
+
+
+async def adopt_edits(session: AsyncSession, platform: str, replaced: dict[str, list[str]]) -> int:
+    """Give a stored earlier version of an edited post its latest version's id.
+
+    The stored post (its metric snapshots, re-fetch plan and links) becomes the latest
+    version's, which the run's upsert then updates: one post, not one per version. Nothing
+    happens where the latest version is stored already.
+    """
+    pairs = [(latest, old) for latest, earlier in replaced.items() for old in earlier]
+    if not pairs:
+        return 0
+    apg = await session_driver(session)
+    result: str = await apg.execute(
+        """
+        UPDATE post p SET platform_post_id = r.latest, updated_at = now()
+        FROM (
+          SELECT DISTINCT ON (e.latest) e.latest, q.id
+          FROM unnest($2::text[], $3::text[]) AS e(latest, earlier)
+          JOIN post q ON q.platform = $1 AND q.platform_post_id = e.earlier
+          WHERE NOT EXISTS (
+            SELECT 1 FROM post n WHERE n.platform = $1 AND n.platform_post_id = e.latest)
+          ORDER BY e.latest, q.posted_at, q.id
+        ) r
+        WHERE p.id = r.id
+        """,
+        platform,
+        [latest for latest, _ in pairs],
+        [old for _, old in pairs],
+    )
+    return int(result.split()[-1])
 
 
 async def schedule_refreshes(

@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
-from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hashtag_core.accounts import repository as account_repo
-from hashtag_core.collect.errors import AuthExpired, CollectError
+from hashtag_core.collect.errors import AuthExpired, CollectError, RateLimited
 from hashtag_core.collect.registry import Connector
 from hashtag_core.collect.types import AccountSpec, CollectResult, Watermark
 from hashtag_core.config import Settings
 from hashtag_core.errors import NotFound
+from hashtag_core.hashtags import hashtags_in_post
 from hashtag_core.ingest.parsers import RawRow
 from hashtag_core.ingest.validate import validate_row, with_sentiment
 from hashtag_core.jobs import JobQueue
@@ -86,6 +88,17 @@ def _spec(row: dict[str, Any], settings: Settings) -> AccountSpec:
     )
 
 
+def _retry_at(row: dict[str, Any], exc: CollectError, now: datetime) -> datetime:
+    """When to try again: the next interval, or later when the platform asked us to wait
+    (a throttle, X credits depleted until a reset): calls made meanwhile only extend it."""
+    later = now + timedelta(minutes=row["sync_interval_minutes"])
+    wait = exc.wait_s if isinstance(exc, RateLimited) else None
+    if wait is not None and math.isfinite(wait):
+        # The wait counts from when the platform said so (the wall clock), not the run's start.
+        later = max(later, datetime.now(UTC) + timedelta(seconds=wait))
+    return later
+
+
 async def _fail(
     session: AsyncSession, row: dict[str, Any], exc: CollectError, now: datetime
 ) -> None:
@@ -95,6 +108,9 @@ async def _fail(
         if auth
         else str(exc)
     )
+    next_at = None if auth else _retry_at(row, exc, now)
+    if isinstance(exc, RateLimited) and next_at is not None:
+        message += f" (paused until {next_at.isoformat(timespec='minutes')})"
     await account_repo.set_sync_state(
         session,
         row["id"],
@@ -102,11 +118,21 @@ async def _fail(
             "status": "needs_reauth" if auth else "error",
             "last_error": message[:1000],
             "last_sync_at": now,
-            "next_sync_at": None if auth else now + timedelta(minutes=row["sync_interval_minutes"]),
+            "next_sync_at": next_at,
         },
     )
     await session.commit()
     logger.warning("sync of account %s failed: %s", row["id"], message)
+
+
+def _with_comment_tags(staged: StagedPost, comment: Any) -> StagedPost:
+    """The post with the hashtags of its first comment that its text does not carry."""
+    if not isinstance(comment, str) or not comment:
+        return staged
+    own = {key for key, _ in staged.hashtags}
+    found = hashtags_in_post(comment, staged.record.platform.value)
+    extra = [(key, spelling) for key, spelling in found if key not in own]
+    return replace(staged, comment_hashtags=extra) if extra else staged
 
 
 def _staged(result: CollectResult) -> tuple[list[StagedPost], int]:
@@ -115,7 +141,7 @@ def _staged(result: CollectResult) -> tuple[list[StagedPost], int]:
     for i, record in enumerate(result.posts, start=1):
         outcome = validate_row(RawRow(i, record))
         if isinstance(outcome, StagedPost):
-            staged.append(outcome)
+            staged.append(_with_comment_tags(outcome, record.get("first_comment")))
         else:
             rejected += 1
             logger.warning("platform sent an invalid post: %s", outcome)
@@ -141,6 +167,11 @@ async def _store(
 ) -> _Stored:
     # Validation and sentiment scoring are CPU work: keep the loop free for other collections.
     staged, rejected = await asyncio.to_thread(_staged, result)
+    # An edited post keeps one row: a stored earlier version takes the latest one's id first.
+    await repo.adopt_edits(session, row["platform"], result.replaced)
+    # Past counts the platform reported on the first collection: follower trends work from day
+    # one, and (stored before the posts) each post takes the count nearest its own time.
+    await repo.record_follower_history(session, row["id"], result.follower_history, "backfill")
     known = await post_repo.stored_links(
         session, row["platform"], [s.record.post_id for s in staged]
     )
@@ -154,6 +185,7 @@ async def _store(
         await repo.record_followers(
             session, row["id"], result.followers_at, result.followers, "collect"
         )
+
     ages = {label: parse_age(label) for label in settings.refresh_ages}
     planned = await repo.schedule_refreshes(
         session, row["platform"], [s.record.post_id for s in staged], ages, now
