@@ -4,15 +4,15 @@ Many Instagram accounts put their hashtags in their own first comment instead of
 the collector counts those as the post's and `post_hashtag.in_first_comment` marks them (a
 hashtag in both the caption and the comment is the caption's: false).
 
-Revision ID: 0009_first_comment_hashtags
-Revises: 0008_read_cache_notify
+Revision ID: 0010_first_comment_hashtags
+Revises: 0009_hashtag_estimate
 Create Date: 2026-12-07
 """
 
 from alembic import op
 
-revision = "0009_first_comment_hashtags"
-down_revision = "0008_read_cache_notify"
+revision = "0010_first_comment_hashtags"
+down_revision = "0009_hashtag_estimate"
 branch_labels = None
 depends_on = None
 
