@@ -25,19 +25,7 @@ import pytest
 from scipy import stats  # type: ignore[import-untyped]
 
 from hashtag_api.queue import ArqJobQueue
-from hashtag_core.analytics import reference_insights
 from hashtag_core.analytics.frames import ALL_ACCOUNTS, ALL_PLATFORMS, POSTS_SCHEMA, WINDOWS
-from hashtag_core.analytics.reference_insights import (
-    best_slots_pd,
-    content_reach_pd,
-    follower_lift_pd,
-    hashtag_lift_pd,
-    hashtag_momentum_pd,
-    hashtag_sentiment_pd,
-    relative_performance_pd,
-    slot_lift_pd,
-)
-from hashtag_core.analytics.reference_pandas import frame_to_pandas, hashtag_performance_pd
 from hashtag_core.hashtags.repository import FIGURE_COLUMNS
 from hashtag_core.ingest.mappings import iter_mapped_records
 from hashtag_core.ingest.parsers import RawRow
@@ -49,6 +37,18 @@ from tests.analytics.dataset_frames import (
     ropensci_paths,
 )
 from tests.helpers import recompute_in
+from tests.oracles import reference_insights
+from tests.oracles.reference_insights import (
+    best_slots_pd,
+    content_reach_pd,
+    follower_lift_pd,
+    hashtag_lift_pd,
+    hashtag_momentum_pd,
+    hashtag_sentiment_pd,
+    relative_performance_pd,
+    slot_lift_pd,
+)
+from tests.oracles.reference_pandas import frame_to_pandas, hashtag_performance_pd
 
 pytestmark = [
     pytest.mark.datasets,
