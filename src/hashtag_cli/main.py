@@ -291,7 +291,7 @@ def report(
         if text is not None:
             if output:
                 output.write_text(text, encoding="utf-8")
-                console.print(f"wrote {len(page.rows):,} hashtags to {output}", highlight=False)
+                console.print(f"wrote {len(page.items):,} hashtags to {output}", highlight=False)
             else:
                 sys.stdout.write(text)
 

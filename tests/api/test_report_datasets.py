@@ -197,13 +197,13 @@ async def _compare_report(
     expected = reference.rows(window)
     ids = {i: k for k, i in keys.items()}
     page = (await client.get("/reports/hashtags", params={"window": window})).json()
-    served = {row["key"]: row for row in page["rows"]}
+    served = {row["key"]: row for row in page["items"]}
     assert set(served) == {ids[i] for i in expected}
     text = (await client.get("/reports/hashtags", params={"window": window, "format": "csv"})).text
     as_csv = {row["key"]: row for row in csv.DictReader(io.StringIO(text))}
     assert set(as_csv) == set(served)
     names = _columns()
-    assert set(names) | {"hashtag", "key"} == set(page["rows"][0])  # every column is checked
+    assert set(names) | {"hashtag", "key"} == set(page["items"][0])  # every column is checked
     for hashtag_id, figures in expected.items():
         key = ids[hashtag_id]
         for name in names:

@@ -17,6 +17,7 @@ from hashtag_core.hashtags.schemas import (
     PerformancePage,
     PerformanceSort,
     PostSort,
+    SortOrder,
     Window,
 )
 from hashtag_core.ingest.schemas import StorableText
@@ -68,8 +69,8 @@ async def get_hashtag_performance(
         Query(description="Figure to sort by; default score, which shrinks small samples."),
     ] = PerformanceSort.SCORE,
     order: Annotated[
-        str, Query(pattern="^(asc|desc)$", description="desc (default) or asc; nulls last.")
-    ] = "desc",
+        SortOrder, Query(description="desc (default) or asc; nulls last.")
+    ] = SortOrder.DESC,
     limit: Annotated[int, Query(ge=1, le=1000, description="At most this many hashtags.")] = 50,
     offset: Annotated[
         int, Query(ge=0, le=1_000_000, description="Skip this many hashtags first (paging).")
@@ -86,7 +87,7 @@ async def get_hashtag_performance(
         window=window,
         min_posts=min_posts,
         sort=sort,
-        descending=order == "desc",
+        descending=order is SortOrder.DESC,
         limit=limit,
         offset=offset,
         goal=goal,
@@ -120,16 +121,25 @@ async def get_hashtag(
         IsoDateTime | None, Query(description="Posts before this time (ISO 8601).")
     ] = None,
     sort: Annotated[
-        PostSort, Query(description="newest first, or by engagement.")
-    ] = PostSort.NEWEST,
+        PostSort | None,
+        Query(description="newest first (default), or by engagement; a cursor carries it."),
+    ] = None,
     cursor: Annotated[
-        StorableText | None, Query(max_length=500, description="next_cursor of the previous page.")
+        StorableText | None,
+        Query(
+            max_length=2000,
+            description="next_cursor of the previous page; it carries the sort, filters and "
+            "window, so send it alone (parameters sent with it must agree with it).",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Posts per page (at most 200).")] = 50,
     window: Annotated[
-        Window,
-        Query(description="Posts the figures and insights cover: last 7/30/90/365 days, or all."),
-    ] = Window.ALL,
+        Window | None,
+        Query(
+            description="Posts the figures and insights cover: last 7/30/90/365 days, or all "
+            "(default)."
+        ),
+    ] = None,
 ) -> HashtagPage:
     """The posts that carry the hashtag with their metrics and engagement, a page at a
     time (keyset pagination: pass `next_cursor` back as `cursor`), and the hashtag's

@@ -23,6 +23,7 @@ __all__ = [
     "PerformancePage",
     "PerformanceSort",
     "PostSort",
+    "SortOrder",
     "Window",
 ]
 
@@ -62,6 +63,13 @@ class PerformanceSort(StrEnum):
     AVG_REACH = "avg_reach"
     AVG_IMPRESSIONS = "avg_impressions"
     HASHTAG = "hashtag"
+
+
+class SortOrder(StrEnum):
+    """Direction of a sort; nulls come last either way."""
+
+    ASC = "asc"
+    DESC = "desc"
 
 
 class PostSort(StrEnum):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,38 +26,84 @@ from hashtag_core.hashtags.schemas import (
     PostSort,
     Window,
 )
+from hashtag_core.paging import decode_cursor, encode_cursor, foreign_cursor
 from hashtag_core.platforms import Platform
 from hashtag_core.posts.schemas import PostPublic
 
-__all__ = ["decode_cursor", "encode_cursor", "hashtag_page", "performance_page"]
+__all__ = ["PostQuery", "hashtag_page", "performance_page", "resume"]
 
 _PAIRS_SHOWN = 10
 
 
-def encode_cursor(key: Any, post_id: int) -> str:
-    """An opaque keyset cursor for the row (sort key, post id)."""
-    value = key.isoformat() if isinstance(key, datetime) else key
-    raw = json.dumps([value, post_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+@dataclass(frozen=True)
+class PostQuery:
+    """What a page of a hashtag's posts is of: its cursor carries all of it."""
+
+    sort: PostSort = PostSort.NEWEST
+    platform: Platform | None = None
+    account: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    window: Window = Window.ALL
+
+    def encode(self, key: Any, post_id: int, hashtag: str) -> str:
+        """The cursor of the page after the row (key, post id)."""
+        payload = {
+            "kind": "hashtag-posts",
+            "tag": hashtag,
+            "after": [key.isoformat() if isinstance(key, datetime) else key, post_id],
+            **{name: _plain(getattr(self, name)) for name in _QUERY_FIELDS},
+        }
+        return encode_cursor(payload)
 
 
-def decode_cursor(cursor: str, sort: PostSort) -> tuple[Any, int]:
-    """The (sort key, post id) a cursor names; InvalidInput if it was not made by us."""
+_QUERY_FIELDS = ("sort", "platform", "account", "since", "until", "window")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value.value if isinstance(value, StrEnum) else value
+
+
+def resume(
+    cursor: str | None, hashtag: str, given: dict[str, Any]
+) -> tuple[PostQuery, tuple[Any, int] | None]:
+    """The query and keyset of a page: from the cursor (parameters sent with it must agree
+    with it), or from the parameters given (None: not sent) for a first page."""
+    sent = {name: value for name, value in given.items() if value is not None}
+    if cursor is None:
+        return PostQuery(**sent), None
+    payload = decode_cursor(cursor, kind="hashtag-posts")
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key, post_id = json.loads(raw)
-        if sort is PostSort.NEWEST:
-            key = datetime.fromisoformat(key)
-        elif not isinstance(key, int):
+        query = PostQuery(
+            sort=PostSort(payload["sort"]),
+            platform=Platform(payload["platform"]) if payload["platform"] else None,
+            account=payload["account"],
+            since=_instant(payload["since"]),
+            until=_instant(payload["until"]),
+            window=Window(payload["window"]),
+        )
+        key, post_id = payload["after"]
+        key = datetime.fromisoformat(key) if query.sort is PostSort.NEWEST else key
+        if payload["tag"] != hashtag or not isinstance(post_id, int):
             raise TypeError
-        if not isinstance(post_id, int):
+        if query.sort is PostSort.ENGAGEMENT and not isinstance(key, int):
             raise TypeError
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidInput(
-            "cursor is not one this endpoint returned (or belongs to another sort order)",
-            field="cursor",
-        ) from exc
-    return key, post_id
+    except (KeyError, ValueError, TypeError) as exc:
+        raise foreign_cursor(exc) from exc
+    for name, value in sent.items():
+        if getattr(query, name) != value:
+            raise InvalidInput(
+                f"{name} differs from the query this cursor continues; send the cursor alone "
+                "(it carries sort and filters) or start again without it",
+                field=name,
+            )
+    return query, (key, post_id)
+
+
+def _instant(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value is not None else None
 
 
 def _figures(row: dict[str, Any]) -> dict[str, Any]:
@@ -172,25 +217,38 @@ async def hashtag_page(
     session: AsyncSession,
     *,
     hashtag: str,
-    platform: Platform | None,
-    account: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    sort: PostSort,
-    cursor: str | None,
+    platform: Platform | None = None,
+    account: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    sort: PostSort | None = None,
+    cursor: str | None = None,
     limit: int,
-    window: Window = Window.ALL,
+    window: Window | None = None,
 ) -> HashtagPage:
-    """A hashtag's figures and insights in a window, and one page of its posts."""
+    """A hashtag's figures and insights in a window, and one page of its posts.
+
+    None means "not sent": the first page takes the defaults (newest first, all history),
+    a later one what its cursor carries."""
     try:
         key = parse_hashtag_param(hashtag)
     except ValueError as exc:
         raise InvalidInput(str(exc), field="hashtag") from exc
+    given = {
+        "sort": sort,
+        "platform": platform,
+        "account": account,
+        "since": since,
+        "until": until,
+        "window": window,
+    }
+    query, after = resume(cursor, key, given)
+    platform, account, since, until = query.platform, query.account, query.since, query.until
+    sort, window = query.sort, query.window
     found = await repo.get_hashtag(session, key)
     if found is None:
         raise NotFound(f"no post carries #{key}; GET /hashtag-performance lists known hashtags")
     scope = await resolve_scope(session, platform=platform, account=account)
-    after = decode_cursor(cursor, sort) if cursor else None
     rows = await repo.posts_page(
         session,
         hashtag_id=found["id"],
@@ -206,8 +264,10 @@ async def hashtag_page(
     last = rows[-1] if rows else None
     next_cursor = None
     if more and last:
-        next_cursor = encode_cursor(
-            last["engagement"] if sort is PostSort.ENGAGEMENT else last["posted_at"], last["id"]
+        next_cursor = query.encode(
+            last["engagement"] if sort is PostSort.ENGAGEMENT else last["posted_at"],
+            last["id"],
+            key,
         )
     figures, computed_at = await _scope_figures(session, scope, found["id"], window)
     insights = await _insights(session, scope, found["id"], window) if figures else None
