@@ -12,7 +12,6 @@ are open), writes through an `AuthenticatedClient`; a caller written that way pa
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import csv
 import importlib
 import inspect
@@ -22,26 +21,18 @@ import os
 import pkgutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
-import uvicorn
-from arq.connections import ArqRedis, RedisSettings, create_pool
-from arq.worker import Worker
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hashtag_api.main import create_app
 from hashtag_core.config import Settings
-from hashtag_core.embedded import EmbeddedServices
 from hashtag_core.migrate import PROJECT_ROOT
-from hashtag_worker.settings import WorkerSettings, functions
 from tests.api.data import POSTS
-from tests.helpers import API_KEY, ndjson, wipe
-from tests.sandbox import free_port
+from tests.client.served import run_worker
+from tests.helpers import API_KEY, ndjson
 
 pytestmark = pytest.mark.e2e
 
@@ -87,78 +78,6 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Module
 
 def _module(package: ModuleType, name: str) -> Any:
     return importlib.import_module(f"{package.__name__}.{name}")
-
-
-@asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[str]:
-    """The app served by uvicorn (lifespan on) on a free loopback port; yields its URL."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="on",
-            timeout_graceful_shutdown=2,
-        )
-    )
-    # The test loop runs the server; signal handlers belong to pytest.
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-    task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(1000):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.01)
-        assert server.started, "the API did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=15)
-
-
-async def run_worker(settings: Settings) -> Worker:
-    """A real arq burst worker until the queue is empty."""
-    assert settings.redis_url
-    pool = await create_pool(RedisSettings.from_dsn(settings.redis_url))
-    worker = Worker(
-        functions=functions(),
-        redis_pool=pool,
-        burst=True,
-        poll_delay=0,
-        ctx={"settings": settings},
-        on_startup=WorkerSettings.on_startup,
-        on_shutdown=WorkerSettings.on_shutdown,
-        max_jobs=4,
-        handle_signals=False,
-    )
-    try:
-        await worker.main()
-    finally:
-        await worker.close()
-    return worker
-
-
-@pytest.fixture
-async def server(
-    engine: AsyncEngine, arq_redis: ArqRedis, database_url: str, services: EmbeddedServices
-) -> AsyncIterator[tuple[str, Settings]]:
-    """The served API on the test database (data is committed, then wiped) and test Redis."""
-    await arq_redis.flushdb()
-    settings = Settings(
-        database_url=database_url,
-        redis_url=services.redis_url,
-        api_keys=API_KEY,
-        platform_tokens={"brand-ig": "client-test-token-0001"},
-        collect_cron_minutes=0,
-    )
-    try:
-        async with serve(settings) as url:
-            yield url, settings
-    finally:
-        await wipe(engine)
-        await arq_redis.flushdb()
 
 
 def test_a_typed_caller_uses_a_plain_client_for_reads(generated: tuple[ModuleType, str]) -> None:
