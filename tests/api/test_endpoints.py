@@ -82,6 +82,29 @@ class TestHashtagPerformance:
         assert page["total"] == 3
         assert [i["key"] for i in page["items"]] == ["legoland"]
 
+    async def test_the_cursor_carries_the_query(self, client, loaded):
+        query = {"window": "all", "sort": "avg_engagement", "order": "asc", "limit": 1}
+        first = await _perf(client, **query)
+        keys, cursor = [i["key"] for i in first["items"]], first["next_cursor"]
+        while cursor:
+            page = await _perf(client, cursor=cursor, limit=1)
+            keys += [i["key"] for i in page["items"]]
+            cursor = page["next_cursor"]
+        every = await _perf(client, **{**query, "limit": 10})
+        assert every["next_cursor"] is None
+        assert keys == [i["key"] for i in every["items"]]
+        assert len(keys) == 3
+        for params, field in (({"order": "desc"}, "order"), ({"offset": 1}, "offset")):
+            response = await client.get(
+                "/hashtag-performance", params={"cursor": first["next_cursor"], **params}
+            )
+            assert response.status_code == 422, params
+            assert response.json()["details"][0]["field"] == field
+        same = await client.get(
+            "/hashtag-performance", params={"cursor": first["next_cursor"], "order": "asc"}
+        )
+        assert same.status_code == 200
+
     async def test_ambiguous_and_unknown_accounts(self, client, loaded):
         response = await client.get("/hashtag-performance", params={"account": "LEGOLAND_Billund"})
         assert response.status_code == 422

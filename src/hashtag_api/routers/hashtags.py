@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
 from hashtag_api.deps import ReaderDep, SnapshotDep
 from hashtag_api.errors import error_responses
 from hashtag_api.params import IsoDateTime
 from hashtag_api.readcache import ReadCacheDep
 from hashtag_core.hashtags import service as hashtag_service
+from hashtag_core.hashtags.cursors import PerformanceQuery
 from hashtag_core.hashtags.schemas import (
     Goal,
     HashtagPage,
@@ -45,6 +46,7 @@ AccountQ = Annotated[
     responses=error_responses(404, 422, 503),
 )
 async def get_hashtag_performance(
+    request: Request,
     _: ReaderDep,
     _cached: ReadCacheDep,  # after the key check: a cached answer needs the same rights
     session: SnapshotDep,
@@ -75,22 +77,35 @@ async def get_hashtag_performance(
     offset: Annotated[
         int, Query(ge=0, le=1_000_000, description="Skip this many hashtags first (paging).")
     ] = 0,
+    cursor: Annotated[
+        StorableText | None,
+        Query(
+            max_length=2000,
+            description="next_cursor of the previous page; it carries the query, so send it "
+            "alone (parameters sent with it must agree with it).",
+        ),
+    ] = None,
 ) -> PerformancePage:
     """Per-hashtag engagement, engagement rates, virality, reach and impressions, each with
     the number of posts it rests on, and for the chosen goal the lift over each post's own
     account baseline with its 95% interval, the shrunk score the default ranking uses, and a
     verdict. From the precomputed tables; every figure is defined in docs/metrics.md."""
-    return await hashtag_service.performance_page(
-        session,
+    query = PerformanceQuery(
         platform=platform,
         account=account,
         window=window,
         min_posts=min_posts,
+        goal=goal,
         sort=sort,
-        descending=order is SortOrder.DESC,
+        order=order,
+    )
+    return await hashtag_service.performance_page(
+        session,
+        query,
         limit=limit,
         offset=offset,
-        goal=goal,
+        cursor=cursor,
+        sent=frozenset(request.query_params.keys()),
     )
 
 

@@ -238,6 +238,7 @@ class PerformancePage(BaseModel):
                     "goal": "engagement",
                     "total": 214,
                     "items": [_PERFORMANCE_ITEM_EXAMPLE],
+                    "next_cursor": "eyJraW5kIjoicGVyZm9ybWFuY2UiLCJvZmZzZXQiOjF9",
                 }
             ]
         }
@@ -261,6 +262,9 @@ class PerformancePage(BaseModel):
     total: int = Field(description="Hashtags matching the filters (before limit/offset).")
     items: list[PerformanceItem] = Field(
         description="One row per hashtag, in the requested order (after limit/offset)."
+    )
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` (alone) for the next page; null on the last page."
     )
 
 

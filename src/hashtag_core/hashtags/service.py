@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,8 +11,8 @@ from hashtag_core.accounts.service import Scope, resolve_scope
 from hashtag_core.errors import InvalidInput, NotFound
 from hashtag_core.hashtags import parse_hashtag_param
 from hashtag_core.hashtags import repository as repo
+from hashtag_core.hashtags.cursors import PerformanceQuery, resume, resume_performance
 from hashtag_core.hashtags.schemas import (
-    Goal,
     HashtagFigures,
     HashtagInsights,
     HashtagPage,
@@ -22,88 +20,16 @@ from hashtag_core.hashtags.schemas import (
     PairFigures,
     PerformanceItem,
     PerformancePage,
-    PerformanceSort,
     PostSort,
+    SortOrder,
     Window,
 )
-from hashtag_core.paging import decode_cursor, encode_cursor, foreign_cursor
 from hashtag_core.platforms import Platform
 from hashtag_core.posts.schemas import PostPublic
 
-__all__ = ["PostQuery", "hashtag_page", "performance_page", "resume"]
+__all__ = ["hashtag_page", "performance_page"]
 
 _PAIRS_SHOWN = 10
-
-
-@dataclass(frozen=True)
-class PostQuery:
-    """What a page of a hashtag's posts is of: its cursor carries all of it."""
-
-    sort: PostSort = PostSort.NEWEST
-    platform: Platform | None = None
-    account: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    window: Window = Window.ALL
-
-    def encode(self, key: Any, post_id: int, hashtag: str) -> str:
-        """The cursor of the page after the row (key, post id)."""
-        payload = {
-            "kind": "hashtag-posts",
-            "tag": hashtag,
-            "after": [key.isoformat() if isinstance(key, datetime) else key, post_id],
-            **{name: _plain(getattr(self, name)) for name in _QUERY_FIELDS},
-        }
-        return encode_cursor(payload)
-
-
-_QUERY_FIELDS = ("sort", "platform", "account", "since", "until", "window")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value.value if isinstance(value, StrEnum) else value
-
-
-def resume(
-    cursor: str | None, hashtag: str, given: dict[str, Any]
-) -> tuple[PostQuery, tuple[Any, int] | None]:
-    """The query and keyset of a page: from the cursor (parameters sent with it must agree
-    with it), or from the parameters given (None: not sent) for a first page."""
-    sent = {name: value for name, value in given.items() if value is not None}
-    if cursor is None:
-        return PostQuery(**sent), None
-    payload = decode_cursor(cursor, kind="hashtag-posts")
-    try:
-        query = PostQuery(
-            sort=PostSort(payload["sort"]),
-            platform=Platform(payload["platform"]) if payload["platform"] else None,
-            account=payload["account"],
-            since=_instant(payload["since"]),
-            until=_instant(payload["until"]),
-            window=Window(payload["window"]),
-        )
-        key, post_id = payload["after"]
-        key = datetime.fromisoformat(key) if query.sort is PostSort.NEWEST else key
-        if payload["tag"] != hashtag or not isinstance(post_id, int):
-            raise TypeError
-        if query.sort is PostSort.ENGAGEMENT and not isinstance(key, int):
-            raise TypeError
-    except (KeyError, ValueError, TypeError) as exc:
-        raise foreign_cursor(exc) from exc
-    for name, value in sent.items():
-        if getattr(query, name) != value:
-            raise InvalidInput(
-                f"{name} differs from the query this cursor continues; send the cursor alone "
-                "(it carries sort and filters) or start again without it",
-                field=name,
-            )
-    return query, (key, post_id)
-
-
-def _instant(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value is not None else None
 
 
 def _figures(row: dict[str, Any]) -> dict[str, Any]:
@@ -112,18 +38,19 @@ def _figures(row: dict[str, Any]) -> dict[str, Any]:
 
 async def performance_page(
     session: AsyncSession,
+    query: PerformanceQuery,
     *,
-    platform: Platform | None,
-    account: str | None,
-    window: Window,
-    min_posts: int,
-    sort: PerformanceSort,
-    descending: bool,
     limit: int,
-    offset: int,
-    goal: Goal = Goal.ENGAGEMENT,
+    offset: int = 0,
+    cursor: str | None = None,
+    sent: frozenset[str] = frozenset(),
 ) -> PerformancePage:
-    """Hashtag figures for a scope and window from the precomputed tables."""
+    """Hashtag figures for a scope and window from the precomputed tables, a page at a time:
+    from `offset`, or where `cursor` says (the parameters in `sent` must agree with it)."""
+    query, offset = resume_performance(cursor, query, set(sent), offset)
+    platform, account, window, goal = query.platform, query.account, query.window, query.goal
+    sort, min_posts = query.sort, query.min_posts
+    descending = query.order is SortOrder.DESC
     scope = await resolve_scope(session, platform=platform, account=account)
     status = await repo.recompute_status(session)
     total, rows = await repo.performance_rows(
@@ -152,6 +79,7 @@ async def performance_page(
         window=window,
         goal=goal,
         total=total,
+        next_cursor=query.encode(offset + limit) if offset + limit < total else None,
         items=[
             PerformanceItem(
                 hashtag=r["hashtag"],
