@@ -37,9 +37,6 @@ def decode_cursor(cursor: str, *, kind: str) -> dict[str, Any]:
     return payload
 
 
-def foreign_cursor(exc: Exception | None = None) -> InvalidInput:
+def foreign_cursor() -> InvalidInput:
     """The error for a cursor whose payload does not have the expected shape."""
-    error = InvalidInput(_FOREIGN, field="cursor")
-    if exc is not None:
-        error.__cause__ = exc
-    return error
+    return InvalidInput(_FOREIGN, field="cursor")

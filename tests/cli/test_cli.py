@@ -388,7 +388,9 @@ def _check_collected_from_the_sandbox(base: str, data_dir: Path, log: Path) -> N
     assert "local platform sandbox at" in banner
     assert sandbox in banner
     state = httpx.get(f"{sandbox}/_sandbox/state").json()
-    accounts = {(a["platform"], a["handle"]): a for a in httpx.get(f"{base}/accounts").json()}
+    listed = httpx.get(f"{base}/accounts", params={"limit": 500}).json()
+    assert listed["next_cursor"] is None
+    accounts = {(a["platform"], a["handle"]): a for a in listed["items"]}
     assert set(accounts) == {(a["platform"], a["handle"]) for a in state["accounts"]}
     for account in accounts.values():
         assert account["token_ref"].startswith("sandbox-")

@@ -75,7 +75,7 @@ def resume(
         if query.sort is PostSort.ENGAGEMENT and not isinstance(key, int):
             raise TypeError
     except (KeyError, ValueError, TypeError) as exc:
-        raise foreign_cursor(exc) from exc
+        raise foreign_cursor() from exc
     _agree(query, sent)
     return query, (key, post_id)
 
@@ -134,7 +134,7 @@ def resume_performance(
         if not isinstance(start, int) or start < 0:
             raise TypeError
     except (KeyError, ValueError, TypeError) as exc:
-        raise foreign_cursor(exc) from exc
+        raise foreign_cursor() from exc
     names = {f.name for f in fields(PerformanceQuery)}
     _agree(carried, {name: getattr(query, name) for name in sent & names})
     if "offset" in sent:
