@@ -3,6 +3,10 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PYTEST_ARGS ?=
+# The embedded PostgreSQL and Redis (the `embedded` extra) are for laptops and the test suite;
+# the production image (Dockerfile) leaves them out.
+SYNC := $(UV) sync --frozen --extra embedded
+RUN := $(UV) run --frozen --extra embedded
 
 .DEFAULT_GOAL := help
 .PHONY: help sync up test lint typecheck format all bench clean
@@ -14,25 +18,25 @@ help: ## Show the targets
 	python3 -m venv .tools
 	.tools/bin/pip install --quiet uv
 
-sync: $(UV) ## Install the locked dependencies into .venv
-	$(UV) sync --frozen
+sync: $(UV) ## Install the locked dependencies, dev tools and embedded engines into .venv
+	$(SYNC)
 
 up: sync ## Run the service: migrations, API, worker and demo data (embedded engines by default)
-	$(UV) run --frozen hashtag-analysis up
+	$(RUN) hashtag-analysis up
 
 test: sync ## Run the whole test suite (PYTEST_ARGS="-k import -x" to narrow it)
-	$(UV) run --frozen pytest $(PYTEST_ARGS)
+	$(RUN) pytest $(PYTEST_ARGS)
 
 lint: sync ## ruff lint and format check
-	$(UV) run --frozen ruff check
-	$(UV) run --frozen ruff format --check
+	$(RUN) ruff check
+	$(RUN) ruff format --check
 
 typecheck: sync ## mypy --strict
-	$(UV) run --frozen mypy
+	$(RUN) mypy
 
 format: sync ## Apply ruff's fixes and formatting
-	$(UV) run --frozen ruff check --fix
-	$(UV) run --frozen ruff format
+	$(RUN) ruff check --fix
+	$(RUN) ruff format
 
 all: lint typecheck test ## Everything CI runs
 

@@ -38,17 +38,7 @@ import pandas as pd
 import polars as pl
 from polars.testing import assert_frame_equal
 from sqlalchemy.ext.asyncio import create_async_engine
-
-from bench.services import plain
-from hashtag_core.aggregates import repository as repo
-from hashtag_core.aggregates.service import compute_frames
-from hashtag_core.analytics.baseline import relative_performance
-from hashtag_core.analytics.cooccurrence import cooccurrence
-from hashtag_core.analytics.followers import content_reach, follower_lift
-from hashtag_core.analytics.frames import POSTS_SCHEMA, WINDOWS
-from hashtag_core.analytics.lift import hashtag_lift
-from hashtag_core.analytics.performance import hashtag_performance
-from hashtag_core.analytics.reference_insights import (
+from tests.oracles.reference_insights import (
     best_slots_pd,
     content_reach_pd,
     cooccurrence_pd,
@@ -59,13 +49,23 @@ from hashtag_core.analytics.reference_insights import (
     relative_performance_pd,
     slot_lift_pd,
 )
-from hashtag_core.analytics.reference_pandas import (
+from tests.oracles.reference_pandas import (
     daily_series_pd,
     frame_from_pandas,
     frame_to_pandas,
     hashtag_performance_pd,
     trend_cells_pd,
 )
+
+from bench.services import plain
+from hashtag_core.aggregates import repository as repo
+from hashtag_core.aggregates.service import compute_frames
+from hashtag_core.analytics.baseline import relative_performance
+from hashtag_core.analytics.cooccurrence import cooccurrence
+from hashtag_core.analytics.followers import content_reach, follower_lift
+from hashtag_core.analytics.frames import POSTS_SCHEMA, WINDOWS
+from hashtag_core.analytics.lift import hashtag_lift
+from hashtag_core.analytics.performance import hashtag_performance
 from hashtag_core.analytics.sentiment import hashtag_sentiment
 from hashtag_core.analytics.slots import best_slots, hashtag_momentum, slot_lift
 from hashtag_core.analytics.trends import daily_series, trend_cells

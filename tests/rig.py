@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from hashtag_core.embedded import check_reachable, postgres_bin
 from tests.sandbox import free_port
 
 __all__ = [
@@ -88,9 +89,7 @@ class PrivatePostgres:
 
     @property
     def bin(self) -> Path:
-        import pgserver
-
-        return Path(pgserver.__file__).parent / "pginstall" / "bin"
+        return postgres_bin()
 
     @property
     def data(self) -> Path:
@@ -116,6 +115,8 @@ class PrivatePostgres:
             # The server's user must reach its folder: open the parents, own the folder.
             self.root.parent.chmod(0o755)
             shutil.chown(self.root, self.user)
+            # ... and its programs: say what to do rather than die on a PermissionError.
+            check_reachable(self.root, self.bin)
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "utf8")
         return self
 

@@ -5,9 +5,10 @@ key file) hold every scope and are compared in constant time without touching th
 **Stored keys** (`hashtag-analysis keys create`) are looked up by their SHA-256 hash and carry
 their own scopes (admin > write > read; hashtag_core.keys.schemas).
 
-Answers: no key where one is needed, 401 with `WWW-Authenticate: Bearer`; an unknown, revoked
-or expired key, 403 saying which; a key without the scope, 403 naming the scope needed; over
-the rate limit (hashtag_api.ratelimit), 429 with Retry-After.
+Answers (RFC 6750): no key where one is needed, 401 with `WWW-Authenticate: Bearer`; an
+unknown, revoked or expired key, 401 with `error="invalid_token"` (and a `code` saying which);
+a valid key without the scope, 403 with `error="insufficient_scope"` naming the scope needed;
+over the rate limit (hashtag_api.ratelimit), 429 with Retry-After.
 """
 
 from __future__ import annotations
@@ -142,15 +143,19 @@ def _bootstrap(settings: Settings, given: str) -> Principal | None:
 
 
 async def _authenticate(settings: Settings, session: AsyncSession, given: str) -> Principal:
-    """The principal for a presented key; ApiError 403 when it is refused."""
+    """The principal for a presented key; ApiError 401 invalid_token when it is refused."""
     found = _bootstrap(settings, given)
     if found is not None:
         return found
     try:
         return await key_service.verify_key(session, given)
     except KeyRefused as exc:
-        code = {"unknown": "forbidden", "revoked": "key_revoked", "expired": "key_expired"}
-        raise ApiError(403, code[exc.reason], exc.message) from None
+        code = {"unknown": "invalid_token", "revoked": "key_revoked", "expired": "key_expired"}
+        # The reason only: the message names the key, which a header must not carry.
+        challenge = f'Bearer error="invalid_token", error_description="the key is {exc.reason}"'
+        raise ApiError(
+            401, code[exc.reason], exc.message, headers={"WWW-Authenticate": challenge}
+        ) from None
 
 
 def _unauthorized(scope: Scope) -> ApiError:
@@ -217,6 +222,7 @@ async def _require(
             "insufficient_scope",
             f"this operation needs an API key with scope '{scope}' "
             f"(admin > write > read); the key {principal.name!r} has: {held}",
+            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'},
         )
     return principal
 

@@ -1,4 +1,5 @@
-"""One JSON error shape for every failure, and the mapping of domain errors to HTTP.
+"""One error shape for every failure (RFC 9457 problem details), and the mapping of domain
+errors to HTTP.
 
 Nothing here lets a stack trace reach the caller: an unexpected exception is logged with its
 request id and answered with a 500 that says only that.
@@ -7,6 +8,7 @@ request id and answered with a 500 that says only that.
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -29,7 +31,15 @@ from hashtag_core.errors import (
     ServiceUnavailable,
 )
 
-__all__ = ["ApiError", "ErrorBody", "ErrorDetail", "ErrorInfo", "error_responses", "install"]
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "ApiError",
+    "ErrorDetail",
+    "Problem",
+    "error_responses",
+    "install",
+    "problem",
+]
 
 logger = logging.getLogger(__name__)
 RETRY_AFTER_S = 5
@@ -44,42 +54,52 @@ class ErrorDetail(BaseModel):
     message: str = Field(description="What is wrong.")
 
 
-class ErrorInfo(BaseModel):
-    """The error."""
-
-    status: int = Field(description="HTTP status code.")
-    code: str = Field(description="Stable machine-readable code, e.g. 'not_found'.")
-    message: str = Field(description="What went wrong and what to do, for a person.")
-    details: list[ErrorDetail] = Field(default_factory=list)
-    request_id: str | None = Field(default=None, description="Quote it when reporting a problem.")
+#: The media type of every error answer (RFC 9457).
+PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
-class ErrorBody(BaseModel):
-    """The body of every error response."""
+class Problem(BaseModel):
+    """The body of every error response: RFC 9457 problem details, with our stable `code`, the
+    `details` naming each invalid field and the `request_id` as extension members."""
 
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
                 {
-                    "error": {
-                        "status": 422,
-                        "code": "invalid_request",
-                        "message": "invalid request: query.window: Input should be "
-                        "'7d', '30d', '90d', '365d' or 'all'",
-                        "details": [
-                            {
-                                "field": "query.window",
-                                "message": "Input should be '7d', '30d', '90d', '365d' or 'all'",
-                            }
-                        ],
-                        "request_id": "5f0c2a9e8b7d4c1e9a3b6d2f1e0c9b8a",
-                    }
+                    "type": "about:blank",
+                    "title": "Unprocessable Content",
+                    "status": 422,
+                    "detail": "invalid request: query.window: Input should be "
+                    "'7d', '30d', '90d', '365d' or 'all'",
+                    "instance": "/hashtag-performance",
+                    "code": "invalid_request",
+                    "details": [
+                        {
+                            "field": "query.window",
+                            "message": "Input should be '7d', '30d', '90d', '365d' or 'all'",
+                        }
+                    ],
+                    "request_id": "5f0c2a9e8b7d4c1e9a3b6d2f1e0c9b8a",
                 }
             ]
         }
     )
 
-    error: ErrorInfo
+    type: str = Field(
+        default="about:blank",
+        description="A URI naming the problem type; about:blank: the status says it all, "
+        "`code` says more.",
+    )
+    title: str = Field(description="The HTTP status phrase, e.g. 'Not Found'.")
+    status: int = Field(description="HTTP status code.")
+    detail: str = Field(description="What went wrong and what to do, for a person.")
+    instance: str | None = Field(default=None, description="The path of the request.")
+    code: str = Field(description="Stable machine-readable code, e.g. 'not_found'.")
+    details: list[ErrorDetail] = Field(
+        default_factory=list,
+        description="One entry per invalid parameter or field; empty when none is to blame.",
+    )
+    request_id: str | None = Field(default=None, description="Quote it when reporting a problem.")
 
 
 class ApiError(Exception):
@@ -91,8 +111,9 @@ class ApiError(Exception):
 
 
 _DESCRIPTIONS = {
-    401: "No API key was sent.",
-    403: "The API key is unknown, revoked or expired, or lacks the scope this operation needs.",
+    401: "No API key was sent, or the key is unknown, revoked or expired (RFC 6750: "
+    'WWW-Authenticate: Bearer, with error="invalid_token" for a key that was sent).',
+    403: "The API key is valid but lacks the scope this operation needs (insufficient_scope).",
     404: "The thing named does not exist.",
     409: "The request contradicts stored state.",
     413: "The request body is larger than the configured limit.",
@@ -104,21 +125,43 @@ _DESCRIPTIONS = {
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` entries for the given error codes, all with the ErrorBody schema."""
-    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes}
+    """OpenAPI `responses` entries for the given error codes, all with the Problem schema."""
+    return {
+        code: {
+            "description": _DESCRIPTIONS[code],
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}},
+        }
+        for code in codes
+    }
 
 
-def _body(
-    request: Request, status: int, code: str, message: str, details: list[ErrorDetail] | None = None
-) -> dict[str, Any]:
-    info = ErrorInfo(
+#: Where the Problem schema is in the OpenAPI document (hashtag_api.openapi registers it).
+PROBLEM_REF = "#/components/schemas/Problem"
+
+
+def problem(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    details: list[ErrorDetail] | None = None,
+    request_id: str | None = None,
+    instance: str | None = None,
+) -> Problem:
+    """The problem details for one failure."""
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
+    return Problem(
+        title=title,
         status=status,
+        detail=message,
+        instance=instance,
         code=code,
-        message=message,
         details=details or [],
-        request_id=getattr(request.state, "request_id", None),
+        request_id=request_id,
     )
-    return ErrorBody(error=info).model_dump()
 
 
 def _respond(
@@ -129,7 +172,20 @@ def _respond(
     details: list[ErrorDetail] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    return JSONResponse(_body(request, status, code, message, details), status, headers=headers)
+    body = problem(
+        status,
+        code,
+        message,
+        details=details,
+        request_id=getattr(request.state, "request_id", None),
+        instance=request.url.path,
+    )
+    return JSONResponse(
+        body.model_dump(mode="json"),
+        status,
+        headers=headers,
+        media_type=PROBLEM_MEDIA_TYPE,
+    )
 
 
 _DOMAIN = {
@@ -190,13 +246,19 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     return _respond(request, 422, "invalid_request", f"invalid request: {summary}", details)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def _allowed_methods(request: Request) -> str:
-    """Every method some route serves at this path (Starlette names only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
+    """Every method some route serves at this path (RFC 9110 requires them in Allow).
+
+    Asked of each route with the method swapped in, because included routers do not list
+    their routes' methods (and Starlette names only the first route's)."""
+    methods = set()
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            methods.add(method)
     return ", ".join(sorted(methods))
 
 

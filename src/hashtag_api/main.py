@@ -50,7 +50,9 @@ Which hashtags drive engagement on a brand's social posts, when, and which to us
   admin > write > read. Keys are made with `hashtag-analysis keys create`.
 * **Rate limits:** per key (or client address); over the limit, 429 with `Retry-After`.
   `RateLimit-Limit/Remaining/Reset` headers show the budget.
-* **Errors** share one shape: `{"error": {"status", "code", "message", "details"}}`.
+* **Errors** share one shape, RFC 9457 problem details (`application/problem+json`):
+  `type`, `title`, `status`, `detail`, `instance`, and our `code`, `details` (one entry per
+  invalid field) and `request_id`.
 * **Imports are atomic:** the valid records of one `POST /posts/import` body are stored in
   one transaction. A 5xx (or no answer) means nothing of it was stored; send the same body
   again. Re-sending is always safe: posts are upserted, and a post whose metrics did not
@@ -88,7 +90,7 @@ class RequestContext:
         scope.setdefault("state", {})["request_id"] = request_id
         length = headers.get(b"content-length")
         if length and length.isdigit() and int(length) > self.max_body_bytes:
-            await _too_large(send, request_id, self.max_body_bytes)
+            await _too_large(send, request_id, self.max_body_bytes, scope.get("path", ""))
             return
 
         received = 0
@@ -121,15 +123,10 @@ def _too_large_message(limit: int) -> str:
     )
 
 
-async def _too_large(send: Send, request_id: str, limit: int) -> None:
+async def _too_large(send: Send, request_id: str, limit: int, path: str) -> None:
     body = (
-        errors.ErrorBody(
-            error=errors.ErrorInfo(
-                status=413,
-                code="too_large",
-                request_id=request_id,
-                message=_too_large_message(limit),
-            )
+        errors.problem(
+            413, "too_large", _too_large_message(limit), request_id=request_id, instance=path
         )
         .model_dump_json()
         .encode()
@@ -139,7 +136,7 @@ async def _too_large(send: Send, request_id: str, limit: int) -> None:
             "type": "http.response.start",
             "status": 413,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", errors.PROBLEM_MEDIA_TYPE.encode()),
                 (b"x-request-id", request_id.encode()),
                 (b"content-length", str(len(body)).encode()),
             ],

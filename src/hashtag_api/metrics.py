@@ -24,6 +24,7 @@ from prometheus_client import (
     CollectorRegistry,
     Histogram,
     ProcessCollector,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -47,6 +48,9 @@ _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 _SOURCES = ("postgres", "redis")
 
 router = APIRouter()
+#: No `*_created` series: they double every histogram and counter, and Prometheus reads the
+#: reset time from the counter itself (the switch is process-wide; the worker sets it too).
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in prometheus-client
 
 
 @dataclass
@@ -107,8 +111,10 @@ class ApiMetrics:
         ProcessCollector(registry=self.registry)
         self.request_seconds = Histogram(
             "hashtag_http_request_duration_seconds",
-            "Time from request to the end of the response, by method, route template, status.",
-            ["method", "route", "status"],
+            "Time from request to the end of the response, by method, route template and "
+            "status code.",
+            # `code`, as Prometheus' own HTTP metrics and client_golang's promhttp name it.
+            ["method", "route", "code"],
             registry=self.registry,
         )
         self.scraped = _ScrapeTimeCollector()

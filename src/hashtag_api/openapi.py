@@ -23,18 +23,22 @@ field as null (`"next_cursor": null`) would no longer validate against its own s
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
+from enum import Enum, StrEnum
 from typing import Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel
 
 from hashtag_api.deps import READ_SCHEME, SCHEME_SCOPES
-from hashtag_api.errors import error_responses
+from hashtag_api.errors import PROBLEM_MEDIA_TYPE, PROBLEM_REF, Problem, error_responses
+from hashtag_api.routers.imports import BODY_MODELS
 
 __all__ = ["install"]
 
-_ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+_REF = "#/components/schemas/"
+_PROBLEM_CONTENT = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}}
 
 
 def _reads(schema: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -45,20 +49,20 @@ def _reads(schema: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def _document_reads(schema: dict[str, Any], *, required: bool) -> None:
-    """Idempotent: FastAPI caches the document and hands the same dict out again."""
+    """Idempotent: FastAPI caches the document and hands the same dict out again.
+
+    Open reads declare no security at all, so that generated clients call them with a plain
+    client (`[{"ReadKey": []}, {}]` made openapi-python-client demand an AuthenticatedClient);
+    a key sent anyway is still counted against its own rate budget."""
     for operation in _reads(schema):
         if not required:
-            if {} not in operation["security"]:
-                operation["security"].append({})
+            del operation["security"]
             continue
         for code in (401, 403):
             description = error_responses(code)[code]["description"]
             operation["responses"].setdefault(
                 str(code),
-                {
-                    "description": description,
-                    "content": {"application/json": {"schema": _ERROR_REF}},
-                },
+                {"description": description, "content": copy.deepcopy(_PROBLEM_CONTENT)},
             )
 
 
@@ -97,7 +101,7 @@ def _document_access(schema: dict[str, Any]) -> None:
                         name: {"description": text, "schema": {"type": "integer"}}
                         for name, text in _RATE_HEADERS.items()
                     },
-                    "content": {"application/json": {"schema": _ERROR_REF}},
+                    "content": copy.deepcopy(_PROBLEM_CONTENT),
                 },
             )
 
@@ -113,18 +117,14 @@ def _document_body_limit(schema: dict[str, Any]) -> None:
                     "413",
                     {
                         "description": description,
-                        "content": {"application/json": {"schema": _ERROR_REF}},
+                        "content": copy.deepcopy(_PROBLEM_CONTENT),
                     },
                 )
 
 
-#: Definitions of response fields whose models (hashtag_api.errors, hashtag_api.jobs_status)
+#: Definitions of response fields whose models (hashtag_api.jobs_status)
 #: carry none themselves.
 _FIELD_DESCRIPTIONS = {
-    "ErrorBody": {"error": "The error: status, stable code, message, details and request id."},
-    "ErrorInfo": {
-        "details": "One entry per invalid parameter or field; empty when none is to blame."
-    },
     "JobInfo": {
         "job_id": "The job's id, as returned by the operation that queued it.",
         "status": "queued, running, complete (see result) or failed (see error).",
@@ -203,18 +203,107 @@ def _restore_bounds(schema: dict[str, Any]) -> None:
             _copy_bounds(node, own.get("properties", {}).get(name))
 
 
+def _add_models(schema: dict[str, Any], *models: type[BaseModel]) -> None:
+    """Component schemas for models the document refers to by $ref without FastAPI knowing:
+    the Problem of every error (`error_responses`) and the import's JSON body. Idempotent."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for model in models:
+        found = model.model_json_schema(
+            ref_template=_REF + "{model}",
+            mode="validation" if model in BODY_MODELS else "serialization",
+        )
+        for name, definition in found.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components.setdefault(model.__name__, found)
+
+
+def _name_enum_members(schema: dict[str, Any]) -> None:
+    """`x-enum-varnames` from our enums' member names, so generated clients write
+    `Window.D30` rather than `Window.VALUE_1`. Idempotent."""
+    components = schema.get("components", {}).get("schemas", {})
+    for enum in _enums():
+        component = components.get(enum.__name__)
+        if component is not None and component.get("enum") == [m.value for m in enum]:
+            component["x-enum-varnames"] = [m.name for m in enum]
+
+
+def _enums() -> Iterator[type[Enum]]:
+    pending: list[type[Enum]] = [StrEnum]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            pending.append(sub)
+            yield sub
+
+
+def _request_schemas(schema: dict[str, Any]) -> set[str]:
+    """Components reachable from request bodies and from nothing else."""
+    bodies, answers = [], []
+    for item in schema["paths"].values():
+        for operation in item.values():
+            bodies.append(operation.get("requestBody", {}))
+            answers.append(operation.get("responses", {}))
+    components = schema.get("components", {}).get("schemas", {})
+    return _reachable(bodies, components) - _reachable(answers, components)
+
+
+def _reachable(roots: list[Any], components: dict[str, Any]) -> set[str]:
+    seen: set[str] = set()
+    pending = [name for root in roots for name in _refs(root)]
+    while pending:
+        name = pending.pop()
+        if name not in seen and name in components:
+            seen.add(name)
+            pending.extend(_refs(components[name]))
+    return seen
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(_REF):
+            yield ref.removeprefix(_REF)
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def _optional_request_defaults(schema: dict[str, Any]) -> None:
+    """Request-only schemas state their defaults in words, not as `default`.
+
+    openapi-typescript (default options) types a property that has a `default` as always
+    present, which is true of answers and false of requests: `refetch` would be required in
+    every update. The server applies the default; the description says which. Idempotent."""
+    components = schema.get("components", {}).get("schemas", {})
+    for name in _request_schemas(schema):
+        for prop in components[name].get("properties", {}).values():
+            if "default" not in prop:
+                continue
+            default = prop.pop("default")
+            if default is None:
+                continue  # left out means null: nothing to say
+            note = f"Default: {json.dumps(default)}."
+            text = prop.get("description", "")
+            if note not in text:
+                prop["description"] = f"{text} {note}".strip()
+
+
 def install(app: FastAPI, *, read_requires_key: bool) -> None:
     """Make `app.openapi()` document the key on reads as `read_requires_key` says."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         schema = generate()
+        _add_models(schema, Problem, *BODY_MODELS)
+        _document_access(schema)  # before the reads lose their security when they are open
         _document_reads(schema, required=read_requires_key)
-        _document_access(schema)
         _document_body_limit(schema)
         _document_fields(schema)
         _restore_examples(schema)
         _restore_bounds(schema)
+        _name_enum_members(schema)
+        _optional_request_defaults(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
+from alembic.util.exc import CommandError as AlembicCommandError
 from redis.exceptions import RedisError
 from rich.console import Console
 from rich.logging import RichHandler
@@ -74,6 +75,8 @@ def guard() -> Iterator[None]:
         _fail(f"{type(orig).__name__}: {_first_line(orig)}", EXIT_FAILURE)
     except ValueError as exc:
         _fail(_first_line(exc), EXIT_FAILURE)
+    except AlembicCommandError as exc:  # no such revision, an ambiguous prefix, ...
+        _fail(f"migration: {_first_line(exc)}", EXIT_FAILURE)
 
 
 def _fail(message: str, exit_code: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -57,6 +58,24 @@ def _begin() -> Settings:
 
 
 app.add_typer(keys.build(_begin), name="keys")
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"hashtag-analysis {package_version('hashtag-analysis')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Which hashtags drive engagement, when, and which to use next."""
 
 
 def _mapping(value: str | None) -> str | None:
@@ -272,7 +291,7 @@ def report(
         if text is not None:
             if output:
                 output.write_text(text, encoding="utf-8")
-                console.print(f"wrote {len(page.rows):,} hashtags to {output}", highlight=False)
+                console.print(f"wrote {len(page.items):,} hashtags to {output}", highlight=False)
             else:
                 sys.stdout.write(text)
 

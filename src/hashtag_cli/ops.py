@@ -171,7 +171,7 @@ def print_report(page: ReportPage, *, fmt: ReportFormat, limit: int | None) -> s
     """Print the report as a table, or return it as CSV text."""
     if fmt == "csv":
         return insight_service.report_csv(page)
-    rows = page.rows[:limit] if limit else page.rows
+    rows = page.items[:limit] if limit else page.items
     scope = page.account or page.platform or "all accounts"
     table = Table(
         title=f"Hashtags · {scope} · window {page.window.value} · computed "
@@ -210,6 +210,6 @@ def print_report(page: ReportPage, *, fmt: ReportFormat, limit: int | None) -> s
             "–" if row.avg_engagement is None else f"{row.avg_engagement:,.1f}",
         )
     console.print(table)
-    if limit and len(page.rows) > limit:
-        console.print(f"{len(page.rows) - limit:,} more hashtags: --limit 0 shows all")
+    if limit and len(page.items) > limit:
+        console.print(f"{len(page.items) - limit:,} more hashtags: --limit 0 shows all")
     return None

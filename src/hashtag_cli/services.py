@@ -23,7 +23,7 @@ from hashtag_api.queue import ArqJobQueue
 from hashtag_cli.console import CliError
 from hashtag_core.config import Settings, get_settings
 from hashtag_core.db import create_engine
-from hashtag_core.embedded import EmbeddedServices
+from hashtag_core.embedded import EmbeddedServices, EmbeddedUnavailable
 from hashtag_core.migrate import upgrade
 
 __all__ = [
@@ -74,6 +74,9 @@ def running_services(settings: Settings, *, migrate_embedded: bool = False) -> I
     services = EmbeddedServices(settings.data_dir, settings.database_url, settings.redis_url)
     try:
         services.start(database=DATABASE_NAME)
+    except EmbeddedUnavailable as exc:
+        services.close()
+        raise CliError(str(exc)) from exc
     except Exception as exc:
         services.close()
         raise CliError(

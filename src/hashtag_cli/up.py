@@ -146,11 +146,13 @@ def _wait_until_ready(children: Children, url: str) -> None:
 def _collecting(client: httpx.Client, url: str) -> tuple[int, int] | None:
     """(sandbox accounts synced at least once, all of them), or None if the API did not say."""
     try:
-        response = client.get(f"{url}/accounts")
+        response = client.get(f"{url}/accounts", params={"limit": 500})
         if response.status_code != 200:
             return None
         accounts = [
-            a for a in response.json() if (a["token_ref"] or "").startswith(TOKEN_REF_PREFIX)
+            a
+            for a in response.json()["items"]
+            if (a["token_ref"] or "").startswith(TOKEN_REF_PREFIX)
         ]
     except (httpx.HTTPError, ValueError, KeyError, TypeError):
         return None

@@ -26,6 +26,7 @@ from prometheus_client import (
     Counter,
     Histogram,
     ProcessCollector,
+    disable_created_metrics,
     start_http_server,
 )
 
@@ -49,6 +50,8 @@ logger = logging.getLogger(__name__)
 
 JobFunction: TypeAlias = Callable[..., Coroutine[Any, Any, Any]]
 
+#: No `*_created` series: they double every histogram and counter (see hashtag_api.metrics).
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in prometheus-client
 #: The worker process's registry (the API's metrics live in the API process).
 REGISTRY = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)

@@ -8,10 +8,10 @@ from polars.testing import assert_frame_equal
 
 from hashtag_core.analytics.cooccurrence import cooccurrence
 from hashtag_core.analytics.insight_frames import COOCCURRENCE_SCHEMA
-from hashtag_core.analytics.reference_insights import cooccurrence_pd
-from hashtag_core.analytics.reference_pandas import frame_from_pandas, frame_to_pandas
 from tests.analytics.test_insights_lift import ABS, REL
 from tests.analytics.test_performance import NOW, make_links, make_posts, random_frames
+from tests.oracles.reference_insights import cooccurrence_pd
+from tests.oracles.reference_pandas import frame_from_pandas, frame_to_pandas
 
 LN2 = math.log(2)
 PAIR_KEYS = ["platform", "account_id", "hashtag_a", "hashtag_b"]

@@ -10,7 +10,6 @@ import pytest
 from polars.testing import assert_frame_equal
 from scipy import stats  # type: ignore[import-untyped]
 
-from hashtag_core.analytics import reference_insights
 from hashtag_core.analytics.cooccurrence import cooccurrence
 from hashtag_core.analytics.followers import follower_lift
 from hashtag_core.analytics.frames import POSTS_SCHEMA, WINDOWS
@@ -22,15 +21,6 @@ from hashtag_core.analytics.insight_frames import (
     SENTIMENT_SCHEMA,
     SLOT_SCHEMA,
 )
-from hashtag_core.analytics.reference_insights import (
-    best_slots_pd,
-    cooccurrence_pd,
-    follower_lift_pd,
-    hashtag_momentum_pd,
-    hashtag_sentiment_pd,
-    slot_lift_pd,
-)
-from hashtag_core.analytics.reference_pandas import frame_from_pandas, frame_to_pandas
 from hashtag_core.analytics.sentiment import hashtag_sentiment
 from hashtag_core.analytics.slots import best_slots, hashtag_momentum, slot_lift
 from tests.analytics.dataset_frames import (
@@ -40,6 +30,16 @@ from tests.analytics.dataset_frames import (
     load,
     ropensci_paths,
 )
+from tests.oracles import reference_insights
+from tests.oracles.reference_insights import (
+    best_slots_pd,
+    cooccurrence_pd,
+    follower_lift_pd,
+    hashtag_momentum_pd,
+    hashtag_sentiment_pd,
+    slot_lift_pd,
+)
+from tests.oracles.reference_pandas import frame_from_pandas, frame_to_pandas
 
 REL, ABS = 1e-9, 1e-12
 

@@ -23,7 +23,6 @@ import pytest
 from polars.testing import assert_frame_equal
 from scipy import stats  # type: ignore[import-untyped]
 
-from hashtag_core.analytics import reference_insights
 from hashtag_core.analytics.baseline import relative_performance
 from hashtag_core.analytics.cooccurrence import cooccurrence
 from hashtag_core.analytics.followers import content_reach, follower_lift
@@ -31,7 +30,16 @@ from hashtag_core.analytics.frames import ALL_ACCOUNTS, ALL_PLATFORMS, POSTS_SCH
 from hashtag_core.analytics.insight_frames import CONTENT_REACH_SCHEMA, LIFT_SCHEMA
 from hashtag_core.analytics.lift import hashtag_lift
 from hashtag_core.analytics.recommend import recommend
-from hashtag_core.analytics.reference_insights import (
+from hashtag_core.analytics.slots import best_slots, slot_lift
+from tests.analytics.dataset_frames import (
+    DATASETS,
+    Dataset,
+    follower_snapshots,
+    load,
+    ropensci_paths,
+)
+from tests.oracles import reference_insights
+from tests.oracles.reference_insights import (
     best_slots_pd,
     content_reach_pd,
     cooccurrence_pd,
@@ -41,15 +49,7 @@ from hashtag_core.analytics.reference_insights import (
     relative_performance_pd,
     slot_lift_pd,
 )
-from hashtag_core.analytics.reference_pandas import frame_from_pandas, frame_to_pandas
-from hashtag_core.analytics.slots import best_slots, slot_lift
-from tests.analytics.dataset_frames import (
-    DATASETS,
-    Dataset,
-    follower_snapshots,
-    load,
-    ropensci_paths,
-)
+from tests.oracles.reference_pandas import frame_from_pandas, frame_to_pandas
 
 REL, ABS = 1e-9, 1e-12
 _LIFT_KEYS = ["platform", "account_id", "window", "goal", "hashtag_id"]

@@ -20,15 +20,15 @@ from hashtag_core.analytics.insight_frames import (
     LIFT_SCHEMA,
     RELATIVE_SCHEMA,
 )
-from hashtag_core.analytics.reference_insights import (
+from hashtag_core.analytics.stats import t975
+from tests.analytics.test_insights_lift import ABS, LIFT_KEYS, REL
+from tests.analytics.test_performance import NOW, make_links, make_posts, random_frames
+from tests.oracles.reference_insights import (
     content_reach_pd,
     follower_lift_pd,
     post_follower_growth_pd,
 )
-from hashtag_core.analytics.reference_pandas import frame_from_pandas, frame_to_pandas
-from hashtag_core.analytics.stats import t975
-from tests.analytics.test_insights_lift import ABS, LIFT_KEYS, REL
-from tests.analytics.test_performance import NOW, make_links, make_posts, random_frames
+from tests.oracles.reference_pandas import frame_from_pandas, frame_to_pandas
 
 T0 = NOW - timedelta(days=20)
 

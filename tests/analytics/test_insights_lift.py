@@ -14,10 +14,10 @@ from hashtag_core.analytics.baseline import LOG_RATIO_CAP, relative_performance
 from hashtag_core.analytics.frames import LINKS_SCHEMA, WINDOWS
 from hashtag_core.analytics.insight_frames import LIFT_SCHEMA, RELATIVE_SCHEMA
 from hashtag_core.analytics.lift import hashtag_lift
-from hashtag_core.analytics.reference_insights import hashtag_lift_pd, relative_performance_pd
-from hashtag_core.analytics.reference_pandas import frame_from_pandas, frame_to_pandas
 from hashtag_core.analytics.stats import EXACT_MAX_DF, PRIOR_DF, t975, t975_expr
 from tests.analytics.test_performance import NOW, make_links, make_posts, random_frames
+from tests.oracles.reference_insights import hashtag_lift_pd, relative_performance_pd
+from tests.oracles.reference_pandas import frame_from_pandas, frame_to_pandas
 
 LIFT_KEYS = ["platform", "account_id", "window", "goal", "hashtag_id"]
 #: Relative tolerance of the polars-vs-reference checks; the absolute one only lets figures that

@@ -8,12 +8,12 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from hashtag_core.analytics.insight_frames import SENTIMENT_POSTS_SCHEMA, SENTIMENT_SCHEMA
-from hashtag_core.analytics.reference_insights import hashtag_sentiment_pd
-from hashtag_core.analytics.reference_pandas import frame_from_pandas, frame_to_pandas
 from hashtag_core.analytics.sentiment import hashtag_sentiment
 from hashtag_core.sentiment import label, score_texts
 from tests.analytics.test_insights_lift import ABS, REL
 from tests.analytics.test_performance import NOW, make_links, make_posts, random_frames
+from tests.oracles.reference_insights import hashtag_sentiment_pd
+from tests.oracles.reference_pandas import frame_from_pandas, frame_to_pandas
 
 SENTIMENT_KEYS = ["platform", "account_id", "hashtag_id"]
 

@@ -8,15 +8,15 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from hashtag_core.analytics.insight_frames import BEST_SLOT_SCHEMA, MOMENTUM_SCHEMA, SLOT_SCHEMA
-from hashtag_core.analytics.reference_insights import (
+from hashtag_core.analytics.slots import best_slots, hashtag_momentum, slot_lift
+from tests.analytics.test_insights_lift import ABS, REL
+from tests.analytics.test_performance import NOW, make_links, make_posts, random_frames
+from tests.oracles.reference_insights import (
     best_slots_pd,
     hashtag_momentum_pd,
     slot_lift_pd,
 )
-from hashtag_core.analytics.reference_pandas import frame_from_pandas, frame_to_pandas
-from hashtag_core.analytics.slots import best_slots, hashtag_momentum, slot_lift
-from tests.analytics.test_insights_lift import ABS, REL
-from tests.analytics.test_performance import NOW, make_links, make_posts, random_frames
+from tests.oracles.reference_pandas import frame_from_pandas, frame_to_pandas
 
 SLOT_KEYS = ["platform", "account_id", "hashtag_id", "weekday", "hour"]
 T1 = 12.706204736174676  # t975 with 1 degree of freedom

@@ -11,7 +11,7 @@ from polars.testing import assert_frame_equal
 
 from hashtag_core.analytics.frames import LINKS_SCHEMA, PERFORMANCE_SCHEMA, POSTS_SCHEMA
 from hashtag_core.analytics.performance import hashtag_performance
-from hashtag_core.analytics.reference_pandas import (
+from tests.oracles.reference_pandas import (
     frame_from_pandas,
     frame_to_pandas,
     hashtag_performance_pd,

@@ -7,14 +7,14 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from hashtag_core.analytics.frames import DAILY_SCHEMA, LINKS_SCHEMA, TREND_CELL_SCHEMA
-from hashtag_core.analytics.reference_pandas import (
+from hashtag_core.analytics.trends import daily_series, trend_cells
+from tests.analytics.test_performance import make_links, make_posts, random_frames
+from tests.oracles.reference_pandas import (
     daily_series_pd,
     frame_from_pandas,
     frame_to_pandas,
     trend_cells_pd,
 )
-from hashtag_core.analytics.trends import daily_series, trend_cells
-from tests.analytics.test_performance import make_links, make_posts, random_frames
 
 CELL_KEYS = ["platform", "account_id", "hashtag_id", "weekday", "hour"]
 DAY_KEYS = ["platform", "account_id", "hashtag_id", "local_date"]

@@ -164,7 +164,7 @@ async def test_each_route_needs_its_scope(
     missing = await client.request(method, path, json=body)
     assert missing.status_code == 401
     assert missing.headers["www-authenticate"] == "Bearer"
-    assert f"scope '{needed}'" in missing.json()["error"]["message"]
+    assert f"scope '{needed}'" in missing.json()["detail"]
 
     for scope, key in keys.items():
         response = await client.request(method, path, json=body, headers=_bearer(key))
@@ -172,9 +172,12 @@ async def test_each_route_needs_its_scope(
             assert response.status_code not in (401, 403, 429), (scope, response.text)
         else:
             assert response.status_code == 403, (scope, response.text)
-            error = response.json()["error"]
+            assert response.headers["www-authenticate"] == (
+                f'Bearer error="insufficient_scope", scope="{needed}"'
+            )
+            error = response.json()
             assert error["code"] == "insufficient_scope"
-            assert f"needs an API key with scope '{needed}'" in error["message"]
+            assert f"needs an API key with scope '{needed}'" in error["detail"]
             assert key not in response.text
     # The bootstrap key (HASHTAG_API_KEYS) holds every scope.
     response = await client.request(method, path, json=body, headers=AUTH)
@@ -191,20 +194,27 @@ async def test_unknown_revoked_and_expired_keys_are_refused_saying_which(
 
     for unknown in (key[:-2] + "xx", "hk_00000000_" + "a" * 43, "not-a-key"):
         response = await client.post(path, json=body, headers=_bearer(unknown))
-        assert response.status_code == 403
-        assert response.json()["error"]["code"] == "forbidden"
-        assert "not known" in response.json()["error"]["message"]
+        # RFC 6750: a key that is not valid is 401 invalid_token; 403 is for a valid key
+        # without the scope.
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == (
+            'Bearer error="invalid_token", error_description="the key is unknown"'
+        )
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == "invalid_token"
+        assert "not known" in response.json()["detail"]
         assert unknown not in response.text
 
     await _exec(
         session, "UPDATE api_key SET expires_at = now() - interval '1 second' WHERE name = 'soon'"
     )
     response = await client.post(path, json=body, headers=_bearer(key))
-    assert response.status_code == 403
-    error = response.json()["error"]
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+    error = response.json()
     assert error["code"] == "key_expired"
-    assert "'soon'" in error["message"]
-    assert "expired at" in error["message"]
+    assert "'soon'" in error["detail"]
+    assert "expired at" in error["detail"]
     assert key not in response.text
 
     other = await _key(session, "gone", Scope.ADMIN)
@@ -213,9 +223,9 @@ async def test_unknown_revoked_and_expired_keys_are_refused_saying_which(
     assert not already
     assert info.revoked_at is not None
     response = await client.post(path, json=body, headers=_bearer(other))
-    assert response.status_code == 403
-    assert response.json()["error"]["code"] == "key_revoked"
-    assert "was revoked" in response.json()["error"]["message"]
+    assert response.status_code == 401
+    assert response.json()["code"] == "key_revoked"
+    assert "was revoked" in response.json()["detail"]
     # Revoking again is harmless, and by prefix works too.
     assert (await key_service.revoke_key(session, info.prefix))[1] is True
 
@@ -230,7 +240,7 @@ async def test_open_reads_ignore_keys_and_closed_reads_check_them(
     assert (await open_reads.get("/hashtag-performance", headers=_bearer(key))).status_code == 200
     closed = await make_client(read_requires_key=True)
     assert (await closed.get("/hashtag-performance")).status_code == 401
-    assert (await closed.get("/hashtag-performance", headers=_bearer(key))).status_code == 403
+    assert (await closed.get("/hashtag-performance", headers=_bearer(key))).status_code == 401
 
 
 async def test_last_used_is_written_at_most_once_a_minute(
@@ -285,9 +295,9 @@ async def test_over_the_budget_429_with_retry_after_then_recovery(
     assert refused.status_code == 429
     retry_after = int(refused.headers["retry-after"])
     assert 1 <= retry_after <= 2
-    error = refused.json()["error"]
+    error = refused.json()
     assert error["code"] == "rate_limited"
-    assert "at most 3 per 2 s for this API key" in error["message"]
+    assert "at most 3 per 2 s for this API key" in error["detail"]
     assert refused.headers["ratelimit-remaining"] == "0"
     assert refused.headers["x-content-type-options"] == "nosniff"
 
@@ -309,7 +319,7 @@ async def test_writes_have_their_own_budget_and_anonymous_callers_one_per_addres
     assert (await client.post("/update-post", json={}, headers=AUTH)).status_code == 422
     refused = await client.post("/update-post", json={}, headers=AUTH)
     assert refused.status_code == 429
-    assert "too many write requests: at most 1" in refused.json()["error"]["message"]
+    assert "too many write requests: at most 1" in refused.json()["detail"]
     # Reads still have budget left (2 of 4 used by the writes).
     assert (await client.get("/hashtag-performance", headers=AUTH)).status_code == 200
 
@@ -317,7 +327,7 @@ async def test_writes_have_their_own_budget_and_anonymous_callers_one_per_addres
         assert (await client.get("/hashtag-performance")).status_code == 200
     anonymous = await client.get("/hashtag-performance")
     assert anonymous.status_code == 429
-    assert "for this address" in anonymous.json()["error"]["message"]
+    assert "for this address" in anonymous.json()["detail"]
     # Keyless requests to writes count against the address too (guessing is limited).
     assert (await client.post("/update-post", json={})).status_code == 429
     elsewhere = await make_client(limiter=limiter, client_host="10.1.2.3")
@@ -458,7 +468,8 @@ async def test_the_document_states_scopes_and_429(make_client: MakeClient) -> No
     scopes: dict[str, str] = {}
     for path, item in spec["paths"].items():
         for method, operation in item.items():
-            if not operation.get("security"):
+            if "x-required-scope" not in operation:
+                assert path in ("/healthz", "/readyz"), (method, path)
                 continue
             assert "429" in operation["responses"], (method, path)
             assert "Retry-After" in operation["responses"]["429"]["headers"]
@@ -466,6 +477,8 @@ async def test_the_document_states_scopes_and_429(make_client: MakeClient) -> No
     assert scopes["POST /accounts"] == scopes["DELETE /accounts/{account_id}"] == "admin"
     assert scopes["POST /posts/import"] == scopes["POST /collect"] == "write"
     assert scopes["GET /hashtag-performance"] == "read"
+    # Open reads (the default) declare no security, so plain clients call them.
+    assert "security" not in spec["paths"]["/hashtag-performance"]["get"]
     assert spec["paths"]["/accounts"]["post"]["security"] == [{"AdminKey": []}]
     assert "403" in spec["paths"]["/accounts"]["post"]["responses"]
 
@@ -487,7 +500,7 @@ async def test_key_material_never_reaches_logs_or_responses(
                 seen.append(response.text + str(response.headers))
         await _exec(session, "UPDATE api_key SET revoked_at = now() WHERE name = 'secretive'")
         response = await client.get("/hashtag-performance", headers=_bearer(key))
-        assert response.status_code == 403
+        assert response.status_code == 401
         seen.append(response.text + str(response.headers))
     logged = caplog.text
     for material in (secret, API_KEY):

@@ -150,7 +150,7 @@ async def test_report_json_and_csv_agree(client, demo):
     report = (
         await client.get("/reports/hashtags", params={"window": "all", "min_posts": 5})
     ).json()
-    rows = {row["key"]: row for row in report["rows"]}
+    rows = {row["key"]: row for row in report["items"]}
     lift = rows[E.lift.name.casefold()]
     assert lift["engagement_verdict"] == "lifts"
     assert lift["posts"] >= 5
@@ -170,9 +170,9 @@ async def test_report_json_and_csv_agree(client, demo):
     )
     assert response.headers["content-type"].startswith("text/csv")
     parsed = list(csv.DictReader(io.StringIO(response.text)))
-    assert [r["key"] for r in parsed] == [r["key"] for r in report["rows"]]
+    assert [r["key"] for r in parsed] == [r["key"] for r in report["items"]]
     first = parsed[0]
-    assert float(first["engagement_lift"]) == pytest.approx(report["rows"][0]["engagement_lift"])
+    assert float(first["engagement_lift"]) == pytest.approx(report["items"][0]["engagement_lift"])
 
 
 async def test_hashtag_page_carries_its_insights(client, demo):

@@ -82,16 +82,39 @@ class TestHashtagPerformance:
         assert page["total"] == 3
         assert [i["key"] for i in page["items"]] == ["legoland"]
 
+    async def test_the_cursor_carries_the_query(self, client, loaded):
+        query = {"window": "all", "sort": "avg_engagement", "order": "asc", "limit": 1}
+        first = await _perf(client, **query)
+        keys, cursor = [i["key"] for i in first["items"]], first["next_cursor"]
+        while cursor:
+            page = await _perf(client, cursor=cursor, limit=1)
+            keys += [i["key"] for i in page["items"]]
+            cursor = page["next_cursor"]
+        every = await _perf(client, **{**query, "limit": 10})
+        assert every["next_cursor"] is None
+        assert keys == [i["key"] for i in every["items"]]
+        assert len(keys) == 3
+        for params, field in (({"order": "desc"}, "order"), ({"offset": 1}, "offset")):
+            response = await client.get(
+                "/hashtag-performance", params={"cursor": first["next_cursor"], **params}
+            )
+            assert response.status_code == 422, params
+            assert response.json()["details"][0]["field"] == field
+        same = await client.get(
+            "/hashtag-performance", params={"cursor": first["next_cursor"], "order": "asc"}
+        )
+        assert same.status_code == 200
+
     async def test_ambiguous_and_unknown_accounts(self, client, loaded):
         response = await client.get("/hashtag-performance", params={"account": "LEGOLAND_Billund"})
         assert response.status_code == 422
-        assert "several platforms" in response.json()["error"]["message"]
+        assert "several platforms" in response.json()["detail"]
         response = await client.get("/hashtag-performance", params={"account": "nobody"})
         assert response.status_code == 404
 
     async def test_bad_parameters_name_the_field(self, client):
         response = await client.get("/hashtag-performance", params={"limit": 0, "window": "2d"})
-        body = response.json()["error"]
+        body = response.json()
         assert response.status_code == 422
         assert body["code"] == "invalid_request"
         assert {d["field"] for d in body["details"]} == {"query.limit", "query.window"}
@@ -116,13 +139,37 @@ class TestHashtagPosts:
         ):
             seen, cursor = [], None
             while True:
-                params = {"limit": 1, "sort": sort, **({"cursor": cursor} if cursor else {})}
+                # The cursor carries the sort: later pages send it alone.
+                params = {"limit": 1, **({"cursor": cursor} if cursor else {"sort": sort})}
                 body = (await client.get("/hashtags/legoland", params=params)).json()
+                assert body["sort"] == sort
                 seen += [p["post_id"] for p in body["items"]]
                 cursor = body["next_cursor"]
                 if cursor is None:
                     break
             assert seen == expected
+
+    async def test_a_cursor_keeps_its_filters_and_refuses_other_ones(self, client, loaded):
+        first = (
+            await client.get("/hashtags/legoland", params={"platform": "x", "limit": 1})
+        ).json()
+        assert [p["post_id"] for p in first["items"]] == ["b2"]
+        cursor = first["next_cursor"]
+        second = (await client.get("/hashtags/legoland", params={"cursor": cursor})).json()
+        assert [p["post_id"] for p in second["items"]] == ["b1"]
+        assert second["figures"]["posts"] == 2  # still the x figures
+        same = await client.get("/hashtags/legoland", params={"cursor": cursor, "platform": "x"})
+        assert same.status_code == 200
+        for params, field in (
+            ({"sort": "engagement"}, "sort"),
+            ({"platform": "instagram"}, "platform"),
+        ):
+            response = await client.get("/hashtags/legoland", params={"cursor": cursor, **params})
+            assert response.status_code == 422, params
+            assert response.json()["details"][0]["field"] == field
+        elsewhere = await client.get("/hashtags/family", params={"cursor": cursor})
+        assert elsewhere.status_code == 422
+        assert elsewhere.json()["details"][0]["field"] == "cursor"
 
     async def test_post_fields_and_filters(self, client, loaded):
         body = (
@@ -141,11 +188,11 @@ class TestHashtagPosts:
     async def test_unknown_hashtag_bad_tag_and_bad_cursor(self, client, loaded):
         response = await client.get("/hashtags/nosuchtag")
         assert response.status_code == 404
-        assert "#nosuchtag" in response.json()["error"]["message"]
+        assert "#nosuchtag" in response.json()["detail"]
         assert (await client.get("/hashtags/%23%23")).status_code == 422
         response = await client.get("/hashtags/legoland", params={"cursor": "garbage"})
         assert response.status_code == 422
-        assert response.json()["error"]["details"][0]["field"] == "cursor"
+        assert response.json()["details"][0]["field"] == "cursor"
 
 
 class TestEngagementTrends:
@@ -199,7 +246,7 @@ class TestEngagementTrends:
     async def test_bad_time_zone_and_unknown_hashtag(self, client, loaded):
         response = await client.get("/engagement-trends", params={"tz": "Mars/Olympus"})
         assert response.status_code == 422
-        assert response.json()["error"]["details"][0]["field"] == "tz"
+        assert response.json()["details"][0]["field"] == "tz"
         assert (
             await client.get("/engagement-trends", params={"hashtag": "zzz"})
         ).status_code == 404
@@ -242,14 +289,15 @@ class TestImport:
             content=b"",
             headers={"Content-Type": "application/x-ndjson", "Authorization": "Bearer wrong"},
         )
-        assert response.status_code == 403
+        assert response.status_code == 401
+        assert response.json()["code"] == "invalid_token"
         response = await client.post(
             "/posts/import", content=b"x", headers={**AUTH, "Content-Type": "text/plain"}
         )
         assert response.status_code == 415
         response = await client.post("/posts/import", content=b"x" * 2_000_001, headers=NDJSON)
         assert response.status_code == 413
-        assert response.json()["error"]["code"] == "too_large"
+        assert response.json()["code"] == "too_large"
 
     async def test_a_chunked_body_past_the_limit_is_refused_on_every_route(self, client):
         """No Content-Length to refuse early: the body is counted as it arrives."""
@@ -262,8 +310,8 @@ class TestImport:
             headers = {**AUTH, "Content-Type": "application/json"}
             response = await client.post(path, content=chunks(), headers=headers)
             assert response.status_code == 413, (path, response.text)
-            assert response.json()["error"]["code"] == "too_large"
-            assert "HASHTAG_MAX_BODY_BYTES" in response.json()["error"]["message"]
+            assert response.json()["code"] == "too_large"
+            assert "HASHTAG_MAX_BODY_BYTES" in response.json()["detail"]
 
 
 class TestUpdatePost:
@@ -302,7 +350,7 @@ class TestUpdatePost:
             "/update-post", json={"platform": "x", "post_id": "b2", "likes": -1}, headers=AUTH
         )
         assert response.status_code == 422
-        assert response.json()["error"]["details"][0]["field"] == "body.likes"
+        assert response.json()["details"][0]["field"] == "body.likes"
 
     async def test_refetch_is_queued_with_delay(self, client, loaded, arq_redis):
         response = await client.post(
@@ -340,7 +388,7 @@ class TestJobsAndHealth:
     async def test_unknown_route_has_the_error_shape_and_request_id(self, client):
         response = await client.get("/nope", headers={"X-Request-ID": "abc123"})
         assert response.status_code == 404
-        assert response.json()["error"]["request_id"] == "abc123"
+        assert response.json()["request_id"] == "abc123"
         assert response.headers["x-request-id"] == "abc123"
 
 
@@ -387,9 +435,61 @@ class TestReport:
 
     async def test_report_scope_and_empty(self, client, loaded):
         body = (await client.get("/reports/hashtags", params={"platform": "x"})).json()
-        assert {r["key"] for r in body["rows"]} == {"legoland", "ninjago"}
+        assert {r["key"] for r in body["items"]} == {"legoland", "ninjago"}
         assert body["platform"] == "x"
         empty = (
             await client.get("/reports/hashtags", params={"window": "7d", "platform": "x"})
         ).json()
-        assert empty["rows"] == []
+        assert empty["items"] == []
+
+    async def test_the_csv_has_its_own_operation(self, client, loaded):
+        own = await client.get("/reports/hashtags.csv", params={"platform": "x"})
+        asked = await client.get("/reports/hashtags", params={"platform": "x", "format": "csv"})
+        assert own.status_code == asked.status_code == 200
+        assert own.headers["content-type"] == "text/csv; charset=utf-8"
+        assert own.text == asked.text
+        assert own.text.startswith("hashtag,key,")
+        spec = (await client.get("/openapi.json")).json()
+        assert list(
+            spec["paths"]["/reports/hashtags.csv"]["get"]["responses"]["200"]["content"]
+        ) == ["text/csv"]
+        report = spec["paths"]["/reports/hashtags"]["get"]
+        assert list(report["responses"]["200"]["content"]) == ["application/json"]
+        assert "format" not in {p["name"] for p in report["parameters"]}
+
+
+class TestHttpDetails:
+    async def test_405_names_the_methods_the_path_serves(self, client):
+        for method, path, allowed in (
+            ("DELETE", "/hashtag-performance", "GET"),
+            ("PUT", "/accounts", "GET, POST"),
+            ("GET", "/update-post", "POST"),
+            ("POST", "/accounts/7", "DELETE, GET, PATCH"),
+        ):
+            response = await client.request(method, path)
+            assert response.status_code == 405, (method, path)
+            assert response.headers["allow"] == allowed, (method, path)
+            assert response.headers["content-type"] == "application/problem+json"
+            body = response.json()
+            assert (body["status"], body["code"], body["title"]) == (
+                405,
+                "method_not_allowed",
+                "Method Not Allowed",
+            )
+            assert body["instance"] == path
+
+    async def test_every_error_is_problem_details(self, client):
+        response = await client.get("/hashtags/nosuchtag", headers={"X-Request-Id": "pd-1"})
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+        body = response.json()
+        assert body == {
+            "type": "about:blank",
+            "title": "Not Found",
+            "status": 404,
+            "detail": body["detail"],
+            "instance": "/hashtags/nosuchtag",
+            "code": "not_found",
+            "details": [],
+            "request_id": "pd-1",
+        }

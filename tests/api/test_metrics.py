@@ -32,7 +32,7 @@ async def execute(session, sql: str) -> None:
 
 
 def count(samples, method: str, route: str, status: str) -> float:
-    labels = (("method", method), ("route", route), ("status", status))
+    labels = (("code", status), ("method", method), ("route", route))
     return float(samples.get((f"{LATENCY}_count", labels), 0.0))
 
 
@@ -51,7 +51,7 @@ class TestRequestLatency:
         assert count(after, "GET", "/metrics", "200") >= 1
         bucket = (
             f"{LATENCY}_bucket",
-            (("le", "+Inf"), ("method", "GET"), ("route", route), ("status", "404")),
+            (("code", "404"), ("le", "+Inf"), ("method", "GET"), ("route", route)),
         )
         assert after[bucket] == count(after, "GET", route, "404")
 
@@ -61,6 +61,12 @@ class TestRequestLatency:
         after = await scrape(client)
         assert count(after, "GET", "<unmatched>", "404") == 2
         assert not any("/nope" in str(key) for key in after)
+
+    async def test_no_created_series(self, client):
+        assert (await client.get("/hashtags/legoland")).status_code == 404
+        after = await scrape(client)
+        assert f"{LATENCY}_count" in {name for name, _ in after}
+        assert not [name for name, _ in after if name.endswith("_created")]
 
 
 class TestScrapeTimeGauges:

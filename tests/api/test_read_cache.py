@@ -250,7 +250,7 @@ async def test_a_cached_answer_still_needs_the_key(make_served: MakeServed) -> N
     anonymous = await served.get(PERFORMANCE)
     assert anonymous.status_code == 401
     wrong = await served.get(PERFORMANCE, headers={"Authorization": "Bearer not-a-key"})
-    assert wrong.status_code == 403
+    assert wrong.status_code == 401
     assert cache.stats.hits == 0
     assert (await served.get(PERFORMANCE, headers=AUTH)).status_code == 200
     assert cache.stats.hits == 1

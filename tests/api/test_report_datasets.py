@@ -25,19 +25,7 @@ import pytest
 from scipy import stats  # type: ignore[import-untyped]
 
 from hashtag_api.queue import ArqJobQueue
-from hashtag_core.analytics import reference_insights
 from hashtag_core.analytics.frames import ALL_ACCOUNTS, ALL_PLATFORMS, POSTS_SCHEMA, WINDOWS
-from hashtag_core.analytics.reference_insights import (
-    best_slots_pd,
-    content_reach_pd,
-    follower_lift_pd,
-    hashtag_lift_pd,
-    hashtag_momentum_pd,
-    hashtag_sentiment_pd,
-    relative_performance_pd,
-    slot_lift_pd,
-)
-from hashtag_core.analytics.reference_pandas import frame_to_pandas, hashtag_performance_pd
 from hashtag_core.hashtags.repository import FIGURE_COLUMNS
 from hashtag_core.ingest.mappings import iter_mapped_records
 from hashtag_core.ingest.parsers import RawRow
@@ -49,6 +37,18 @@ from tests.analytics.dataset_frames import (
     ropensci_paths,
 )
 from tests.helpers import recompute_in
+from tests.oracles import reference_insights
+from tests.oracles.reference_insights import (
+    best_slots_pd,
+    content_reach_pd,
+    follower_lift_pd,
+    hashtag_lift_pd,
+    hashtag_momentum_pd,
+    hashtag_sentiment_pd,
+    relative_performance_pd,
+    slot_lift_pd,
+)
+from tests.oracles.reference_pandas import frame_to_pandas, hashtag_performance_pd
 
 pytestmark = [
     pytest.mark.datasets,
@@ -197,13 +197,13 @@ async def _compare_report(
     expected = reference.rows(window)
     ids = {i: k for k, i in keys.items()}
     page = (await client.get("/reports/hashtags", params={"window": window})).json()
-    served = {row["key"]: row for row in page["rows"]}
+    served = {row["key"]: row for row in page["items"]}
     assert set(served) == {ids[i] for i in expected}
     text = (await client.get("/reports/hashtags", params={"window": window, "format": "csv"})).text
     as_csv = {row["key"]: row for row in csv.DictReader(io.StringIO(text))}
     assert set(as_csv) == set(served)
     names = _columns()
-    assert set(names) | {"hashtag", "key"} == set(page["rows"][0])  # every column is checked
+    assert set(names) | {"hashtag", "key"} == set(page["items"][0])  # every column is checked
     for hashtag_id, figures in expected.items():
         key = ids[hashtag_id]
         for name in names:

@@ -49,7 +49,7 @@ async def _get(client: Any, path: str, **params: Any) -> Any:
 async def _report(client: Any, window: str) -> dict[str, dict[str, Any]]:
     page = await _get(client, "/reports/hashtags", window=window)
     assert page["window"] == window
-    return {row["key"]: row for row in page["rows"]}
+    return {row["key"]: row for row in page["items"]}
 
 
 def _goal_columns(goal: str) -> dict[str, str]:

@@ -104,12 +104,12 @@ async def test_scope_filters_and_date_window(client, loaded):
 async def test_errors_name_what_was_wrong(client, loaded):
     unknown = await client.get("/follower-trends", params={"account": "nobody"})
     assert unknown.status_code == 404
-    assert "nobody" in unknown.json()["error"]["message"]
+    assert "nobody" in unknown.json()["detail"]
     backwards = await client.get(
         "/follower-trends", params={"since": "2025-06-10", "until": "2025-06-01"}
     )
     assert backwards.status_code == 422
-    assert "since" in backwards.json()["error"]["message"]
+    assert "since" in backwards.json()["detail"]
     for params in ({"granularity": "month"}, {"since": "20250601"}, {"platform": "myspace"}):
         bad = await client.get("/follower-trends", params=params)
         assert bad.status_code == 422, params

@@ -19,6 +19,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,12 @@ class TestHelp:
         assert result.exit_code == 0
         for command in HELP:
             assert command in result.output
+
+    def test_version_prints_the_package_version(self) -> None:
+        result = _invoke("--version")
+
+        assert result.exit_code == 0, result.output
+        assert result.output.strip() == f"hashtag-analysis {package_version('hashtag-analysis')}"
 
 
 class TestImportErrors:
@@ -314,6 +321,13 @@ def test_migrate_up_and_down(own_database: str, monkeypatch: pytest.MonkeyPatch)
         down = _invoke("migrate", "--downgrade", "base")
         assert down.exit_code == 0, down.output
         assert _sql(own_database, exists)[0][0] is False
+
+        for args in (["--revision", "nosuch"], ["--downgrade", "nosuch"]):
+            wrong = _invoke("migrate", *args)
+            assert wrong.exit_code == 1
+            assert "Traceback" not in wrong.output
+            errors = [line for line in wrong.stderr.splitlines() if "error" in line.lower()]
+            assert errors == ["error: migration: Can't locate revision identified by 'nosuch'"]
     finally:
         get_settings.cache_clear()
 
@@ -374,7 +388,9 @@ def _check_collected_from_the_sandbox(base: str, data_dir: Path, log: Path) -> N
     assert "local platform sandbox at" in banner
     assert sandbox in banner
     state = httpx.get(f"{sandbox}/_sandbox/state").json()
-    accounts = {(a["platform"], a["handle"]): a for a in httpx.get(f"{base}/accounts").json()}
+    listed = httpx.get(f"{base}/accounts", params={"limit": 500}).json()
+    assert listed["next_cursor"] is None
+    accounts = {(a["platform"], a["handle"]): a for a in listed["items"]}
     assert set(accounts) == {(a["platform"], a["handle"]) for a in state["accounts"]}
     for account in accounts.values():
         assert account["token_ref"].startswith("sandbox-")

@@ -133,7 +133,7 @@ def test_create_list_use_and_revoke(keys_env: str) -> None:
     revoked = _invoke("keys", "revoke", prefix)
     assert revoked.exit_code == 0, revoked.output
     assert "revoked 'etl'" in revoked.stdout
-    assert (_status(keys_env, key, "POST", "/update-post")) == 403
+    assert (_status(keys_env, key, "POST", "/update-post")) == 401
     assert "revoked" in next(
         line for line in _invoke("keys", "list").stdout.splitlines() if "etl" in line
     )

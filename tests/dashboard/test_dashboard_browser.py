@@ -29,7 +29,7 @@ from hashtag_core.demo import DemoConfig
 from hashtag_core.demo.load import load_demo
 from hashtag_core.embedded import EmbeddedServices
 from hashtag_core.migrate import PROJECT_ROOT
-from tests.client.test_generated_client import serve
+from tests.client.served import serve
 from tests.helpers import API_KEY, recompute_in, wipe
 
 pytestmark = pytest.mark.e2e

@@ -157,7 +157,7 @@ class Rig:
 
     async def listed(self) -> dict[str, dict[str, Any]]:
         """GET /accounts by handle."""
-        return {a["handle"]: a for a in await self.get("/accounts")}
+        return {a["handle"]: a for a in (await self.get("/accounts"))["items"]}
 
     async def source(self, handle: str) -> dict[str, dict[str, Any]]:
         """The sandbox's records of an account (GET /_sandbox/posts), by post id."""

@@ -305,7 +305,7 @@ class TestSchedule:
         assert sorted(j.args[0] for j in queued) == sorted([due, never])
         assert {j.function for j in queued} == {"collect_account"}
         await rig.work()
-        listed = {a["id"]: a for a in await rig.get("/accounts")}
+        listed = {a["id"]: a for a in (await rig.get("/accounts"))["items"]}
         assert listed[due]["last_sync_at"]
         assert listed[never]["last_sync_at"]
         assert listed[paused]["last_sync_at"] is None

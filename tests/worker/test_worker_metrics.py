@@ -125,6 +125,7 @@ async def test_the_worker_serves_its_metrics_while_it_runs(database_url, service
     for family in ("hashtag_job_duration_seconds", "hashtag_job_failures_total"):
         assert f"# TYPE {family.removesuffix('_total')}" in response.text
     assert "hashtag_collect_errors_total" in response.text
+    assert "_created" not in response.text
     with pytest.raises(httpx.ConnectError):
         async with httpx.AsyncClient() as client:
             await client.get(f"http://127.0.0.1:{port}/metrics")

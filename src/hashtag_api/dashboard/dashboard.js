@@ -99,7 +99,7 @@
   class ApiError extends Error {}
 
   async function getJson(href) {
-    const headers = { Accept: "application/json" };
+    const headers = { Accept: "application/json, application/problem+json" };
     const key = sessionStorage.getItem(KEY_STORAGE);
     if (key) headers.Authorization = `Bearer ${key}`;
     let response;
@@ -115,8 +115,8 @@
       body = null;
     }
     if (!response.ok) {
-      const info = body && body.error;
-      const message = info ? info.message : response.statusText;
+      // Errors are RFC 9457 problem details: `detail` says what went wrong.
+      const message = (body && body.detail) || response.statusText;
       const hint = response.status === 401 || response.status === 403
         ? " Paste a valid API key in the filters." : "";
       throw new ApiError(`HTTP ${response.status}: ${message}.${hint}`);
@@ -187,7 +187,15 @@
   async function loadAccounts() {
     const select = $("f-account");
     try {
-      const accounts = await getJson("/accounts");
+      const accounts = [];
+      let cursor = null;
+      do {
+        const page = await getJson(
+          "/accounts?limit=500" + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "")
+        );
+        accounts.push(...page.items);
+        cursor = page.next_cursor;
+      } while (cursor);
       const platform = $("f-platform").value;
       const current = select.value;
       clear(select);

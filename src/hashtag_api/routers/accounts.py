@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from hashtag_api.deps import (
     AdminDep,
@@ -21,10 +21,12 @@ from hashtag_core.accounts.schemas import (
     MAX_ID,
     AccountCreate,
     AccountPublic,
+    AccountsPage,
     AccountUpdate,
     CollectRequest,
     CollectStarted,
 )
+from hashtag_core.ingest.schemas import StorableText
 
 __all__ = ["router"]
 
@@ -34,13 +36,23 @@ AccountId = Annotated[int, Path(ge=1, le=MAX_ID, description="The service's id o
 
 @router.get(
     "/accounts",
-    response_model=list[AccountPublic],
+    response_model=AccountsPage,
     summary="Accounts and their sync state",
-    responses=error_responses(503),
+    responses=error_responses(422, 503),
 )
-async def list_accounts(session: SnapshotDep, _: ReaderDep) -> list[AccountPublic]:
-    """Every account with its last and next sync, status and last error."""
-    return await account_service.list_accounts(session)
+async def list_accounts(
+    session: SnapshotDep,
+    _: ReaderDep,
+    cursor: Annotated[
+        StorableText | None, Query(max_length=500, description="next_cursor of the previous page.")
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=500, description="Accounts per page (at most 500).")
+    ] = 100,
+) -> AccountsPage:
+    """The accounts with their last and next sync, status and last error, by platform and
+    handle, a page at a time (pass `next_cursor` back as `cursor`)."""
+    return await account_service.accounts_page(session, cursor=cursor, limit=limit)
 
 
 @router.post(

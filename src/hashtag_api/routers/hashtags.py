@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
 from hashtag_api.deps import ReaderDep, SnapshotDep
 from hashtag_api.errors import error_responses
 from hashtag_api.params import IsoDateTime
 from hashtag_api.readcache import ReadCacheDep
 from hashtag_core.hashtags import service as hashtag_service
+from hashtag_core.hashtags.cursors import PerformanceQuery
 from hashtag_core.hashtags.schemas import (
     Goal,
     HashtagPage,
     PerformancePage,
     PerformanceSort,
     PostSort,
+    SortOrder,
     Window,
 )
 from hashtag_core.ingest.schemas import StorableText
@@ -44,6 +46,7 @@ AccountQ = Annotated[
     responses=error_responses(404, 422, 503),
 )
 async def get_hashtag_performance(
+    request: Request,
     _: ReaderDep,
     _cached: ReadCacheDep,  # after the key check: a cached answer needs the same rights
     session: SnapshotDep,
@@ -68,29 +71,42 @@ async def get_hashtag_performance(
         Query(description="Figure to sort by; default score, which shrinks small samples."),
     ] = PerformanceSort.SCORE,
     order: Annotated[
-        str, Query(pattern="^(asc|desc)$", description="desc (default) or asc; nulls last.")
-    ] = "desc",
+        SortOrder, Query(description="desc (default) or asc; nulls last.")
+    ] = SortOrder.DESC,
     limit: Annotated[int, Query(ge=1, le=1000, description="At most this many hashtags.")] = 50,
     offset: Annotated[
         int, Query(ge=0, le=1_000_000, description="Skip this many hashtags first (paging).")
     ] = 0,
+    cursor: Annotated[
+        StorableText | None,
+        Query(
+            max_length=2000,
+            description="next_cursor of the previous page; it carries the query, so send it "
+            "alone (parameters sent with it must agree with it).",
+        ),
+    ] = None,
 ) -> PerformancePage:
     """Per-hashtag engagement, engagement rates, virality, reach and impressions, each with
     the number of posts it rests on, and for the chosen goal the lift over each post's own
     account baseline (raw), and the hashtag estimate the default ranking uses (adjusted for
     companions and timing, shrunk) with its interval, q-value and verdict. From the
     precomputed tables; every figure is defined in docs/metrics.md."""
-    return await hashtag_service.performance_page(
-        session,
+    query = PerformanceQuery(
         platform=platform,
         account=account,
         window=window,
         min_posts=min_posts,
+        goal=goal,
         sort=sort,
-        descending=order == "desc",
+        order=order,
+    )
+    return await hashtag_service.performance_page(
+        session,
+        query,
         limit=limit,
         offset=offset,
-        goal=goal,
+        cursor=cursor,
+        sent=frozenset(request.query_params.keys()),
     )
 
 
@@ -121,16 +137,25 @@ async def get_hashtag(
         IsoDateTime | None, Query(description="Posts before this time (ISO 8601).")
     ] = None,
     sort: Annotated[
-        PostSort, Query(description="newest first, or by engagement.")
-    ] = PostSort.NEWEST,
+        PostSort | None,
+        Query(description="newest first (default), or by engagement; a cursor carries it."),
+    ] = None,
     cursor: Annotated[
-        StorableText | None, Query(max_length=500, description="next_cursor of the previous page.")
+        StorableText | None,
+        Query(
+            max_length=2000,
+            description="next_cursor of the previous page; it carries the sort, filters and "
+            "window, so send it alone (parameters sent with it must agree with it).",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Posts per page (at most 200).")] = 50,
     window: Annotated[
-        Window,
-        Query(description="Posts the figures and insights cover: last 7/30/90/365 days, or all."),
-    ] = Window.ALL,
+        Window | None,
+        Query(
+            description="Posts the figures and insights cover: last 7/30/90/365 days, or all "
+            "(default)."
+        ),
+    ] = None,
 ) -> HashtagPage:
     """The posts that carry the hashtag with their metrics and engagement, a page at a
     time (keyset pagination: pass `next_cursor` back as `cursor`), and the hashtag's

@@ -1,4 +1,13 @@
-"""POST /posts/import: NDJSON, CSV or a JSON array of post records."""
+"""POST /posts/import: JSON records, NDJSON or CSV.
+
+The OpenAPI document declares two bodies that every common generator can send: JSON
+(`{"records": [PostRecord, ...]}`, the `PostImport` schema) and one binary body
+(`application/octet-stream`) whose format `?format=` names (ndjson, csv or json). The server
+also takes a bare JSON array and the NDJSON/CSV media types themselves (curl, the README);
+they are left out of the document because a generator given several JSON/binary bodies
+cannot tell them apart (openapi-python-client 0.29 makes an `isinstance` check per body that
+fails on a list and lets the second text body overwrite the first's Content-Type).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +16,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 
 from hashtag_api.deps import QueueDep, SessionDep, SettingsDep, WriterDep
 from hashtag_api.errors import ApiError, error_responses
@@ -15,7 +25,7 @@ from hashtag_core.ingest.schemas import PostRecord
 from hashtag_core.posts import service as post_service
 from hashtag_core.posts.schemas import ImportResult
 
-__all__ = ["router"]
+__all__ = ["BODY_MODELS", "PostImport", "router"]
 
 router = APIRouter(tags=["posts"])
 _SPOOL_IN_MEMORY_BYTES = 8 * 1024 * 1024
@@ -32,16 +42,33 @@ _CSV_EXAMPLE = (
     "x,1790000000000000001,LEGOLAND_Billund,Ny sæson! #LEGOLAND,2025-03-29T10:00:00+01:00,"
     "40,3,5,,9000,,52000\n"
 )
-_RECORD_SCHEMA = PostRecord.model_json_schema(ref_template="#/components/schemas/{model}")
+
+
+class PostImport(BaseModel):
+    """Post records as JSON (a bare array of them is accepted as well)."""
+
+    records: list[PostRecord] = Field(description="The posts, each with its metrics.")
+
+
+#: Models the document refers to by $ref from the request body (hashtag_api.openapi adds them).
+BODY_MODELS: tuple[type[BaseModel], ...] = (PostImport,)
 _BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "description": "Post records. Unknown fields are ignored (and listed in the answer); "
-        "empty CSV cells mean 'not reported'.",
+        "description": 'Post records: JSON (`{"records": [...]}`, or a bare array), or a file '
+        "of NDJSON or CSV records sent as application/octet-stream with `?format=ndjson` or "
+        "`?format=csv` (Content-Type application/x-ndjson or text/csv also names the format). "
+        "Unknown fields are ignored (and listed in the answer); empty CSV cells mean "
+        "'not reported'.",
         "content": {
-            "application/x-ndjson": {"schema": {"type": "string"}, "example": _NDJSON_EXAMPLE},
-            "text/csv": {"schema": {"type": "string"}, "example": _CSV_EXAMPLE},
-            "application/json": {"schema": {"type": "array", "items": _RECORD_SCHEMA}},
+            "application/json": {"schema": {"$ref": "#/components/schemas/PostImport"}},
+            "application/octet-stream": {
+                "schema": {"type": "string", "format": "binary"},
+                "examples": {
+                    "ndjson": {"summary": "?format=ndjson", "value": _NDJSON_EXAMPLE},
+                    "csv": {"summary": "?format=csv", "value": _CSV_EXAMPLE},
+                },
+            },
         },
     }
 }
@@ -80,7 +107,7 @@ async def _spool(request: Request, limit: int) -> tempfile.SpooledTemporaryFile[
     "/posts/import",
     status_code=202,
     response_model=ImportResult,
-    summary="Import posts (NDJSON, CSV or JSON array)",
+    summary="Import posts (JSON records, NDJSON or CSV)",
     responses=error_responses(401, 403, 413, 415, 422, 503),
     openapi_extra=_BODY,
 )
@@ -93,8 +120,9 @@ async def import_posts(
     format: Annotated[
         ImportFormat | None,
         Query(
-            description="Body format; default from Content-Type (application/x-ndjson, "
-            "text/csv, application/json)."
+            description="Body format: needed for an application/octet-stream body; "
+            "otherwise taken from Content-Type (application/json, application/x-ndjson, "
+            "text/csv)."
         ),
     ] = None,
 ) -> ImportResult:
@@ -112,8 +140,8 @@ async def import_posts(
         raise ApiError(
             415,
             "unsupported_media_type",
-            "send Content-Type application/x-ndjson, "
-            "text/csv or application/json, or name the format with ?format=",
+            "send Content-Type application/json, application/x-ndjson or text/csv, "
+            "or name the format with ?format= (ndjson, csv or json)",
         )
     with await _spool(request, settings.max_body_bytes) as body:
 

@@ -25,6 +25,7 @@ __all__ = [
     "insert_account",
     "list_accounts",
     "make_due",
+    "page_accounts",
     "set_sync_state",
     "update_account",
 ]
@@ -70,6 +71,20 @@ async def list_accounts(session: AsyncSession) -> list[dict[str, Any]]:
     """Every account with its sync state, post count and latest followers."""
     apg = await session_driver(session)
     return [dict(r) for r in await apg.fetch(_PUBLIC + " ORDER BY a.platform, a.handle")]
+
+
+async def page_accounts(
+    session: AsyncSession, *, after: tuple[str, str, int] | None, limit: int
+) -> list[dict[str, Any]]:
+    """Accounts in (platform, handle, id) order after the keyset `after`, at most `limit`."""
+    apg = await session_driver(session)
+    order = " ORDER BY a.platform, a.handle, a.id LIMIT $1"
+    if after is None:
+        rows = await apg.fetch(_PUBLIC + order, limit)
+    else:
+        keyset = " WHERE (a.platform, a.handle, a.id) > ($2, $3, $4)"
+        rows = await apg.fetch(_PUBLIC + keyset + order, limit, *after)
+    return [dict(r) for r in rows]
 
 
 async def get_account(session: AsyncSession, account_id: int) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ __all__ = [
     "AccountCreate",
     "AccountPublic",
     "AccountUpdate",
+    "AccountsPage",
     "CollectRequest",
     "CollectStarted",
 ]
@@ -143,4 +144,24 @@ class CollectStarted(BaseModel):
     job_ids: list[str] = Field(description="One collection job per account: poll GET /jobs/{id}.")
     job_queued: bool = Field(
         description="False if the queue was unreachable (the worker collects due accounts anyway)."
+    )
+
+
+class AccountsPage(BaseModel):
+    """A page of accounts, by platform and handle."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": AccountPublic.model_config["json_schema_extra"]["examples"],  # type: ignore[index]
+                    "next_cursor": None,
+                }
+            ]
+        }
+    )
+
+    items: list[AccountPublic] = Field(description="The accounts on this page.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
     )

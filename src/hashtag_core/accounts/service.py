@@ -15,6 +15,7 @@ from hashtag_core.accounts.repository import AccountRef, find_accounts
 from hashtag_core.accounts.schemas import (
     AccountCreate,
     AccountPublic,
+    AccountsPage,
     AccountUpdate,
     CollectRequest,
     CollectStarted,
@@ -23,11 +24,13 @@ from hashtag_core.analytics.frames import ALL_ACCOUNTS, ALL_PLATFORMS
 from hashtag_core.config import Settings
 from hashtag_core.errors import Conflict, InvalidInput, NotFound
 from hashtag_core.jobs import COLLECT_ACCOUNT, JobQueue, collect_job_id
+from hashtag_core.paging import decode_cursor, encode_cursor, foreign_cursor
 from hashtag_core.platforms import Platform
 from hashtag_core.posts import repository as repo_posts
 
 __all__ = [
     "Scope",
+    "accounts_page",
     "delete_account",
     "get_account",
     "list_accounts",
@@ -83,6 +86,33 @@ def _check_token_ref(settings: Settings, token_ref: str | None) -> None:
 async def list_accounts(session: AsyncSession) -> list[AccountPublic]:
     """Every account with the state of its collection."""
     return [_public(row) for row in await repo.list_accounts(session)]
+
+
+async def accounts_page(session: AsyncSession, *, cursor: str | None, limit: int) -> AccountsPage:
+    """One page of accounts; `next_cursor` names where the next one starts."""
+    after = _account_key(decode_cursor(cursor, kind="accounts")) if cursor else None
+    rows = await repo.page_accounts(session, after=after, limit=limit + 1)
+    more, rows = len(rows) > limit, rows[:limit]
+    next_cursor = None
+    if more:
+        last = rows[-1]
+        next_cursor = encode_cursor(
+            {"kind": "accounts", "after": [last["platform"], last["handle"], last["id"]]}
+        )
+    return AccountsPage(items=[_public(row) for row in rows], next_cursor=next_cursor)
+
+
+def _account_key(payload: dict[str, Any]) -> tuple[str, str, int]:
+    after = payload.get("after")
+    if (
+        not isinstance(after, list)
+        or len(after) != 3
+        or not isinstance(after[0], str)
+        or not isinstance(after[1], str)
+        or not isinstance(after[2], int)
+    ):
+        raise foreign_cursor()
+    return after[0], after[1], after[2]
 
 
 async def get_account(session: AsyncSession, account_id: int) -> AccountPublic:

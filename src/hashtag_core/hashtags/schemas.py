@@ -23,6 +23,7 @@ __all__ = [
     "PerformancePage",
     "PerformanceSort",
     "PostSort",
+    "SortOrder",
     "Window",
 ]
 
@@ -62,6 +63,13 @@ class PerformanceSort(StrEnum):
     AVG_REACH = "avg_reach"
     AVG_IMPRESSIONS = "avg_impressions"
     HASHTAG = "hashtag"
+
+
+class SortOrder(StrEnum):
+    """Direction of a sort; nulls come last either way."""
+
+    ASC = "asc"
+    DESC = "desc"
 
 
 class PostSort(StrEnum):
@@ -244,6 +252,7 @@ class PerformancePage(BaseModel):
                     "goal": "engagement",
                     "total": 214,
                     "items": [_PERFORMANCE_ITEM_EXAMPLE],
+                    "next_cursor": "eyJraW5kIjoicGVyZm9ybWFuY2UiLCJvZmZzZXQiOjF9",
                 }
             ]
         }
@@ -267,6 +276,9 @@ class PerformancePage(BaseModel):
     total: int = Field(description="Hashtags matching the filters (before limit/offset).")
     items: list[PerformanceItem] = Field(
         description="One row per hashtag, in the requested order (after limit/offset)."
+    )
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` (alone) for the next page; null on the last page."
     )
 
 

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import datetime
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hashtag_core.accounts.service import Scope, resolve_scope
-from hashtag_core.bounds import check_instant, check_int64
 from hashtag_core.errors import InvalidInput, NotFound
 from hashtag_core.hashtags import parse_hashtag_param
 from hashtag_core.hashtags import repository as repo
+from hashtag_core.hashtags.cursors import PerformanceQuery, resume, resume_performance
 from hashtag_core.hashtags.schemas import (
-    Goal,
     HashtagFigures,
     HashtagInsights,
     HashtagPage,
@@ -24,47 +20,16 @@ from hashtag_core.hashtags.schemas import (
     PairFigures,
     PerformanceItem,
     PerformancePage,
-    PerformanceSort,
     PostSort,
+    SortOrder,
     Window,
 )
 from hashtag_core.platforms import Platform
 from hashtag_core.posts.schemas import PostPublic
 
-__all__ = ["decode_cursor", "encode_cursor", "hashtag_page", "performance_page"]
+__all__ = ["hashtag_page", "performance_page"]
 
 _PAIRS_SHOWN = 10
-
-
-def encode_cursor(key: Any, post_id: int) -> str:
-    """An opaque keyset cursor for the row (sort key, post id)."""
-    value = key.isoformat() if isinstance(key, datetime) else key
-    raw = json.dumps([value, post_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, sort: PostSort) -> tuple[Any, int]:
-    """The (sort key, post id) a cursor names; InvalidInput if it was not made by us."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key, post_id = json.loads(raw)
-        if sort is PostSort.NEWEST:
-            key = check_instant(datetime.fromisoformat(key))
-            if key.tzinfo is None:
-                raise TypeError
-        elif not isinstance(key, int) or isinstance(key, bool):
-            raise TypeError
-        else:
-            check_int64(key)
-        if not isinstance(post_id, int) or isinstance(post_id, bool):
-            raise TypeError
-        check_int64(post_id)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError) as exc:
-        raise InvalidInput(
-            "cursor is not one this endpoint returned (or belongs to another sort order)",
-            field="cursor",
-        ) from exc
-    return key, post_id
 
 
 def _figures(row: dict[str, Any]) -> dict[str, Any]:
@@ -73,18 +38,19 @@ def _figures(row: dict[str, Any]) -> dict[str, Any]:
 
 async def performance_page(
     session: AsyncSession,
+    query: PerformanceQuery,
     *,
-    platform: Platform | None,
-    account: str | None,
-    window: Window,
-    min_posts: int,
-    sort: PerformanceSort,
-    descending: bool,
     limit: int,
-    offset: int,
-    goal: Goal = Goal.ENGAGEMENT,
+    offset: int = 0,
+    cursor: str | None = None,
+    sent: frozenset[str] = frozenset(),
 ) -> PerformancePage:
-    """Hashtag figures for a scope and window from the precomputed tables."""
+    """Hashtag figures for a scope and window from the precomputed tables, a page at a time:
+    from `offset`, or where `cursor` says (the parameters in `sent` must agree with it)."""
+    query, offset = resume_performance(cursor, query, set(sent), offset)
+    platform, account, window, goal = query.platform, query.account, query.window, query.goal
+    sort, min_posts = query.sort, query.min_posts
+    descending = query.order is SortOrder.DESC
     scope = await resolve_scope(session, platform=platform, account=account)
     status = await repo.recompute_status(session)
     total, rows = await repo.performance_rows(
@@ -113,6 +79,7 @@ async def performance_page(
         window=window,
         goal=goal,
         total=total,
+        next_cursor=query.encode(offset + limit) if offset + limit < total else None,
         items=[
             PerformanceItem(
                 hashtag=r["hashtag"],
@@ -178,25 +145,38 @@ async def hashtag_page(
     session: AsyncSession,
     *,
     hashtag: str,
-    platform: Platform | None,
-    account: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    sort: PostSort,
-    cursor: str | None,
+    platform: Platform | None = None,
+    account: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    sort: PostSort | None = None,
+    cursor: str | None = None,
     limit: int,
-    window: Window = Window.ALL,
+    window: Window | None = None,
 ) -> HashtagPage:
-    """A hashtag's figures and insights in a window, and one page of its posts."""
+    """A hashtag's figures and insights in a window, and one page of its posts.
+
+    None means "not sent": the first page takes the defaults (newest first, all history),
+    a later one what its cursor carries."""
     try:
         key = parse_hashtag_param(hashtag)
     except ValueError as exc:
         raise InvalidInput(str(exc), field="hashtag") from exc
+    given = {
+        "sort": sort,
+        "platform": platform,
+        "account": account,
+        "since": since,
+        "until": until,
+        "window": window,
+    }
+    query, after = resume(cursor, key, given)
+    platform, account, since, until = query.platform, query.account, query.since, query.until
+    sort, window = query.sort, query.window
     found = await repo.get_hashtag(session, key)
     if found is None:
         raise NotFound(f"no post carries #{key}; GET /hashtag-performance lists known hashtags")
     scope = await resolve_scope(session, platform=platform, account=account)
-    after = decode_cursor(cursor, sort) if cursor else None
     rows = await repo.posts_page(
         session,
         hashtag_id=found["id"],
@@ -212,8 +192,10 @@ async def hashtag_page(
     last = rows[-1] if rows else None
     next_cursor = None
     if more and last:
-        next_cursor = encode_cursor(
-            last["engagement"] if sort is PostSort.ENGAGEMENT else last["posted_at"], last["id"]
+        next_cursor = query.encode(
+            last["engagement"] if sort is PostSort.ENGAGEMENT else last["posted_at"],
+            last["id"],
+            key,
         )
     figures, computed_at = await _scope_figures(session, scope, found["id"], window)
     insights = await _insights(session, scope, found["id"], window) if figures else None

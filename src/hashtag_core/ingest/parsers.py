@@ -1,4 +1,5 @@
-"""Streaming parsers for import bodies: NDJSON, CSV (header row) and a JSON array of records.
+"""Streaming parsers for import bodies: NDJSON, CSV (header row) and JSON records (an array, or
+an object whose `records` member is the array).
 
 Each parser reads a binary file-like object incrementally and yields one `RawRow` per record,
 numbered from 1 in the order of the input (for CSV, data rows after the header). A record that
@@ -19,9 +20,12 @@ from typing import IO, Any
 
 from hashtag_core.bounds import MAX_JSON_DEPTH, MAX_RECORD_CHARS, deeper_than, json_extent
 
-__all__ = ["ImportFormat", "RawRow", "detect_format", "iter_rows"]
+__all__ = ["RECORDS_KEY", "ImportFormat", "RawRow", "detect_format", "iter_rows"]
 
 _CHUNK_BYTES = 1 << 16
+#: The JSON body may be the array itself or `{"records": [...]}` (the form the OpenAPI document
+#: declares: generated clients cannot all send a bare array beside a binary body).
+RECORDS_KEY = "records"
 #: A CSV field may be this long before the parser gives up on the row (texts over the
 #: record limit are then rejected by validation with a clear message, not by the parser).
 _CSV_FIELD_LIMIT = 4 * 1024 * 1024
@@ -244,20 +248,41 @@ class _TooLong(Exception):
     """An element longer than a record may be (skipped)."""
 
 
+def _open_records(reader: _JsonArrayReader) -> None:
+    """Step into `{"records": [` (the object form), leaving the cursor on the `[`."""
+    reader.pos += 1
+    if reader.next_char(" \t\r\n") != '"' or reader.value() != RECORDS_KEY:
+        raise ValueError(f'a JSON import object must be {{"{RECORDS_KEY}": [...]}}')
+    if reader.next_char(" \t\r\n") != ":":
+        raise ValueError(f"expected ':' after \"{RECORDS_KEY}\"")
+    reader.pos += 1
+    if reader.next_char(" \t\r\n") != "[":
+        raise ValueError(f'"{RECORDS_KEY}" must be an array of records')
+
+
 def _json_array_rows(stream: IO[bytes]) -> Iterator[RawRow]:
     reader, row = _JsonArrayReader(stream), 0
     try:
         first = reader.next_char(" \t\r\n")
         if first is None:
             return
-        if first != "[":
-            raise ValueError("a JSON import body must be an array of records '[...]'")
+        wrapped = first == "{"
+        if wrapped:
+            _open_records(reader)
+        elif first != "[":
+            raise ValueError(
+                "a JSON import body must be an array of records '[...]' "
+                f'or {{"{RECORDS_KEY}": [...]}}'
+            )
         reader.pos += 1
         while True:
             char = reader.next_char(" \t\r\n,")
             if char is None:
                 raise ValueError("the array is not closed with ']'")
             if char == "]":
+                reader.pos += 1
+                if wrapped and reader.next_char(" \t\r\n") != "}":
+                    raise ValueError(f"the object around \"{RECORDS_KEY}\" is not closed with '}}'")
                 return
             yield _array_element(reader, row + 1)
             row += 1

@@ -306,7 +306,7 @@ REPORT_EXAMPLE: dict[str, Any] = {
     "window": "all",
     "platform": None,
     "account": None,
-    "rows": [
+    "items": [
         {
             "hashtag": "BuildTogether",
             "key": "buildtogether",
@@ -408,7 +408,7 @@ class ReportPage(BaseModel):
     )
     platform: str | None = Field(description="Platform of the scope; null for all platforms.")
     account: str | None = Field(description="Account (handle) of the scope; null for all accounts.")
-    rows: list[ReportRow] = Field(
+    items: list[ReportRow] = Field(
         description="One row per hashtag on at least min_posts posts, best engagement score first."
     )
     instagram_over_hashtag_cap: list[OverCapPost] = Field(

@@ -145,7 +145,7 @@ async def hashtag_report(
         window=window,
         platform=None if scope.platform == "*" else scope.platform,
         account=scope.account.handle if scope.account else None,
-        rows=[ReportRow.model_validate(r) for r in rows],
+        items=[ReportRow.model_validate(r) for r in rows],
         instagram_over_hashtag_cap=[OverCapPost.model_validate(r) for r in over_cap],
     )
 
@@ -163,7 +163,7 @@ def report_csv(page: ReportPage) -> str:
     lead = ["hashtag", "key"]
     columns = lead + [c for c in ReportRow.model_fields if c not in lead]
     writer.writerow(columns)
-    for row in page.rows:
+    for row in page.items:
         values = row.model_dump()
         writer.writerow([_cell(values[c]) for c in columns])
     return out.getvalue()
