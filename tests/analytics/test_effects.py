@@ -22,6 +22,7 @@ from hashtag_core.analytics.effects import (
     _em_weights,
     _svalues,
     joint_fit,
+    mixture_grid,
     posterior,
 )
 from hashtag_core.analytics.frames import POSTS_SCHEMA
@@ -30,7 +31,8 @@ from hashtag_core.analytics.lift import hashtag_lift
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 # Written out here, not imported: a wrong constant in the code must not be shared by the check.
 TAG_RIDGE = 1.0
-TIMING_RIDGE = 20.0
+MAIN_PENALTY = 2.0  # a weekday, an hour, a month
+CELL_PENALTY = 20.0  # a weekday x hour cell beyond its weekday and hour
 GRID = np.array([0.0, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56])
 
 
@@ -79,30 +81,44 @@ def _rider_case(seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     return posts, _links(pairs)
 
 
-def _direct(rel: pl.DataFrame, links: pl.DataFrame) -> dict[int, tuple[float, list[float]]]:
+def _direct(rel: pl.DataFrame, links: pl.DataFrame) -> dict[int, tuple[float, list[float], float]]:
     """The ridge problem of one account, built and solved densely: hashtag -> (offset sum,
-    partial residuals)."""
+    partial residuals, variance inflation by its closest companion)."""
     y = rel["log_ratio"].to_numpy()
     row_of = {pid: i for i, pid in enumerate(rel["post_id"].to_list())}
     mine = links.filter(pl.col("post_id").is_in(rel["post_id"].implode()))
     tags = sorted(set(mine["hashtag_id"].to_list()))
-    slots = sorted(set(rel["slot"].to_list()))
-    months = sorted(set(rel["month"].to_list()))
-    columns = len(tags) + len(slots) + len(months)
-    design = np.zeros((len(y), columns))
+    slot = rel["slot"].to_numpy()
+    # (level of each post, penalty) per timing term: weekday, hour, cell, month
+    terms = [
+        (slot // 24, MAIN_PENALTY),
+        (slot % 24, MAIN_PENALTY),
+        (slot, CELL_PENALTY),
+        (rel["month"].to_numpy(), MAIN_PENALTY),
+    ]
+    blocks = [np.zeros((len(y), len(tags)))]
+    penalties = [np.full(len(tags), TAG_RIDGE)]
     for pid, tag in mine.iter_rows():
-        design[row_of[pid], tags.index(tag)] = 1.0
-    for i, (slot, month) in enumerate(zip(rel["slot"], rel["month"], strict=True)):
-        design[i, len(tags) + slots.index(slot)] = 1.0
-        design[i, len(tags) + len(slots) + months.index(month)] = 1.0
-    penalty = np.r_[np.full(len(tags), TAG_RIDGE), np.full(columns - len(tags), TIMING_RIDGE)]
+        blocks[0][row_of[pid], tags.index(tag)] = 1.0
+    for levels, penalty in terms:
+        values = sorted(set(levels.tolist()))
+        block = np.zeros((len(y), len(values)))
+        block[np.arange(len(y)), [values.index(v) for v in levels]] = 1.0
+        blocks.append(block)
+        penalties.append(np.full(len(values), penalty))
+    design, penalty = np.hstack(blocks), np.concatenate(penalties)
     theta = np.linalg.solve(design.T @ design + np.diag(penalty), design.T @ y)
     fitted = design @ theta
+    gram = blocks[0].T @ blocks[0] + TAG_RIDGE * np.eye(len(tags))
     out = {}
     for j, tag in enumerate(tags):
         on = design[:, j] == 1.0
         partial = y[on] - fitted[on] + theta[j]
-        out[tag] = (float(np.sum(y[on] - partial)), partial.tolist())
+        closest = max(
+            (gram[j, c] ** 2 / gram[c, c] for c in range(len(tags)) if c != j), default=0.0
+        )
+        inflation = gram[j, j] / max(gram[j, j] - closest, gram[j, j] / 100)
+        out[tag] = (float(np.sum(y[on] - partial)), partial.tolist(), float(inflation))
     return out
 
 
@@ -120,18 +136,20 @@ def test_joint_fit_equals_a_direct_solve_of_the_ridge_problem() -> None:
     for account, solved in per_account.items():
         got = fit.filter(pl.col("account_id") == account).sort("hashtag_id")
         assert got["hashtag_id"].to_list() == sorted(solved)
-        np.testing.assert_allclose(
-            got["offset_sum"].to_numpy(),
-            [solved[t][0] for t in sorted(solved)],
-            rtol=1e-5,
-            atol=1e-6,
-        )
+        want = [solved[t][0] for t in sorted(solved)]
+        np.testing.assert_allclose(got["offset_sum"].to_numpy(), want, rtol=1e-5, atol=1e-6)
+        m2 = [np.var(solved[t][1]) * len(solved[t][1]) * solved[t][2] for t in sorted(solved)]
+        np.testing.assert_allclose(got["resid_m2"].to_numpy(), m2, rtol=1e-5)
     pooled = fit.filter(pl.col("platform") == "*").sort("hashtag_id")
     for tag, offset, m2 in pooled.select("hashtag_id", "offset_sum", "resid_m2").iter_rows():
         parts = [solved[tag] for solved in per_account.values() if tag in solved]
-        residuals = np.concatenate([np.array(p[1]) for p in parts])
+        mean = np.mean(np.concatenate([np.array(p[1]) for p in parts]))
+        # merged moments: each account's inflated spread, plus its mean's distance
+        want = sum(
+            np.var(p[1]) * len(p[1]) * p[2] + len(p[1]) * (np.mean(p[1]) - mean) ** 2 for p in parts
+        )
         assert offset == pytest.approx(sum(p[0] for p in parts), rel=1e-5, abs=1e-6)
-        assert m2 == pytest.approx(float(np.sum((residuals - residuals.mean()) ** 2)), rel=1e-6)
+        assert m2 == pytest.approx(want, rel=1e-5)
 
 
 def test_a_tag_riding_along_with_a_strong_tag_comes_out_near_zero() -> None:
@@ -192,8 +210,20 @@ def test_posterior_equals_numerical_integration(b: float, s: float) -> None:
     assert high[0] == pytest.approx(want["high"], abs=2e-3)
 
 
-def test_the_grid_in_the_code_is_the_documented_one() -> None:
+def test_the_fallback_grid_is_the_documented_one() -> None:
     np.testing.assert_array_equal(np.array(MIXTURE_SDS), GRID)
+
+
+def test_the_grid_follows_the_list_scale() -> None:
+    se = np.array([0.002, 0.01, 0.05])
+    b = np.array([0.0, 0.03, 0.4])
+    grid = mixture_grid(b, se)
+    assert grid[0] == 0.0
+    assert grid[1] == pytest.approx(0.0002)  # a tenth of the smallest se
+    assert grid[-1] == pytest.approx(2 * np.sqrt(0.4**2 - 0.05**2))
+    assert len(grid) == len(GRID)
+    tiny = mixture_grid(np.array([1e-4, -2e-4]), np.array([5e-5, 5e-5]))
+    assert tiny[-1] < 1e-3  # follower-growth scale, not 1%
 
 
 def test_worked_example_of_the_docs() -> None:
