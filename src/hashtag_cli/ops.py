@@ -30,7 +30,7 @@ from hashtag_core.db import create_sessionmaker
 from hashtag_core.errors import HashtagError
 from hashtag_core.hashtags.schemas import Window
 from hashtag_core.insights import service as insight_service
-from hashtag_core.insights.schemas import ReportPage
+from hashtag_core.insights.schemas import ReportPage, ReportRow
 from hashtag_core.platforms import Platform
 from hashtag_core.sync import service as sync_service
 from hashtag_core.sync.service import SyncFailed, SyncOutcome
@@ -167,6 +167,13 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:+.0%}"
 
 
+def _sentiment(row: ReportRow) -> str:
+    """Mean sentiment, or "not scored" where too few of the posts have a score."""
+    if row.sentiment_status == "not scored" or row.sentiment_mean is None:
+        return "not scored"
+    return f"{row.sentiment_mean:+.2f}"
+
+
 def print_report(page: ReportPage, *, fmt: ReportFormat, limit: int | None) -> str | None:
     """Print the report as a table, or return it as CSV text."""
     if fmt == "csv":
@@ -179,7 +186,8 @@ def print_report(page: ReportPage, *, fmt: ReportFormat, limit: int | None) -> s
         if page.computed_at
         else f"Hashtags · {scope} · window {page.window.value}",
         caption="lift = engagement against the account's own median; score = lift shrunk "
-        "toward 0 for small samples (docs/metrics.md)",
+        "toward 0 for small samples; sentiment = mean score, 'not scored' where under half "
+        "the posts are in a language we score (docs/metrics.md)",
     )
     for name, justify in (
         ("hashtag", "left"),
@@ -189,6 +197,7 @@ def print_report(page: ReportPage, *, fmt: ReportFormat, limit: int | None) -> s
         ("95% CI", "right"),
         ("score", "right"),
         ("verdict", "left"),
+        ("sentiment", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for row in rows:
@@ -205,6 +214,7 @@ def print_report(page: ReportPage, *, fmt: ReportFormat, limit: int | None) -> s
             ci,
             _pct(row.engagement_score),
             row.engagement_verdict or "–",
+            _sentiment(row),
         )
     console.print(table)
     if limit and len(page.rows) > limit:

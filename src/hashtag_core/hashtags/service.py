@@ -19,6 +19,7 @@ from hashtag_core.hashtags.schemas import (
     HashtagFigures,
     HashtagInsights,
     HashtagPage,
+    LanguageShare,
     LiftFigures,
     PairFigures,
     PerformanceItem,
@@ -29,6 +30,7 @@ from hashtag_core.hashtags.schemas import (
 )
 from hashtag_core.platforms import Platform
 from hashtag_core.posts.schemas import PostPublic
+from hashtag_core.sentiment import coverage_status
 
 __all__ = ["decode_cursor", "encode_cursor", "hashtag_page", "performance_page"]
 
@@ -144,6 +146,20 @@ async def _scope_figures(
     return HashtagFigures(**_figures(rows[0])), rows[0]["computed_at"]
 
 
+def _language_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Posts per language and the sentiment coverage they give (docs/metrics.md)."""
+    posts = sum(row["posts"] for row in rows)
+    scored = sum(row["scored_posts"] for row in rows)
+    coverage = scored / posts if posts else None
+    return {
+        "languages": [LanguageShare(**row, share=row["posts"] / posts) for row in rows],
+        "sentiment_scored_posts": scored,
+        "sentiment_coverage": coverage,
+        "sentiment_languages": sorted(row["language"] for row in rows if row["scored_posts"]),
+        "sentiment_status": coverage_status(coverage),
+    }
+
+
 async def _insights(
     session: AsyncSession, scope: Scope, hashtag_id: int, window: Window
 ) -> HashtagInsights:
@@ -157,6 +173,7 @@ async def _insights(
     )
     reach, sentiment = found["reach"] or {}, found["sentiment"] or {}
     return HashtagInsights(
+        **_language_figures(found["languages"]),
         lifts=[LiftFigures(**row) for row in found["lifts"]],
         content_reach=reach.get("reach_ratio"),
         content_reach_posts=reach.get("posts", 0),
@@ -180,6 +197,7 @@ async def hashtag_page(
     cursor: str | None,
     limit: int,
     window: Window = Window.ALL,
+    language: str | None = None,
 ) -> HashtagPage:
     """A hashtag's figures and insights in a window, and one page of its posts."""
     try:
@@ -198,6 +216,7 @@ async def hashtag_page(
         account_id=scope.account.id if scope.account else None,
         since=since,
         until=until,
+        language=language,
         by_engagement=sort is PostSort.ENGAGEMENT,
         after=after,
         limit=limit + 1,

@@ -21,6 +21,7 @@ from hashtag_core.insights.schemas import (
     ReportRow,
 )
 from hashtag_core.platforms import Platform
+from hashtag_core.sentiment import coverage_status
 
 __all__ = ["hashtag_report", "recommendations", "report_csv"]
 
@@ -119,7 +120,12 @@ async def hashtag_report(
         window=window,
         platform=None if scope.platform == "*" else scope.platform,
         account=scope.account.handle if scope.account else None,
-        rows=[ReportRow.model_validate(r) for r in rows],
+        rows=[
+            ReportRow.model_validate(
+                {**r, "sentiment_status": coverage_status(r["sentiment_coverage"])}
+            )
+            for r in rows
+        ],
     )
 
 
