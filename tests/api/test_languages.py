@@ -11,7 +11,7 @@ import pytest
 
 from hashtag_core.sentiment import score_texts
 from tests.api.data import NOW
-from tests.helpers import NDJSON, ndjson, recompute_in
+from tests.helpers import AUTH, NDJSON, ndjson, recompute_in
 
 _EN_GOOD = "What a wonderful, happy day at the park with the whole family #parks"
 _EN_BAD = "Terrible queues today and the staff were rude and awful #parks"
@@ -108,3 +108,17 @@ async def test_the_report_carries_coverage_status_and_languages(client, loaded):
     assert (parks["sentiment_status"], parks["languages"]) == ("not scored", "ja:3 en:2")
     assert (japan["sentiment_mean"], japan["sentiment_coverage"]) == ("", "0.0")
     assert (japan["sentiment_status"], japan["languages"]) == ("not scored", "ja:2")
+
+
+async def test_changing_the_text_detects_and_scores_again(client, loaded):
+    danish = "Sikke en dejlig dag i parken, tak til alle der kom #parks"
+    body = {"platform": "instagram", "post_id": "p2", "text": danish}
+    response = await client.post("/update-post", json=body, headers=AUTH)
+    assert response.status_code == 202, response.text
+    post = response.json()["post"]
+    assert post["language"] == "da"
+    assert post["sentiment"] > 0.05  # AFINN-da: "dejlig" +3, "tak" +2
+    assert response.json()["changed"] == ["text"]
+    body["text"] = "本日は休園です。またのご来園をお待ちしております。"
+    post = (await client.post("/update-post", json=body, headers=AUTH)).json()["post"]
+    assert (post["language"], post["sentiment"]) == ("ja", None)
