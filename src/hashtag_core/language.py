@@ -22,6 +22,7 @@ from hashtag_core.hashtags import linkedin_markup_to_text
 
 __all__ = [
     "LANGUAGE_PATTERN",
+    "MAX_CHARS",
     "MIN_CONFIDENCE",
     "MIN_LETTERS",
     "UNKNOWN",
@@ -44,6 +45,9 @@ MIN_CONFIDENCE = 0.25
 #: URLs, #hashtags (also the full-width ＃ of Japanese keyboards) and @mentions.
 _NOT_PROSE = re.compile(r"https?://\S+|www\.\S+|[#＃@][^\s#＃@]+")
 _SPACES = re.compile(r"\s+")
+#: Only the start of a long text is read: its language is settled long before, and the
+#: detector's cost grows with the length (a 100,000-character post would take ~30 ms).
+MAX_CHARS = 1000
 
 
 class _Identifier(Protocol):
@@ -66,7 +70,7 @@ def preload() -> None:
 
 def detection_text(text: str) -> str:
     """The text with URLs, hashtags and mentions removed and whitespace collapsed."""
-    plain = _NOT_PROSE.sub(" ", linkedin_markup_to_text(text))
+    plain = _NOT_PROSE.sub(" ", linkedin_markup_to_text(text[: MAX_CHARS * 2]))
     return _SPACES.sub(" ", plain).strip()
 
 
@@ -74,7 +78,7 @@ def _detect(text: str) -> str:
     plain = detection_text(text)
     if sum(ch.isalpha() for ch in plain) < MIN_LETTERS:
         return UNKNOWN
-    code, probability = _identifier().classify(plain)
+    code, probability = _identifier().classify(plain[:MAX_CHARS])
     if probability < MIN_CONFIDENCE or code == "zxx":  # zxx: "no linguistic content"
         return UNKNOWN
     return str(code)

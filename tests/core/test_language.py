@@ -10,7 +10,7 @@ from typing import NamedTuple
 import pytest
 from scipy.stats import binomtest
 
-from hashtag_core.language import UNKNOWN, detect_languages, detection_text
+from hashtag_core.language import MAX_CHARS, UNKNOWN, detect_languages, detection_text
 from hashtag_core.sentiment import (
     SCORED_LANGUAGES,
     afinn_da_scores,
@@ -80,6 +80,12 @@ class TestDetection:
     def test_linkedin_markup_is_a_hashtag(self) -> None:
         text = r"Vielen Dank für euren Besuch im Park {hashtag|\#|ThankYouVisitors}"
         assert detection_text(text) == "Vielen Dank für euren Besuch im Park"
+
+    def test_only_the_start_of_a_long_text_is_read(self) -> None:
+        danish = "Tusind tak til alle jer der besøgte os i sommer, det var en fantastisk sæson. "
+        english = "Thank you to everyone who visited us this summer, it was a great season. "
+        text = danish * (MAX_CHARS // len(danish) + 1) + english * 1000
+        assert detect_languages([text]) == ["da"]
 
     def test_order_and_repeats_are_kept(self) -> None:
         texts = ["What a lovely day in the park", "今日はとても楽しかったです"] * 2
