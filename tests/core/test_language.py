@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
+import socket
 from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
 
+import py3langid
 import pytest
 from scipy.stats import binomtest
 
+from hashtag_core import language as language_module
+from hashtag_core import sentiment as sentiment_module
 from hashtag_core.language import MAX_CHARS, UNKNOWN, detect_languages, detection_text
 from hashtag_core.sentiment import (
     SCORED_LANGUAGES,
@@ -43,18 +47,32 @@ ROWS = _sample()
 
 
 class TestDetection:
+    def test_the_model_ships_in_the_package_and_needs_no_network(self, monkeypatch) -> None:
+        assert (Path(py3langid.__file__).parent / "data" / "model.npz.xz").is_file()
+
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise OSError("no network in this test")
+
+        monkeypatch.setattr(socket.socket, "connect", refuse)
+        monkeypatch.setattr(socket, "create_connection", refuse)
+        language_module._identifier.cache_clear()  # load the model again, network off
+        sentiment_module._afinn_da.cache_clear()
+        texts = ["Vielen Dank für euren Besuch im Park", "Tusind tak for en dejlig dag"]
+        assert detect_languages(texts) == ["de", "da"]
+        assert score_posts(texts, ["de", "da"])[1] > 0
+
     def test_accuracy_on_the_labelled_sample(self) -> None:
         found = detect_languages([row.text for row in ROWS])
         right, total = Counter[str](), Counter[str]()
-        for row, language in zip(ROWS, found, strict=True):
+        for row, got in zip(ROWS, found, strict=True):
             total[row.language] += 1
-            right[row.language] += language == row.language
+            right[row.language] += got == row.language
         assert len(total) >= 13
         assert min(total.values()) >= 11
         # docs/metrics.md ("Language") has the table: 220 of 227 right, 5 unknown, 2 wrong.
         assert sum(right.values()) / len(ROWS) >= 0.95
-        for language, n in total.items():
-            assert right[language] / n >= 0.85, language
+        for code, n in total.items():
+            assert right[code] / n >= 0.85, code
 
     def test_wrong_answers_are_rare_unknown_is_preferred(self) -> None:
         found = detect_languages([row.text for row in ROWS])
