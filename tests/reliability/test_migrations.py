@@ -251,6 +251,46 @@ def test_a_database_filled_at_the_previous_head_keeps_its_data(fresh_database: s
     assert figures == {"legoland": 5, "ninjago": 1}
 
 
+#: Posts stored before 0009, each with the VADER score the old code gave every text.
+_MULTILINGUAL = [
+    ("en", "What a wonderful, happy day at the park with the whole family #legoland", 0.8),
+    ("da", "Tusind tak til alle jer der besøgte os, det var en fantastisk dag #legoland", 0.0),
+    ("ja", "今日はパークで最高の一日でした！子どもたちはとても喜んでいました #legoland", 0.0),
+    ("de", "Leider fällt die Piratenshow heute wegen des Sturms aus #legoland", 0.0),
+]
+
+
+def test_0009_detects_the_language_of_stored_posts_and_rescores_them(
+    fresh_database: str,
+) -> None:
+    upgrade(fresh_database, "0008_read_cache_notify")
+    values = ", ".join(
+        f"({i + 1}, 1, 'x', 'p{i}', '{text}', '2025-06-01 12:00+00', {score})"
+        for i, (_, text, score) in enumerate(_MULTILINGUAL)
+    )
+    asyncio.run(
+        _run_sql(
+            fresh_database,
+            [
+                "INSERT INTO account (id, platform, external_id, handle, timezone) "
+                "OVERRIDING SYSTEM VALUE VALUES (1, 'x', '1', 'park', 'UTC')",
+                "INSERT INTO post (id, account_id, platform, platform_post_id, text, posted_at, "
+                f"sentiment) OVERRIDING SYSTEM VALUE VALUES {values}",
+            ],
+        )
+    )
+    upgrade(fresh_database, "head")
+    rows = asyncio.run(_fetch(fresh_database, "SELECT language, sentiment FROM post ORDER BY id"))
+    assert [language for language, _ in rows] == [code for code, _, _ in _MULTILINGUAL]
+    (_, english), (_, danish), (_, japanese), (_, german) = rows
+    assert english > 0.5  # VADER, as before
+    assert danish > 0.5  # AFINN-da ("tak", "fantastisk"), where VADER gave 0
+    assert japanese is None  # not scored: NULL, no longer a neutral 0
+    assert german is None
+    version = asyncio.run(_fetch(fresh_database, "SELECT version FROM data_version"))
+    assert version == [(1,)]  # bumped from 0: the next recompute is a full one
+
+
 _API_KEY_ROW = (
     "INSERT INTO api_key (name, prefix, key_hash, scopes, expires_at, revoked_at) VALUES "
     "('etl', 'hk_0123abcd', repeat('a', 64), ARRAY['write'], '2027-01-01 00:00+00', NULL), "
