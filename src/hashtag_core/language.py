@@ -37,7 +37,7 @@ LANGUAGE_PATTERN = r"^([a-z]{2,3}|unknown)$"
 #: Fewer letters than this after stripping: too little to tell ("Wow!", "🎉🎉", "#tbt").
 MIN_LETTERS = 4
 #: Below this normalised probability the guess is too often wrong to keep. On our labelled
-#: sample (tests/data/languages) 0.25 turns 1 wrong and 3 right answers on 2-4 word posts
+#: sample (tests/data/languages) 0.25 turns 2 wrong and 3 right answers on 2-4 word posts
 #: into "unknown" (docs/metrics.md, "Language"); two-word posts score about 0.22 whether
 #: right ("Great day": en) or wrong ("Opening day": jv), "Nice", "lol" or "Billund" under 0.13.
 MIN_CONFIDENCE = 0.25
