@@ -64,6 +64,7 @@ from hashtag_core.analytics.baseline import relative_performance
 from hashtag_core.analytics.cooccurrence import cooccurrence
 from hashtag_core.analytics.followers import content_reach, follower_lift
 from hashtag_core.analytics.frames import POSTS_SCHEMA, WINDOWS
+from hashtag_core.analytics.languages import hashtag_languages
 from hashtag_core.analytics.lift import hashtag_lift
 from hashtag_core.analytics.performance import hashtag_performance
 from hashtag_core.analytics.sentiment import hashtag_sentiment
@@ -281,6 +282,9 @@ def _polars_plans(
         "hashtag_content_reach": lambda: content_reach(lp, ll, now=now).collect(),
         "hashtag_pair": lambda: cooccurrence(lp, ll, now=now).collect(),
         "hashtag_sentiment": lambda: hashtag_sentiment(
+            posts.lazy(), ll, now=now, windows=_WINDOWS
+        ).collect(),
+        "hashtag_language": lambda: hashtag_languages(
             posts.lazy(), ll, now=now, windows=_WINDOWS
         ).collect(),
     }

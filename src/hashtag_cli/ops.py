@@ -30,7 +30,7 @@ from hashtag_core.db import create_sessionmaker
 from hashtag_core.errors import HashtagError
 from hashtag_core.hashtags.schemas import Window
 from hashtag_core.insights import service as insight_service
-from hashtag_core.insights.schemas import ReportPage
+from hashtag_core.insights.schemas import ReportPage, ReportRow
 from hashtag_core.platforms import Platform
 from hashtag_core.sync import service as sync_service
 from hashtag_core.sync.service import SyncFailed, SyncOutcome
@@ -167,6 +167,13 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:+.0%}"
 
 
+def _sentiment(row: ReportRow) -> str:
+    """Mean sentiment, or "not scored" where too few of the posts have a score."""
+    if row.sentiment_status == "not scored" or row.sentiment_mean is None:
+        return "not scored"
+    return f"{row.sentiment_mean:+.2f}"
+
+
 def print_report(page: ReportPage, *, fmt: ReportFormat, limit: int | None) -> str | None:
     """Print the report as a table, or return it as CSV text."""
     if fmt == "csv":
@@ -180,7 +187,9 @@ def print_report(page: ReportPage, *, fmt: ReportFormat, limit: int | None) -> s
         else f"Hashtags · {scope} · window {page.window.value}",
         caption="effect = engagement against the account's own median, allowing for the "
         "hashtags used with it and the posting time, shrunk by its evidence; verdict sure "
-        "across the list at a 5% false sign rate; raw lift = unadjusted (docs/metrics.md)",
+        "across the list at a 5% false sign rate; raw lift = unadjusted; sentiment = mean "
+        "score, 'not scored' where under half the posts are in a language we score "
+        "(docs/metrics.md)",
     )
     for name, justify in (
         ("hashtag", "left"),
@@ -191,6 +200,7 @@ def print_report(page: ReportPage, *, fmt: ReportFormat, limit: int | None) -> s
         ("q", "right"),
         ("raw lift", "right"),
         ("avg engagement", "right"),
+        ("sentiment", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for row in rows:
@@ -208,6 +218,7 @@ def print_report(page: ReportPage, *, fmt: ReportFormat, limit: int | None) -> s
             "–" if row.engagement_qvalue is None else f"{row.engagement_qvalue:.3f}",
             _pct(row.engagement_lift),
             "–" if row.avg_engagement is None else f"{row.avg_engagement:,.1f}",
+            _sentiment(row),
         )
     console.print(table)
     if limit and len(page.items) > limit:

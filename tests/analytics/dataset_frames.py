@@ -16,7 +16,8 @@ from hashtag_core.analytics.frames import LINKS_SCHEMA, POSTS_SCHEMA
 from hashtag_core.analytics.insight_frames import FOLLOWERS_SCHEMA
 from hashtag_core.hashtags import hashtags_in_post
 from hashtag_core.ingest.mappings import iter_mapped_records
-from hashtag_core.sentiment import score_texts
+from hashtag_core.language import detect_languages
+from hashtag_core.sentiment import score_posts
 
 __all__ = [
     "DATASETS",
@@ -73,7 +74,13 @@ def load_keyed(paths: list[Path], mapping: str) -> tuple[Dataset, dict[str, int]
             for key, _ in hashtags_in_post(str(record["text"]), "x"):
                 links.append((post_id, keys.setdefault(key, len(keys) + 1)))
     posts = pl.DataFrame(rows, infer_schema_length=None)
-    posts = posts.with_columns(sentiment=pl.Series(score_texts(posts["text"].to_list())))
+    # Scored as the import scores them: by language, NULL where no scorer reads it.
+    texts = posts["text"].to_list()
+    languages = detect_languages(texts)
+    posts = posts.with_columns(
+        language=pl.Series(languages, dtype=pl.String),
+        sentiment=pl.Series(score_posts(texts, languages), dtype=pl.Float64),
+    )
     posts = posts.drop("text").cast({**POSTS_SCHEMA, "sentiment": pl.Float64})
     link_frame = pl.DataFrame(links, schema=["post_id", "hashtag_id"], orient="row")
     now = posts["posted_at"].max() + timedelta(days=1)

@@ -224,3 +224,22 @@ async def test_live_slot_lifts_in_the_accounts_own_zone_equal_the_stored_ones(cl
     # In another zone the cells are regrouped, and best slots are ranked among them too.
     assert utc["items"][0]["best_slots"]
     assert all(b["posts"] >= 5 for b in utc["items"][0]["best_slots"])
+
+
+async def test_the_parks_languages_show_and_only_readable_ones_are_scored(client, demo):
+    async def insights(tag: str) -> dict:
+        return (await client.get(f"/hashtags/{tag}", params={"limit": 1})).json()["insights"]
+
+    japan = await insights("LEGOLANDJapan")
+    languages = {x["language"]: x for x in japan["languages"]}
+    assert languages["ja"]["share"] > 0.6  # the Japan park writes mostly in Japanese
+    assert languages["ja"]["scored_posts"] == 0
+    assert japan["sentiment_status"] == "not scored"
+    assert japan["sentiment_coverage"] < 0.5
+    billund = await insights("LEGOLANDBillund")
+    assert {x["language"] for x in billund["languages"]} >= {"da", "en"}
+    assert billund["sentiment_languages"] == ["da", "en"]
+    assert billund["sentiment_status"] == "scored"
+    deutschland = await insights("LEGOLANDDeutschland")
+    assert max(deutschland["languages"], key=lambda x: x["posts"])["language"] == "de"
+    assert deutschland["sentiment_status"] == "not scored"

@@ -26,6 +26,7 @@ from scipy import stats  # type: ignore[import-untyped]
 
 from hashtag_api.queue import ArqJobQueue
 from hashtag_core.analytics.frames import ALL_ACCOUNTS, ALL_PLATFORMS, POSTS_SCHEMA, WINDOWS
+from hashtag_core.analytics.performance import window_bounds
 from hashtag_core.hashtags.repository import FIGURE_COLUMNS
 from hashtag_core.ingest.mappings import iter_mapped_records
 from hashtag_core.ingest.parsers import RawRow
@@ -113,6 +114,7 @@ class Reference:
         self.momentum = _scope(hashtag_momentum_pd(base, plinks, now=now))
         slots = best_slots_pd(slot_lift_pd(base, plinks, now=now, windows=windows))
         self.best = _scope(slots[slots["rank"] == 1])
+        self.now, self.scored, self.links = now, scored, plinks
 
     def rows(self, window: str) -> dict[int, dict[str, Any]]:
         """hashtag id -> the report's columns (NaN where the report has null)."""
@@ -140,6 +142,9 @@ class Reference:
             "correlation": "sentiment_engagement_corr", "corr_low": "sentiment_corr_ci_low",
             "corr_high": "sentiment_corr_ci_high",
         })  # fmt: skip
+        for hashtag_id, figures in _languages(self.scored, self.links, self.now, window).items():
+            if hashtag_id in out:
+                out[hashtag_id].update(figures)
         self._add(out, self.momentum, {
             "change": "momentum_change", "ci_low": "momentum_ci_low",
             "ci_high": "momentum_ci_high", "direction": "momentum_direction",
@@ -158,6 +163,32 @@ class Reference:
             target = out.get(int(row["hashtag_id"]))
             if target is not None:  # the report lists hashtags with posts in the window
                 target.update({name: row[column] for column, name in columns.items()})
+
+
+def _languages(
+    posts: pd.DataFrame, links: pd.DataFrame, now: datetime, window: str
+) -> dict[int, dict[str, Any]]:
+    """The report's language columns per hashtag, from the posts of the window (pandas)."""
+    start, end = window_bounds(now)[window]
+    inside = posts["posted_at"] <= end
+    if start is not None:
+        inside &= posts["posted_at"] >= start
+    tagged = links.drop_duplicates().merge(
+        posts.loc[inside, ["post_id", "language", "sentiment"]], on="post_id"
+    )
+    out: dict[int, dict[str, Any]] = {}
+    for hashtag_id, group in tagged.groupby("hashtag_id"):
+        counts = group.groupby("language").agg(n=("post_id", "size"), scored=("sentiment", "count"))
+        counts = counts.reset_index().sort_values(["n", "language"], ascending=[False, True])
+        coverage = counts["scored"].sum() / counts["n"].sum()
+        scored = sorted(counts.loc[counts["scored"] > 0, "language"])
+        out[int(hashtag_id)] = {
+            "sentiment_coverage": coverage,
+            "sentiment_languages": " ".join(scored) if scored else np.nan,
+            "sentiment_status": "scored" if coverage >= 0.5 else "not scored",
+            "languages": " ".join(f"{r.language}:{r.n}" for r in counts.itertuples()),
+        }
+    return out
 
 
 def _missing(value: Any) -> bool:
@@ -187,6 +218,7 @@ def _columns() -> list[str]:
     names += ["momentum_change", "momentum_ci_low", "momentum_ci_high", "momentum_direction"]
     names += ["momentum_recent_posts", "momentum_previous_posts", "best_weekday", "best_hour"]
     names += ["best_slot_lift", "best_slot_ci_low", "best_slot_ci_high", "best_slot_posts"]
+    names += ["sentiment_coverage", "sentiment_languages", "sentiment_status", "languages"]
     return names
 
 

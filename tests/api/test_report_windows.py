@@ -105,6 +105,13 @@ async def _check_hashtag(client: Any, key: str, row: dict[str, Any]) -> None:
     assert insights["sentiment_positive_share"] == row["sentiment_positive_share"]
     assert insights["sentiment_negative_share"] == row["sentiment_negative_share"]
     assert insights["sentiment_engagement_corr"] == row["sentiment_engagement_corr"]
+    assert insights["sentiment_scored_posts"] == (row["sentiment_posts"] or 0)
+    assert insights["sentiment_coverage"] == pytest.approx(row["sentiment_coverage"])
+    assert " ".join(insights["sentiment_languages"]) == (row["sentiment_languages"] or "")
+    assert insights["sentiment_status"] == row["sentiment_status"]
+    breakdown = " ".join(f"{x['language']}:{x['posts']}" for x in insights["languages"])
+    assert breakdown == row["languages"]
+    assert sum(x["posts"] for x in insights["languages"]) == row["posts"]
     trends = await _get(client, "/engagement-trends", hashtag=key, window=WINDOW)
     assert trends["window"] == WINDOW
     trend = trends["items"][0]

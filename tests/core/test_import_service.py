@@ -126,13 +126,59 @@ async def test_sentiment_is_scored_at_ingest(session, arq_redis):
     body = (
         b'{"platform":"x","post_id":"s1","account":"a","text":"What a wonderful, happy day #fun",'
         b'"posted_at":"2025-06-07T10:15:00+01:00"}\n'
-        b'{"platform":"x","post_id":"s2","account":"a","text":"Terrible queues, awful #fail",'
+        b'{"platform":"x","post_id":"s2","account":"a","text":'
+        b'"Terrible queues today and the staff were awful #fail",'
         b'"posted_at":"2025-06-07T11:15:00+01:00"}\n'
     )
     await _import(session, arq_redis, body, ImportFormat.NDJSON)
     rows = (await _q(session, "SELECT platform_post_id, sentiment FROM post ORDER BY 1")).all()
     assert rows[0][1] > 0.5
     assert rows[1][1] < -0.5
+
+
+def _post_line(post_id: str, text: str) -> bytes:
+    record = {"platform": "x", "post_id": post_id, "account": "a", "text": text}
+    return json.dumps({**record, "posted_at": "2025-06-07T10:15:00+00:00"}).encode() + b"\n"
+
+
+async def test_language_is_stored_and_only_readable_languages_are_scored(session, arq_redis):
+    body = b"".join(
+        [
+            _post_line("en", "What a wonderful day at the park with the whole family #fun"),
+            _post_line("da", "Tusind tak til alle jer der besøgte os, det var fantastisk #tak"),
+            _post_line("ja", "今日はパークで最高の一日でした！ありがとうございました #レゴランド"),
+            _post_line("de", "Vielen Dank an alle, die uns diesen Sommer besucht haben!"),
+            _post_line("short", "Wow! #legoland https://example.com/x"),
+        ]
+    )
+    await _import(session, arq_redis, body, ImportFormat.NDJSON)
+    rows = (
+        await _q(session, "SELECT platform_post_id, language, sentiment FROM post ORDER BY 1")
+    ).all()
+    got = {post: (language, sentiment) for post, language, sentiment in rows}
+    assert {post: language for post, (language, _) in got.items()} == {
+        "da": "da",
+        "de": "de",
+        "en": "en",
+        "ja": "ja",
+        "short": "unknown",
+    }
+    assert got["en"][1] > 0.5
+    assert got["da"][1] > 0.5
+    # Not scored is NULL, never the 0 a lexicon that cannot read the text would give.
+    assert got["ja"][1] is None
+    assert got["de"][1] is None
+    assert got["short"][1] is None
+
+
+async def test_reimport_in_another_language_replaces_the_score_with_null(session, arq_redis):
+    await _import(
+        session, arq_redis, _post_line("p", "What a lovely sunny day"), ImportFormat.NDJSON
+    )
+    later = _post_line("p", "Was für ein herrlicher sonniger Tag im Park")
+    await _import(session, arq_redis, later, ImportFormat.NDJSON)
+    row = (await _q(session, "SELECT language, sentiment FROM post")).one()
+    assert row == ("de", None)
 
 
 async def test_nothing_valid_means_no_job(session, arq_redis):
@@ -177,8 +223,9 @@ async def test_batches_prepared_in_a_worker_process_store_the_same(session, arq_
     assert {(e.row, e.field) for e in one.errors} == {(2, "likes"), (3, "posted_at")}
     again = await _import(session, arq_redis, NDJSON, ImportFormat.NDJSON, batch_rows=1)
     assert (again.inserted, again.updated) == (0, 2)
-    sentiment = (await _q(session, "SELECT count(sentiment) FROM post")).scalar_one()
-    assert sentiment == 2
+    rows = await _q(session, "SELECT platform, language, sentiment IS NULL FROM post ORDER BY 1")
+    # "Fun at today" is English (scored); "#LEGOLAND #Family" has no words left (not scored).
+    assert rows.all() == [("instagram", "unknown", True), ("x", "en", False)]
 
 
 def _posts(first: int, count: int) -> bytes:

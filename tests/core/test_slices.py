@@ -18,8 +18,13 @@ from tests.analytics.test_insights_demo import END, build_demo
 def inputs() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     demo = build_demo(4_000)
     posts = demo.posts.collect()
-    # A sentiment score per post that varies with the post (the sentiment table needs one).
-    posts = posts.with_columns(sentiment=((pl.col("post_id") * 7919) % 201 - 100) / 100.0)
+    # A sentiment score per post that varies with the post (the sentiment table needs one),
+    # and a language (the language table needs one): every third post unscored, in Japanese.
+    unscored = pl.col("post_id") % 3 == 0
+    posts = posts.with_columns(
+        sentiment=pl.when(~unscored).then(((pl.col("post_id") * 7919) % 201 - 100) / 100.0),
+        language=pl.when(unscored).then(pl.lit("ja")).otherwise(pl.lit("en")),
+    )
     return posts, demo.links.collect(), demo.followers.collect()
 
 

@@ -204,7 +204,7 @@ async def _import_and_recompute(url: str) -> dict[str, int]:
             result = await import_rows(
                 session, iter(rows), queue=_NoQueue(), batch_rows=10, max_errors=10
             )
-        assert (result.inserted, result.data_version) == (1, 8)
+        assert (result.inserted, result.data_version) == (1, 9)
         outcome = await recompute(engine, now=NOW)
         assert outcome.status == "computed"
         async with engine.connect() as conn:
@@ -236,11 +236,60 @@ def test_a_database_filled_at_the_previous_head_keeps_its_data(fresh_database: s
         # 0004: the one zone PostgreSQL cannot convert with (which stopped every recompute)
         # becomes UTC; the others are untouched.
         "timezones": [(1, "Europe/Copenhagen"), (2, "Europe/London"), (3, "UTC")],
+        # 0011: each post's language is detected and its sentiment re-scored; these texts
+        # have two words at most once their hashtags are gone ("unknown": not scored, NULL,
+        # where VADER gave 0.4, 0.0 and 0.6). The data version moves on, so the next
+        # recompute is a full one.
+        "posts": [(*row[:-1], None) for row in before["posts"]],
+        "version": [(8,)],
     }
+    languages = asyncio.run(_fetch(fresh_database, "SELECT DISTINCT language FROM post"))
+    assert languages == [("unknown",)]
     # Usable: an import lands beside the old rows (identities continue past them) and the
     # recompute counts old and new posts together.
     figures = asyncio.run(_import_and_recompute(fresh_database))
     assert figures == {"legoland": 5, "ninjago": 1}
+
+
+#: Posts stored before 0011, each with the VADER score the old code gave every text.
+_MULTILINGUAL = [
+    ("en", "What a wonderful, happy day at the park with the whole family #legoland", 0.8),
+    ("da", "Tusind tak til alle jer der besøgte os, det var en fantastisk dag #legoland", 0.0),
+    ("ja", "今日はパークで最高の一日でした！子どもたちはとても喜んでいました #legoland", 0.0),
+    ("de", "Leider fällt die Piratenshow heute wegen des Sturms aus #legoland", 0.0),
+]
+
+
+def test_0011_detects_the_language_of_stored_posts_and_rescores_them(
+    fresh_database: str,
+) -> None:
+    upgrade(fresh_database, "0010_first_comment_hashtags")
+    values = ", ".join(
+        f"({i + 1}, 1, 'x', 'p{i}', '{text}', '2025-06-01 12:00+00', {score})"
+        for i, (_, text, score) in enumerate(_MULTILINGUAL)
+    )
+    asyncio.run(
+        _run_sql(
+            fresh_database,
+            [
+                "INSERT INTO account (id, platform, external_id, handle, timezone) "
+                "OVERRIDING SYSTEM VALUE VALUES (1, 'x', '1', 'park', 'UTC')",
+                "INSERT INTO post (id, account_id, platform, platform_post_id, text, posted_at, "
+                f"sentiment) OVERRIDING SYSTEM VALUE VALUES {values}",
+            ],
+        )
+    )
+    before = asyncio.run(_fetch(fresh_database, "SELECT version FROM data_version"))
+    upgrade(fresh_database, "head")
+    rows = asyncio.run(_fetch(fresh_database, "SELECT language, sentiment FROM post ORDER BY id"))
+    assert [language for language, _ in rows] == [code for code, _, _ in _MULTILINGUAL]
+    (_, english), (_, danish), (_, japanese), (_, german) = rows
+    assert english > 0.5  # VADER, as before
+    assert danish > 0.5  # AFINN-da ("tak", "fantastisk"), where VADER gave 0
+    assert japanese is None  # not scored: NULL, no longer a neutral 0
+    assert german is None
+    version = asyncio.run(_fetch(fresh_database, "SELECT version FROM data_version"))
+    assert version == [(before[0][0] + 1,)]  # bumped: the next recompute is a full one
 
 
 _API_KEY_ROW = (

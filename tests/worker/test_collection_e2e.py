@@ -90,6 +90,15 @@ class TestCollection:
         }
         assert planned - unsure == expected
         assert any(label == "7d" for _, label in planned)
+        # Collected posts carry their language, and only readable ones a sentiment score.
+        languages = dict(
+            await rig.sql(
+                "SELECT language, count(sentiment) FROM post GROUP BY language ORDER BY 1"
+            )
+        )
+        assert {"da", "de", "en", "ja"} <= set(languages)
+        assert languages["en"] > 0
+        assert languages["ja"] == languages["de"] == 0
         # A post's history shows the collection's snapshot.
         x_post = next(iter(await rig.source("LEGOLANDWindsor")))
         history = await rig.get(f"/posts/x/{x_post}/history")

@@ -688,6 +688,62 @@
     });
   }
 
+  // ---------------------------------------------------------------- languages and sentiment
+
+  function share(x) {
+    return x === null || x === undefined ? "n/a" : `${Math.round(x * 100)}%`;
+  }
+
+  function sentimentText(ins) {
+    const langs = ins.sentiment_languages.join(", ") || "none";
+    const covered = ins.sentiment_coverage === null ? "coverage unknown"
+      : `${share(ins.sentiment_coverage)} of its posts`;
+    if (ins.sentiment_status === "not scored" || ins.sentiment_mean === null) {
+      return `Sentiment: not scored (${num(ins.sentiment_scored_posts)} scored posts, ` +
+        `${covered}; languages scored: ${langs}).`;
+    }
+    return `Sentiment: mean ${num(ins.sentiment_mean, 2)} over ` +
+      `${num(ins.sentiment_scored_posts)} scored posts (${covered}; ${langs}); ` +
+      `${share(ins.sentiment_positive_share)} positive, ` +
+      `${share(ins.sentiment_negative_share)} negative.`;
+  }
+
+  async function loadLanguages(f, generation) {
+    if (!state.selected) {
+      $("lang-tag").textContent = "no hashtag selected";
+      $("lang-mix").textContent = "";
+      $("lang-sentiment").textContent = "";
+      showApi("api-lang", "/hashtags/{hashtag}");
+      return;
+    }
+    const href = url(`/hashtags/${encodeURIComponent(state.selected)}`, {
+      platform: f.platform, account: f.account, window: f.window, limit: 1,
+    });
+    showApi("api-lang", href);
+    setMsg("msg-lang", "Loading…", "empty");
+    let page;
+    try {
+      page = await getJson(href);
+    } catch (err) {
+      if (generation !== state.generation) return;
+      setMsg("msg-lang", `Could not load the languages: ${err.message}`, "error");
+      throw err;
+    }
+    if (generation !== state.generation) return;
+    $("lang-tag").textContent = `#${page.hashtag}`;
+    const ins = page.insights;
+    if (!ins || !ins.languages.length) {
+      $("lang-mix").textContent = "";
+      $("lang-sentiment").textContent = "";
+      setMsg("msg-lang", "No language figures yet for this hashtag in this scope.", "empty");
+      return;
+    }
+    $("lang-mix").textContent = "Languages: " + ins.languages.map((l) =>
+      `${l.language} ${share(l.share)} (${num(l.posts)})`).join(", ") + ".";
+    $("lang-sentiment").textContent = sentimentText(ins);
+    setMsg("msg-lang", "");
+  }
+
   async function settle(promises) {
     const results = await Promise.allSettled(promises);
     return results.filter((r) => r.status === "rejected").length;
@@ -699,7 +755,8 @@
     const generation = state.generation;
     setStatus("Loading the hashtag's heatmap and trend…");
     document.body.setAttribute("data-loading", "true");
-    const failed = await settle([loadTrend(filters(), generation)]);
+    const failed = await settle([loadTrend(filters(), generation),
+      loadLanguages(filters(), generation)]);
     if (generation !== state.generation) return;
     document.body.setAttribute("data-loading", "false");
     setStatus(failed ? "The hashtag's figures could not be loaded; see the message in the panel."
@@ -726,8 +783,8 @@
       failed += 1;
     }
     if (generation !== state.generation) return;
-    failed += await settle([loadTrend(f, generation), loadFollowers(f, generation),
-      loadRecs(f, generation)]);
+    failed += await settle([loadTrend(f, generation), loadLanguages(f, generation),
+      loadFollowers(f, generation), loadRecs(f, generation)]);
     if (generation !== state.generation) return;
     document.body.setAttribute("data-loading", "false");
     document.body.setAttribute("data-generation", String(generation));

@@ -22,6 +22,7 @@ from hashtag_core.hashtags.schemas import (
     Window,
 )
 from hashtag_core.ingest.schemas import StorableText
+from hashtag_core.language import LANGUAGE_PATTERN
 from hashtag_core.platforms import Platform
 
 __all__ = ["router"]
@@ -156,11 +157,21 @@ async def get_hashtag(
             "(default)."
         ),
     ] = None,
+    language: Annotated[
+        str | None,
+        Query(
+            pattern=LANGUAGE_PATTERN,
+            description="Only posts in this language (ISO 639-1, e.g. en, da, ja; or unknown). "
+            "Filters the posts (items); figures and insights cover every language, and "
+            "insights.languages breaks them down. A cursor carries it.",
+        ),
+    ] = None,
 ) -> HashtagPage:
     """The posts that carry the hashtag with their metrics and engagement, a page at a
     time (keyset pagination: pass `next_cursor` back as `cursor`), and the hashtag's
-    figures and insights (lift per goal, content reach, sentiment) for the same
-    platform/account in `window` (default all history; pairs always cover all history)."""
+    figures and insights (lift per goal, content reach, sentiment with its coverage, posts per
+    language) for the same platform/account in `window` (default all history; pairs always
+    cover all history)."""
     return await hashtag_service.hashtag_page(
         session,
         hashtag=hashtag,
@@ -172,4 +183,5 @@ async def get_hashtag(
         cursor=cursor,
         limit=limit,
         window=window,
+        language=language,
     )

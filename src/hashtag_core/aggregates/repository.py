@@ -16,7 +16,6 @@ from hashtag_core.analytics.frames import (
     DAILY_SCHEMA,
     LINKS_SCHEMA,
     PERFORMANCE_SCHEMA,
-    POSTS_SCHEMA,
     TREND_CELL_SCHEMA,
 )
 from hashtag_core.analytics.insight_frames import (
@@ -24,6 +23,8 @@ from hashtag_core.analytics.insight_frames import (
     CONTENT_REACH_SCHEMA,
     COOCCURRENCE_SCHEMA,
     FOLLOWERS_SCHEMA,
+    LANGUAGE_POSTS_SCHEMA,
+    LANGUAGE_SCHEMA,
     LIFT_SCHEMA,
     MOMENTUM_SCHEMA,
     SENTIMENT_SCHEMA,
@@ -83,6 +84,7 @@ AGGREGATE_TABLES: dict[str, pl.Schema] = {
     "hashtag_content_reach": CONTENT_REACH_SCHEMA,
     "hashtag_pair": COOCCURRENCE_SCHEMA,
     "hashtag_sentiment": SENTIMENT_SCHEMA,
+    "hashtag_language": LANGUAGE_SCHEMA,
 }
 
 _METRICS = ("likes", "comments", "shares", "saves", "impressions", "reach", "followers")
@@ -93,7 +95,7 @@ SELECT p.id AS post_id, p.account_id, p.platform,
        ((p.posted_at AT TIME ZONE a.timezone)::date - DATE '1970-01-01') AS local_days,
        extract(isodow FROM p.posted_at AT TIME ZONE a.timezone)::int2 AS local_weekday,
        extract(hour FROM p.posted_at AT TIME ZONE a.timezone)::int2 AS local_hour,
-       {", ".join(f"p.{m}" for m in _METRICS)}, p.sentiment
+       {", ".join(f"p.{m}" for m in _METRICS)}, p.language, p.sentiment
 FROM post p JOIN account a ON a.id = p.account_id
 """
 
@@ -138,7 +140,7 @@ async def load_posts(
     post_ids: Iterable[int] | None = None,
 ) -> pl.DataFrame:
     """Every post (or every post linked to one of `hashtags`, or the posts `post_ids`) with its
-    metrics, local calendar fields and sentiment (POSTS_SCHEMA + 1)."""
+    metrics, local calendar fields, language and sentiment (LANGUAGE_POSTS_SCHEMA)."""
     query = _POSTS_QUERY
     if hashtags is not None:
         query += (
@@ -149,10 +151,14 @@ async def load_posts(
         query += f"WHERE p.id = ANY({_id_list(post_ids)})"
     raw = pl.read_csv(
         io.BytesIO(await _copy_out(conn, query)),
-        schema_overrides={"platform": pl.String, **dict.fromkeys(_METRICS, pl.Int64)},
+        schema_overrides={
+            "platform": pl.String,
+            "language": pl.String,
+            **dict.fromkeys(_METRICS, pl.Int64),
+        },
     )
     if raw.height == 0:
-        return pl.DataFrame(schema=POSTS_SCHEMA)
+        return pl.DataFrame(schema=LANGUAGE_POSTS_SCHEMA)
     return raw.select(
         pl.col("post_id").cast(pl.Int64),
         pl.col("account_id").cast(pl.Int64),
@@ -164,6 +170,7 @@ async def load_posts(
         pl.col("local_weekday").cast(pl.Int8),
         pl.col("local_hour").cast(pl.Int8),
         *[pl.col(m).cast(pl.Int64) for m in _METRICS],
+        pl.col("language"),
         pl.col("sentiment").cast(pl.Float64),
     )
 

@@ -52,6 +52,7 @@ from hashtag_core.analytics.cooccurrence import cooccurrence
 from hashtag_core.analytics.followers import content_reach, follower_lift
 from hashtag_core.analytics.frames import POSTS_SCHEMA, WINDOWS
 from hashtag_core.analytics.insight_frames import FOLLOWERS_SCHEMA, GOALS
+from hashtag_core.analytics.languages import hashtag_languages
 from hashtag_core.analytics.lift import hashtag_lift
 from hashtag_core.analytics.performance import hashtag_performance
 from hashtag_core.analytics.sentiment import hashtag_sentiment
@@ -101,7 +102,8 @@ def compute_frames(
 ) -> dict[str, pl.DataFrame]:
     """Every aggregate table from the input frames (CPU-bound: run it in a thread).
 
-    `posts` may carry a `sentiment` column (needed for the sentiment table); `followers` are
+    `posts` may carry a `sentiment` column (needed for the sentiment table) and a `language`
+    column (with `sentiment`, needed for the language table); `followers` are
     the follower snapshots (needed for the follower-growth lift). With `baselines`, the result
     also holds "account_baseline" (BASELINE_SCHEMA), which the incremental passes reuse.
     """
@@ -128,6 +130,10 @@ def compute_frames(
     }
     if "sentiment" in posts.columns:
         plans["hashtag_sentiment"] = hashtag_sentiment(
+            posts.lazy(), llinks, now=now, windows=windows
+        )
+    if "language" in posts.columns and "sentiment" in posts.columns:
+        plans["hashtag_language"] = hashtag_languages(
             posts.lazy(), llinks, now=now, windows=windows
         )
     if baselines:

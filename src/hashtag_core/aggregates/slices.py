@@ -23,6 +23,7 @@ from hashtag_core.analytics.cooccurrence import cooccurrence
 from hashtag_core.analytics.followers import content_reach, follower_lift
 from hashtag_core.analytics.frames import POSTS_SCHEMA, WINDOWS
 from hashtag_core.analytics.insight_frames import GOALS
+from hashtag_core.analytics.languages import hashtag_languages
 from hashtag_core.analytics.lift import hashtag_lift
 from hashtag_core.analytics.performance import hashtag_performance
 from hashtag_core.analytics.sentiment import hashtag_sentiment
@@ -107,3 +108,6 @@ def slices(
         for window in WINDOWS:
             plan = hashtag_sentiment(lsentiment, llinks, now=now, windows=(window,))
             yield Slice(f"sentiment {window}", {"hashtag_sentiment": plan})
+    if "language" in posts.columns and "sentiment" in posts.columns:
+        plan = hashtag_languages(posts.lazy(), llinks, now=now, windows=tuple(WINDOWS))
+        yield Slice("languages", {"hashtag_language": plan})

@@ -21,6 +21,8 @@ __all__ = [
     "LIFT_SCHEMA",
     "MOMENTUM_SCHEMA",
     "RELATIVE_SCHEMA",
+    "LANGUAGE_POSTS_SCHEMA",
+    "LANGUAGE_SCHEMA",
     "SENTIMENT_POSTS_SCHEMA",
     "SENTIMENT_SCHEMA",
     "SLOT_SCHEMA",
@@ -191,3 +193,24 @@ _SENTIMENT_SCHEMA: _Columns = {
     "corr_high": pl.Float64,
 }
 SENTIMENT_SCHEMA = pl.Schema(_SENTIMENT_SCHEMA)
+
+#: POSTS_SCHEMA plus each post's language (hashtag_core.language code or "unknown") and
+#: sentiment score (NULL = not scored).
+_LANGUAGE_POSTS_SCHEMA: _Columns = {
+    **POSTS_SCHEMA,
+    "language": pl.String,
+    "sentiment": pl.Float64,
+}
+LANGUAGE_POSTS_SCHEMA = pl.Schema(_LANGUAGE_POSTS_SCHEMA)
+
+#: Posts per language per (scope, window, hashtag or ALL_HASHTAGS), and how many of them
+#: have a sentiment score.
+_LANGUAGE_SCHEMA: _Columns = {
+    **_SCOPE,
+    "window": pl.String,
+    "hashtag_id": pl.Int64,
+    "language": pl.String,
+    "posts": pl.Int64,
+    "scored_posts": pl.Int64,
+}
+LANGUAGE_SCHEMA = pl.Schema(_LANGUAGE_SCHEMA)

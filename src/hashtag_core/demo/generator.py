@@ -9,8 +9,9 @@ What an analyst sees
 * Accounts: `DEMO_ACCOUNTS` (12 park accounts on X, Instagram, Facebook and LinkedIn in the
   parks' own time zones) or, with `DemoConfig(accounts=40)`, synthetic park accounts assigned
   round-robin to platforms and parks.
-* Texts: park copy in English (Japanese for the Japan park, some Danish/German for Billund and
-  Deutschland) with brand tags in mixed spellings (#LEGOLAND/#Legoland/#legoland), park tags,
+* Texts: park copy in English, and mostly (80%) in Danish, German and Japanese for the Billund,
+  Deutschland and Japan parks, with brand tags in mixed spellings (#LEGOLAND/#Legoland/
+  #legoland), park tags,
   seasonal tags only in season (#halloween in October, #christmas in December, ...), a Zipf-like
   tail of generic and synthesised tags (#family, #buildday17, ...), ~10% of posts without any
   hashtag and LinkedIn's `{hashtag|\\#|Careers}` markup on about half of the LinkedIn posts.
@@ -627,6 +628,13 @@ _TEMPLATES: Final[dict[str, tuple[str, ...]]] = {
         "Sonne, Achterbahn und ganz viele Steine.",
         "Welche Attraktion ist euer Favorit?",
         "Tickets online buchen und sparen.",
+        "Was für ein herrlicher Tag im {park}, danke für euren Besuch!",
+        "Leider bleibt die Wasserbahn heute wegen des Gewitters geschlossen.",
+        "Unsere Modellbauer haben 300 Stunden an diesem Modell gearbeitet.",
+        "Heute bis 20 Uhr geöffnet, kommt vorbei!",
+        "Die Warteschlangen waren heute Morgen zu lang, das tut uns leid.",
+        "Kleine Baumeister, große Ideen.",
+        "Ein toller Familientag im {park} mit ganz vielen Überraschungen.",
     ),
     "da": (
         "Kom og byg drømme i {park} i weekenden!",
@@ -634,6 +642,13 @@ _TEMPLATES: Final[dict[str, tuple[str, ...]]] = {
         "Solen skinner og rutsjebanerne kører.",
         "Hvilken forlystelse er jeres favorit?",
         "Køb billetter online og spar.",
+        "Sikke en dejlig dag i {park}, tak fordi I kom!",
+        "Desværre er vandlandet lukket i dag på grund af tordenvejr.",
+        "Vores modelbyggere har brugt 300 timer på denne model.",
+        "Åbent til klokken 20 i aften, vi ses!",
+        "Køerne var for lange i morges, og det beklager vi.",
+        "Små byggere med store idéer.",
+        "En fantastisk familiedag i {park} med masser af overraskelser.",
     ),
     "linkedin": (
         "We're hiring seasonal team members at {park}. Join us and bring play to life!",
@@ -653,6 +668,12 @@ _TEMPLATES: Final[dict[str, tuple[str, ...]]] = {
         "We're giving away an annual pass! Follow us and comment your favourite ride.",
     ),
     "giveaway_ja": ("プレゼントキャンペーン！フォロー＆いいねで{park}のチケットが当たる！",),
+    "giveaway_da": (
+        "KONKURRENCE! Vind billetter til {park}. Følg os og tag en ven for at deltage.",
+    ),
+    "giveaway_de": (
+        "GEWINNSPIEL! Gewinnt Tickets für das {park}. Folgt uns und markiert einen Freund.",
+    ),
 }
 _OUTLIER_TEXT: Final = "Wait for it... this minifigure stole the whole show today 😂 #{tag}"
 _EMOJI: Final = ("🎢", "🧱", "🏰", "🐉", "🎉", "☀️", "👨‍👩‍👧", "🌈", "🚀", "🤩")
@@ -1090,13 +1111,14 @@ class _TextMaker:
         language = self._ctx.parks[account].language
         if self._linkedin[account]:
             return "linkedin"
+        if language == "en":
+            return "giveaway_en" if giveaway else "en"
+        # The Danish, German and Japanese parks write mostly in their own language, some
+        # posts in English for visitors from abroad.
+        own = u < 0.8
         if giveaway:
-            return "giveaway_ja" if language == "ja" and u < 0.8 else "giveaway_en"
-        if language == "ja":
-            return "ja" if u < 0.8 else "en"
-        if language in ("da", "de"):
-            return language if u < 0.35 else "en"
-        return "en"
+            return f"giveaway_{language}" if own else "giveaway_en"
+        return language if own else "en"
 
     def _tags(
         self, account: int, day: int, key: str, row: list[float], tail: list[str]

@@ -30,6 +30,7 @@ class PostQuery:
     since: datetime | None = None
     until: datetime | None = None
     window: Window = Window.ALL
+    language: str | None = None
 
     def encode(self, key: Any, post_id: int, hashtag: str) -> str:
         """The cursor of the page after the row (key, post id)."""
@@ -42,7 +43,7 @@ class PostQuery:
         return encode_cursor(payload)
 
 
-_QUERY_FIELDS = ("sort", "platform", "account", "since", "until", "window")
+_QUERY_FIELDS = ("sort", "platform", "account", "since", "until", "window", "language")
 
 
 def _plain(value: Any) -> Any:
@@ -68,7 +69,10 @@ def resume(
             since=_instant(payload["since"]),
             until=_instant(payload["until"]),
             window=Window(payload["window"]),
+            language=payload.get("language"),
         )
+        if query.language is not None and not isinstance(query.language, str):
+            raise TypeError
         key, post_id = payload["after"]
         if query.sort is PostSort.NEWEST:
             key = check_instant(datetime.fromisoformat(key))

@@ -143,6 +143,7 @@ async def posts_page(
     account_id: int | None,
     since: datetime | None,
     until: datetime | None,
+    language: str | None,
     by_engagement: bool,
     after: tuple[Any, int] | None,
     limit: int,
@@ -152,7 +153,7 @@ async def posts_page(
     sql = f"""
         SELECT p.id, p.platform, p.platform_post_id AS post_id, a.handle AS account, p.text,
                p.url, p.posted_at, p.likes, p.comments, p.shares, p.saves, p.impressions,
-               p.reach, p.followers, p.engagement,
+               p.reach, p.followers, p.engagement, p.language, p.sentiment,
                ARRAY(SELECT x.spelling FROM post_hashtag x WHERE x.post_id = p.id
                      ORDER BY x.spelling) AS hashtags
         FROM post_hashtag ph JOIN post p ON p.id = ph.post_id
@@ -162,6 +163,7 @@ async def posts_page(
           AND (CAST(:account AS bigint) IS NULL OR p.account_id = :account)
           AND (CAST(:since AS timestamptz) IS NULL OR p.posted_at >= :since)
           AND (CAST(:until AS timestamptz) IS NULL OR p.posted_at < :until)
+          AND (CAST(:language AS text) IS NULL OR p.language = :language)
           {"AND (" + key + ", p.id) < (:after_key, :after_id)" if after else ""}
         ORDER BY {key} DESC, p.id DESC
         LIMIT :limit
@@ -172,6 +174,7 @@ async def posts_page(
         "account": account_id,
         "since": since,
         "until": until,
+        "language": language,
         "limit": limit,
     }
     if after:
@@ -191,8 +194,8 @@ async def insight_rows(
     pairs: int,
     window: str = "all",
 ) -> dict[str, Any]:
-    """A hashtag's lift per goal, content reach and sentiment in a window, and its top pairs
-    (pairs cover all history)."""
+    """A hashtag's lift per goal, content reach, sentiment and posts per language in a window,
+    and its top pairs (pairs cover all history)."""
     params = {
         "platform": platform,
         "account": account_id,
@@ -218,6 +221,12 @@ async def insight_rows(
         f"FROM hashtag_sentiment WHERE {in_window}",
         params,
     )
+    languages = await _rows(
+        session,
+        "SELECT language, posts, scored_posts "
+        f"FROM hashtag_language WHERE {in_window} ORDER BY posts DESC, language",
+        params,
+    )
     pair_rows = await _rows(
         session,
         "SELECT h.display AS hashtag, p.posts, p.pair_lift, p.synergy, "
@@ -232,5 +241,6 @@ async def insight_rows(
         "lifts": lifts,
         "reach": reach[0] if reach else None,
         "sentiment": sentiment[0] if sentiment else None,
+        "languages": languages,
         "pairs": pair_rows,
     }

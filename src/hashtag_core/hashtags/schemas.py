@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from hashtag_core.posts.schemas import POST_EXAMPLE, PostPublic
+from hashtag_core.sentiment import SentimentStatus
 
 __all__ = [
     "FIGURES_EXAMPLE",
@@ -19,6 +20,7 @@ __all__ = [
     "PairFigures",
     "LiftFigures",
     "HashtagPage",
+    "LanguageShare",
     "PerformanceItem",
     "PerformancePage",
     "PerformanceSort",
@@ -214,6 +216,15 @@ class PairFigures(BaseModel):
     synergy_ci_high: float | None = Field(description="95% (Welch) interval of synergy, high.")
 
 
+class LanguageShare(BaseModel):
+    """The hashtag's posts in one language (in the scope and window)."""
+
+    language: str = Field(description="ISO 639-1 code (en, da, ja, ...) or 'unknown'.")
+    posts: int = Field(description="Its posts in that language.")
+    share: float = Field(description="Their share of the hashtag's posts.")
+    scored_posts: int = Field(description="Those with a sentiment score.")
+
+
 class HashtagInsights(BaseModel):
     """Insight figures for the hashtag in the requested scope and window."""
 
@@ -224,11 +235,32 @@ class HashtagInsights(BaseModel):
     content_reach_posts: int = Field(
         description="Posts behind content_reach (reach known, impressions known and > 0)."
     )
-    sentiment_mean: float | None = Field(description="Mean VADER compound of its posts.")
+    sentiment_mean: float | None = Field(
+        description="Mean sentiment score of its scored posts (VADER compound; AFINN for Danish)."
+    )
     sentiment_positive_share: float | None = Field(description="Share scored positive.")
     sentiment_negative_share: float | None = Field(description="Share scored negative.")
     sentiment_engagement_corr: float | None = Field(
         description="Pearson r of sentiment vs engagement relative to the account median."
+    )
+    sentiment_scored_posts: int = Field(
+        default=0, description="Posts the sentiment figures rest on (those with a score)."
+    )
+    sentiment_coverage: float | None = Field(
+        default=None,
+        description="sentiment_scored_posts / its posts in the window (null before the first "
+        "recompute that counts languages).",
+    )
+    sentiment_languages: list[str] = Field(
+        default_factory=list, description="Languages of the scored posts."
+    )
+    sentiment_status: SentimentStatus = Field(
+        default="not scored",
+        description="'not scored' when coverage is below 0.5: most of its posts are in "
+        "languages no validated scorer reads, and the figures would speak for the rest only.",
+    )
+    languages: list[LanguageShare] = Field(
+        default_factory=list, description="Its posts per language, most used first."
     )
     pairs: list[PairFigures] = Field(
         description="Most-used companions (>= 5 posts together), over all history."
@@ -328,6 +360,16 @@ class HashtagPage(BaseModel):
                         "sentiment_positive_share": 0.68,
                         "sentiment_negative_share": 0.04,
                         "sentiment_engagement_corr": 0.11,
+                        "sentiment_scored_posts": 1480,
+                        "sentiment_coverage": 0.69,
+                        "sentiment_languages": ["da", "en"],
+                        "sentiment_status": "scored",
+                        "languages": [
+                            {"language": "en", "posts": 1120, "share": 0.52, "scored_posts": 1120},
+                            {"language": "da", "posts": 360, "share": 0.17, "scored_posts": 360},
+                            {"language": "de", "posts": 410, "share": 0.19, "scored_posts": 0},
+                            {"language": "ja", "posts": 250, "share": 0.12, "scored_posts": 0},
+                        ],
                         "pairs": [
                             {
                                 "hashtag": "LEGO",

@@ -16,6 +16,7 @@ from hashtag_core.hashtags.schemas import (
     HashtagFigures,
     HashtagInsights,
     HashtagPage,
+    LanguageShare,
     LiftFigures,
     PairFigures,
     PerformanceItem,
@@ -26,6 +27,7 @@ from hashtag_core.hashtags.schemas import (
 )
 from hashtag_core.platforms import Platform
 from hashtag_core.posts.schemas import PostPublic
+from hashtag_core.sentiment import coverage_status
 
 __all__ = ["hashtag_page", "performance_page"]
 
@@ -117,6 +119,20 @@ async def _scope_figures(
     return HashtagFigures(**_figures(rows[0])), rows[0]["computed_at"]
 
 
+def _language_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Posts per language and the sentiment coverage they give (docs/metrics.md)."""
+    posts = sum(row["posts"] for row in rows)
+    scored = sum(row["scored_posts"] for row in rows)
+    coverage = scored / posts if posts else None
+    return {
+        "languages": [LanguageShare(**row, share=row["posts"] / posts) for row in rows],
+        "sentiment_scored_posts": scored,
+        "sentiment_coverage": coverage,
+        "sentiment_languages": sorted(row["language"] for row in rows if row["scored_posts"]),
+        "sentiment_status": coverage_status(coverage),
+    }
+
+
 async def _insights(
     session: AsyncSession, scope: Scope, hashtag_id: int, window: Window
 ) -> HashtagInsights:
@@ -130,6 +146,7 @@ async def _insights(
     )
     reach, sentiment = found["reach"] or {}, found["sentiment"] or {}
     return HashtagInsights(
+        **_language_figures(found["languages"]),
         lifts=[LiftFigures(**row) for row in found["lifts"]],
         content_reach=reach.get("reach_ratio"),
         content_reach_posts=reach.get("posts", 0),
@@ -153,6 +170,7 @@ async def hashtag_page(
     cursor: str | None = None,
     limit: int,
     window: Window | None = None,
+    language: str | None = None,
 ) -> HashtagPage:
     """A hashtag's figures and insights in a window, and one page of its posts.
 
@@ -169,10 +187,11 @@ async def hashtag_page(
         "since": since,
         "until": until,
         "window": window,
+        "language": language,
     }
     query, after = resume(cursor, key, given)
     platform, account, since, until = query.platform, query.account, query.since, query.until
-    sort, window = query.sort, query.window
+    sort, window, language = query.sort, query.window, query.language
     found = await repo.get_hashtag(session, key)
     if found is None:
         raise NotFound(f"no post carries #{key}; GET /hashtag-performance lists known hashtags")
@@ -184,6 +203,7 @@ async def hashtag_page(
         account_id=scope.account.id if scope.account else None,
         since=since,
         until=until,
+        language=language,
         by_engagement=sort is PostSort.ENGAGEMENT,
         after=after,
         limit=limit + 1,

@@ -10,8 +10,9 @@ from pydantic import ValidationError
 from hashtag_core.hashtags import hashtags_in_post
 from hashtag_core.ingest.parsers import RawRow
 from hashtag_core.ingest.schemas import PostRecord
+from hashtag_core.language import detect_languages
 from hashtag_core.posts.repository import StagedPost
-from hashtag_core.sentiment import score_texts
+from hashtag_core.sentiment import score_posts
 
 __all__ = ["KNOWN_FIELDS", "RowError", "validate_row", "with_sentiment"]
 
@@ -50,6 +51,12 @@ def validate_row(raw: RawRow) -> StagedPost | list[RowError]:
 
 
 def with_sentiment(staged: list[StagedPost]) -> list[StagedPost]:
-    """The same posts with the VADER compound score of their text (CPU: call off the loop)."""
-    scores = score_texts([item.record.text for item in staged])
-    return [replace(item, sentiment=score) for item, score in zip(staged, scores, strict=True)]
+    """The same posts with their text's language and, where that language has a scorer, its
+    sentiment score (None otherwise). CPU work: call off the loop."""
+    texts = [item.record.text for item in staged]
+    languages = detect_languages(texts)
+    scores = score_posts(texts, languages)
+    return [
+        replace(item, language=language, sentiment=score)
+        for item, language, score in zip(staged, languages, scores, strict=True)
+    ]

@@ -124,7 +124,9 @@ SELECT h.display AS hashtag, h.key, hp.computed_at,
        mo.recent_posts AS momentum_recent_posts, mo.previous_posts AS momentum_previous_posts,
        bs.weekday AS best_weekday, bs.hour AS best_hour, bs.lift AS best_slot_lift,
        bs.ci_low AS best_slot_ci_low, bs.ci_high AS best_slot_ci_high,
-       bs.posts AS best_slot_posts, se.posts AS sentiment_posts
+       bs.posts AS best_slot_posts, se.posts AS sentiment_posts,
+       lang.scored::float8 / nullif(lang.posts, 0) AS sentiment_coverage,
+       lang.scored_languages AS sentiment_languages, lang.breakdown AS languages
 FROM hashtag_performance hp JOIN hashtag h ON h.id = hp.hashtag_id
 {" ".join(_lift_join(goal, a) for goal, a in _GOAL_ALIASES.items())}
 LEFT JOIN hashtag_content_reach cr ON {_same("cr", window=True)}
@@ -132,6 +134,14 @@ LEFT JOIN hashtag_sentiment se ON {_same("se", window=True)}
 -- momentum has no window: the last 30 days against the 30 before (docs/metrics.md)
 LEFT JOIN hashtag_momentum mo ON {_same("mo")}
 LEFT JOIN hashtag_best_slot bs ON {_same("bs", window=True)} AND bs.rank = 1
+LEFT JOIN LATERAL (
+  SELECT sum(l.posts) AS posts, sum(l.scored_posts) AS scored,
+         string_agg(l.language, ' ' ORDER BY l.language)
+           FILTER (WHERE l.scored_posts > 0) AS scored_languages,
+         string_agg(l.language || ':' || l.posts, ' ' ORDER BY l.posts DESC, l.language)
+           AS breakdown
+  FROM hashtag_language l WHERE {_same("l", window=True)}
+) lang ON true
 WHERE hp.platform = :platform AND hp.account_id = :account AND hp.window = :window
   AND hp.posts >= :min_posts
 ORDER BY le.score DESC NULLS LAST, h.key

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from hashtag_core.hashtags.schemas import FIGURES_EXAMPLE, Goal, HashtagFigures, Window
+from hashtag_core.sentiment import SentimentStatus
 
 __all__ = [
     "REPORT_EXAMPLE",
@@ -270,8 +271,12 @@ class ReportRow(HashtagFigures):
     content_reach_posts: int | None = Field(
         description="Posts behind content_reach (reach known, impressions known and > 0)."
     )
-    sentiment_posts: int | None = Field(description="Posts in the window with a sentiment score.")
-    sentiment_mean: float | None = Field(description="Mean VADER compound score of its posts.")
+    sentiment_posts: int | None = Field(
+        description="Posts in the window with a sentiment score (the scored posts)."
+    )
+    sentiment_mean: float | None = Field(
+        description="Mean sentiment score of its scored posts (VADER compound; AFINN for Danish)."
+    )
     sentiment_positive_share: float | None = Field(description="Share of posts scored positive.")
     sentiment_neutral_share: float | None = Field(description="Share of posts scored neutral.")
     sentiment_negative_share: float | None = Field(description="Share of posts scored negative.")
@@ -280,6 +285,19 @@ class ReportRow(HashtagFigures):
     )
     sentiment_corr_ci_low: float | None = Field(description="95% CI of that correlation, low.")
     sentiment_corr_ci_high: float | None = Field(description="95% CI of that correlation, high.")
+    sentiment_coverage: float | None = Field(
+        description="sentiment_posts / its posts in the window: the share with a score."
+    )
+    sentiment_languages: str | None = Field(
+        description="Languages of the scored posts, space-separated (e.g. 'da en')."
+    )
+    sentiment_status: SentimentStatus = Field(
+        description="'not scored' when sentiment_coverage is below 0.5 (or unknown): the "
+        "sentiment figures then speak for a minority of its posts."
+    )
+    languages: str | None = Field(
+        description="Its posts per language, most used first (e.g. 'en:120 da:40 ja:12')."
+    )
     momentum_change: float | None = Field(
         description="Engagement lift in the last 30 days vs the 30 before (any window), minus 1."
     )
@@ -368,6 +386,10 @@ REPORT_EXAMPLE: dict[str, Any] = {
             "sentiment_engagement_corr": 0.11,
             "sentiment_corr_ci_low": 0.07,
             "sentiment_corr_ci_high": 0.15,
+            "sentiment_coverage": 0.81,
+            "sentiment_languages": "da en",
+            "sentiment_status": "scored",
+            "languages": "en:1720 da:411 ja:500",
             "momentum_change": 0.08,
             "momentum_ci_low": -0.05,
             "momentum_ci_high": 0.23,

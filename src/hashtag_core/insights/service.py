@@ -24,6 +24,7 @@ from hashtag_core.insights.schemas import (
     ReportRow,
 )
 from hashtag_core.platforms import INSTAGRAM_MAX_HASHTAGS, Platform
+from hashtag_core.sentiment import coverage_status
 
 __all__ = ["hashtag_report", "recommendations", "report_csv"]
 
@@ -145,7 +146,12 @@ async def hashtag_report(
         window=window,
         platform=None if scope.platform == "*" else scope.platform,
         account=scope.account.handle if scope.account else None,
-        items=[ReportRow.model_validate(r) for r in rows],
+        items=[
+            ReportRow.model_validate(
+                {**r, "sentiment_status": coverage_status(r["sentiment_coverage"])}
+            )
+            for r in rows
+        ],
         instagram_over_hashtag_cap=[OverCapPost.model_validate(r) for r in over_cap],
     )
 

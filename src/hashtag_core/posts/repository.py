@@ -52,6 +52,7 @@ _STAGE_COLUMNS = (
     "reach",
     "followers",
     "account_timezone",
+    "language",
     "sentiment",
 )
 _METRICS = ("likes", "comments", "shares", "saves", "impressions", "reach", "followers")
@@ -64,7 +65,8 @@ class StagedPost:
     row: int
     record: PostRecord
     hashtags: Sequence[tuple[str, str]]  # (key, spelling), unique per post
-    sentiment: float | None = None  # VADER compound of the text
+    language: str = "unknown"  # hashtag_core.language code of the text
+    sentiment: float | None = None  # compound score, None where the language is not scored
     #: Hashtags only in the account's own first comment (Instagram), not in the text.
     comment_hashtags: Sequence[tuple[str, str]] = ()
 
@@ -96,6 +98,7 @@ def _stage_tuple(item: StagedPost) -> tuple[Any, ...]:
         r.reach,
         r.followers,
         r.account_timezone,
+        item.language,
         item.sentiment,
     )
 
@@ -105,7 +108,7 @@ CREATE TEMP TABLE stage_post (
     row_no integer, platform text, post_id text, account text, text text,
     posted_at timestamptz, url text, likes bigint, comments bigint, shares bigint,
     saves bigint, impressions bigint, reach bigint, followers bigint, account_timezone text,
-    sentiment double precision
+    language text, sentiment double precision
 ) ON COMMIT DROP;
 CREATE TEMP TABLE stage_tag (
     row_no integer, hashtag_id bigint, spelling text, in_comment boolean
@@ -172,6 +175,8 @@ def _store_sql(*, collected: bool = False) -> str:
     are returned for `_RELINK_UPDATED` (their old links must go first)."""
     # A re-import is a newer look at the same post: text and known metrics replace the stored
     # ones, but a metric the new source does not report (NULL) keeps the stored value.
+    # Language and sentiment follow the new text (a NULL sentiment is "not scored", not
+    # "unknown": it replaces the stored score too).
     # Collected posts keep the follower count they were first stored with: a later re-fetch
     # reads the account's count at that later moment, not at the post's.
     keep = ",\n    ".join(
@@ -198,15 +203,17 @@ snap AS (
     )
     return f"""
 WITH up AS (
-  INSERT INTO post (account_id, platform, platform_post_id, text, posted_at, url, sentiment, {cols})
-  SELECT a.id, s.platform, s.post_id, s.text, s.posted_at, s.url, s.sentiment, {scols}
+  INSERT INTO post (account_id, platform, platform_post_id, text, posted_at, url, language,
+                    sentiment, {cols})
+  SELECT a.id, s.platform, s.post_id, s.text, s.posted_at, s.url, s.language, s.sentiment,
+         {scols}
   FROM stage_post s JOIN account a ON a.platform = s.platform AND a.handle = s.account{nearest}
   -- Rows are locked in this order: concurrent imports of overlapping posts queue, not deadlock.
   ORDER BY s.platform, s.post_id
   ON CONFLICT (platform, platform_post_id) DO UPDATE SET
     account_id = EXCLUDED.account_id, text = EXCLUDED.text, posted_at = EXCLUDED.posted_at,
     url = coalesce(EXCLUDED.url, post.url), updated_at = now(),
-    sentiment = coalesce(EXCLUDED.sentiment, post.sentiment),
+    language = EXCLUDED.language, sentiment = EXCLUDED.sentiment,
     {keep}
   RETURNING id, account_id, platform, platform_post_id, {cols}, (xmax = 0) AS inserted
 ),
@@ -391,7 +398,7 @@ async def analyze_after_import(session: AsyncSession, inserted: int) -> bool:
 _PUBLIC_POST = """
 SELECT p.id, p.platform, p.platform_post_id AS post_id, a.handle AS account, p.text, p.url,
        p.posted_at, p.likes, p.comments, p.shares, p.saves, p.impressions, p.reach,
-       p.followers, p.engagement,
+       p.followers, p.engagement, p.language, p.sentiment,
        ARRAY(SELECT x.spelling FROM post_hashtag x WHERE x.post_id = p.id
              ORDER BY x.spelling) AS hashtags
 FROM post p JOIN account a ON a.id = p.account_id

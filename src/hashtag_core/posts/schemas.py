@@ -39,6 +39,8 @@ POST_EXAMPLE: dict[str, Any] = {
     "reach": 31870,
     "followers": 390000,
     "engagement": 1593,
+    "language": "en",
+    "sentiment": 0.51,
     "hashtags": ["LEGOLANDWindsor", "BuildTogether", "family"],
 }
 
@@ -138,6 +140,14 @@ class PostPublic(BaseModel):
     )
     followers: int | None = Field(description="Account followers when posted; null if unknown.")
     engagement: int = Field(description="likes + comments + shares + saves, unknown counting 0.")
+    language: str = Field(
+        description="Language of the text (ISO 639-1, e.g. en, da, ja), detected without its "
+        "hashtags, mentions and URLs; 'unknown' when too short to tell."
+    )
+    sentiment: float | None = Field(
+        description="Sentiment score in [-1, 1] (VADER compound for English, AFINN for Danish); "
+        "null = not scored: no validated scorer reads the post's language (docs/metrics.md)."
+    )
     hashtags: list[str] = Field(description="Hashtags in the post, as spelled in it.")
 
 

@@ -31,6 +31,8 @@ from hashtag_core.hashtags import hashtags_in_post
 from hashtag_core.ingest.parsers import RawRow
 from hashtag_core.ingest.validate import KNOWN_FIELDS, RowError, validate_row, with_sentiment
 from hashtag_core.jobs import RECOMPUTE, REFRESH_POST, JobQueue, recompute_job_id
+from hashtag_core.language import detect_languages
+from hashtag_core.language import preload as preload_language_model
 from hashtag_core.platforms import Platform
 from hashtag_core.posts import repository
 from hashtag_core.posts.repository import StagedPost, StageRows
@@ -44,7 +46,7 @@ from hashtag_core.posts.schemas import (
     UpdatePostResult,
 )
 from hashtag_core.rawsql import is_lock_conflict
-from hashtag_core.sentiment import score_texts
+from hashtag_core.sentiment import score_posts
 
 __all__ = ["enqueue_recompute", "get_post", "import_rows", "post_history", "update_post"]
 
@@ -96,9 +98,10 @@ class _Preparer:
     """Prepares an import's batches one after another, in input order.
 
     The first batch is prepared in a thread. A longer import forks one worker process for the
-    rest: Python's per-row work (validation, hashtags, VADER) then runs on its own core, in
-    parallel with PostgreSQL storing the batch before, instead of taking turns with the event
-    loop for the GIL. Without fork (or if the worker dies) batches are prepared in a thread.
+    rest: Python's per-row work (validation, hashtags, language, sentiment) then runs on its
+    own core, in parallel with PostgreSQL storing the batch before, instead of taking turns
+    with the event loop for the GIL. Without fork (or if the worker dies) batches are
+    prepared in a thread.
     """
 
     def __init__(self) -> None:
@@ -112,6 +115,8 @@ class _Preparer:
         if not raws or self._batches == 1 or not self._fork:
             return await asyncio.to_thread(_prepare, raws)
         if self._pool is None:
+            # Loaded before the fork, the worker shares the parent's copy of the model.
+            await asyncio.to_thread(preload_language_model)
             self._pool = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("fork"),
@@ -293,7 +298,8 @@ async def update_post(
     changes = _changes(current, update)
     version = None
     if "text" in changes:
-        changes["sentiment"] = score_texts([changes["text"]])[0]
+        changes["language"] = detect_languages([changes["text"]])[0]
+        changes["sentiment"] = score_posts([changes["text"]], [changes["language"]])[0]
     if changes:
         old_tags: list[int] = []
         await repository.update_post(session, current["id"], changes)
@@ -325,7 +331,7 @@ async def update_post(
     assert after is not None
     return UpdatePostResult(
         post=_public(after),
-        changed=sorted(k for k in changes if k != "sentiment"),
+        changed=sorted(k for k in changes if k not in ("language", "sentiment")),
         data_version=version,
         job_id=job_id,
         refetch_job_id=refetch_id,
