@@ -57,9 +57,13 @@ def independent_quantiles(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _same(got: pl.DataFrame, expected_pd: object, schema: pl.Schema, keys: list[str]) -> None:
+    """Equal in every closed-form column (the oracle leaves the estimate's columns NaN)."""
     expected = frame_from_pandas(expected_pd, schema)  # type: ignore[arg-type]
     assert got.height == expected.height > 0
-    assert_frame_equal(got.sort(keys), expected.sort(keys), rel_tol=REL, abs_tol=ABS)
+    skip = [c for c in (*reference_insights.NOT_CLOSED_FORM, "verdict") if c in schema]
+    assert_frame_equal(
+        got.sort(keys).drop(skip), expected.sort(keys).drop(skip), rel_tol=REL, abs_tol=ABS
+    )
 
 
 @pytest.fixture(scope="module")

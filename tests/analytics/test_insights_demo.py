@@ -117,9 +117,14 @@ def test_one_post_outlier_tops_raw_averages_but_not_the_score(
     assert rows.sort("lift", descending=True)["hashtag_id"][0] == outlier  # raw lift, too
     row = rows.filter(pl.col("hashtag_id") == outlier).row(0, named=True)
     assert row["posts"] == 1
-    assert row["verdict"] == "unclear"
-    top10 = rows.sort("score", descending=True)["hashtag_id"].head(10).to_list()
-    assert outlier not in top10
+    # one post is under MIN_POSTS: no score, no verdict, and last in the ranking
+    assert row["verdict"] == "too_few_posts"
+    assert row["score"] is None
+    assert row["qvalue"] is None
+    ranked = rows.sort("score", descending=True, nulls_last=True)["hashtag_id"].to_list()
+    judged = rows.filter(pl.col("score").is_not_null()).height
+    assert judged >= 10
+    assert ranked.index(outlier) >= judged  # after every hashtag with a score
 
 
 def test_saturday_ten_is_among_the_best_slots_for_all_posts(demo: Demo) -> None:

@@ -1,22 +1,29 @@
-"""Relative performance, lift, intervals and shrinkage: hand-worked frames and the pandas reference."""
+"""Relative performance, lift, intervals and the hashtag estimate: hand-worked frames and the
+pandas reference."""
 
 import math
 from datetime import timedelta
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 from scipy import stats  # type: ignore[import-untyped]
 
 from hashtag_core.analytics.baseline import LOG_RATIO_CAP, relative_performance
+from hashtag_core.analytics.effects import MIN_POSTS, PRIOR_DF
 from hashtag_core.analytics.frames import LINKS_SCHEMA, WINDOWS
-from hashtag_core.analytics.insight_frames import LIFT_SCHEMA, RELATIVE_SCHEMA
+from hashtag_core.analytics.insight_frames import LIFT_SCHEMA, RELATIVE_SCHEMA, VERDICTS
 from hashtag_core.analytics.lift import hashtag_lift
-from hashtag_core.analytics.stats import EXACT_MAX_DF, PRIOR_DF, t975, t975_expr
+from hashtag_core.analytics.stats import EXACT_MAX_DF, t975, t975_expr
 from tests.analytics.test_performance import NOW, make_links, make_posts, random_frames
-from tests.oracles.reference_insights import hashtag_lift_pd, relative_performance_pd
+from tests.oracles.reference_insights import (
+    NOT_CLOSED_FORM,
+    hashtag_lift_pd,
+    relative_performance_pd,
+)
 from tests.oracles.reference_pandas import frame_from_pandas, frame_to_pandas
 
 LIFT_KEYS = ["platform", "account_id", "window", "goal", "hashtag_id"]
@@ -188,6 +195,14 @@ def test_relative_rejects_unknown_goals_and_naive_now() -> None:
 # --- lift and intervals -----------------------------------------------------------------------------
 
 
+def assert_no_headline(row: dict[str, Any]) -> None:
+    """Under MIN_POSTS posts: no score, no interval, no lfsr or q-value, no verdict."""
+    assert row["posts"] < MIN_POSTS
+    assert row["verdict"] == "too_few_posts"
+    for column in ("score", "score_low", "score_high", "lfsr", "qvalue"):
+        assert row[column] is None, column
+
+
 def test_lift_and_interval_for_one_two_three_posts() -> None:
     relative = relative_rows(
         [(1, 1, 0.5)]  # hashtag 1: n = 1
@@ -196,39 +211,78 @@ def test_lift_and_interval_for_one_two_three_posts() -> None:
     )
     links = make_links([(1, 1), (2, 2), (3, 2), (4, 3), (5, 3), (6, 3)])
     one = lift_of(relative, links, 1)
-    # n = 1: lift exp(0.5) - 1 = 0.6487; no sd, no interval, so no verdict
+    # n = 1: lift exp(0.5) - 1 = 0.6487; no sd, no interval
     assert one["posts"] == 1
     assert one["lift"] == pytest.approx(math.exp(0.5) - 1)
     assert one["sd_log_ratio"] is None
     assert one["ci_low"] is None
-    assert one["verdict"] == "unclear"
+    assert_no_headline(one)
     two = lift_of(relative, links, 2)
     # n = 2: mean 0.3, var ((-0.1)^2 + 0.1^2) / 1 = 0.02, se = sqrt(0.02 / 2) = 0.1,
-    # t(1) = 12.7062 -> exp(0.3 -/+ 1.27062) - 1 = -0.6212 .. +3.8093: unclear
+    # t(1) = 12.7062 -> exp(0.3 -/+ 1.27062) - 1 = -0.6212 .. +3.8093
     assert two["mean_log_ratio"] == pytest.approx(0.3)
     assert two["sd_log_ratio"] == pytest.approx(math.sqrt(0.02))
     assert two["ci_low"] == pytest.approx(math.exp(0.3 - 12.706204736174676 * 0.1) - 1)
     assert two["ci_high"] == pytest.approx(math.exp(0.3 + 12.706204736174676 * 0.1) - 1)
-    assert two["verdict"] == "unclear"
+    assert_no_headline(two)
     three = lift_of(relative, links, 3)
     # n = 3: mean 0.6, var 0.02 / 2 = 0.01, se = 0.1 / sqrt(3) = 0.057735, t(2) = 4.302653
-    # -> half 0.248414 -> exp(0.351586) - 1 = +0.4213 .. exp(0.848414) - 1 = +1.3359: lifts
+    # -> half 0.248414 -> exp(0.351586) - 1 = +0.4213 .. exp(0.848414) - 1 = +1.3359: the raw
+    # interval excludes 0, but three posts are under MIN_POSTS: no verdict
     half = 4.302652729749459 * 0.1 / math.sqrt(3)
     assert three["ci_low"] == pytest.approx(math.exp(0.6 - half) - 1)
     assert three["ci_high"] == pytest.approx(math.exp(0.6 + half) - 1)
     assert three["ci_low"] == pytest.approx(0.4213, abs=1e-4)
-    assert three["verdict"] == "lifts"
+    assert_no_headline(three)
+
+
+def test_verdict_needs_five_posts() -> None:
+    # hashtag 4: four posts, hashtag 5: five, all around +1.0 (spread 0.1)
+    values = [0.9, 1.1, 0.9, 1.1, 1.0]
+    relative = relative_rows(
+        [(i, 1, values[i - 1]) for i in range(1, 5)] + [(i, 1, values[i - 5]) for i in range(5, 10)]
+    )
+    links = make_links([(i, 4) for i in range(1, 5)] + [(i, 5) for i in range(5, 10)])
+    four, five = lift_of(relative, links, 4), lift_of(relative, links, 5)
+    assert MIN_POSTS == 5
+    assert four["lift"] == pytest.approx(five["lift"]) == pytest.approx(math.e - 1)
+    assert_no_headline(four)
+    assert five["verdict"] == "lifts"
+    assert 0 < five["score_low"] < five["score"] < five["score_high"]
+    assert five["qvalue"] <= 0.05
 
 
 def test_underperforms_verdict() -> None:
-    # mean -0.6, same spread as above: interval exp(-0.848) - 1 .. exp(-0.352) - 1 < 0
-    relative = relative_rows([(1, 1, -0.5), (2, 1, -0.6), (3, 1, -0.7)])
-    row = lift_of(relative, make_links([(1, 9), (2, 9), (3, 9)]), 9)
-    assert row["ci_high"] == pytest.approx(math.exp(-0.6 + 4.302652729749459 * 0.1 / 3**0.5) - 1)
+    # Three hashtags of 10 posts each at -0.6, +0.6 and 0.0 (each +/- 0.1): no companions, no
+    # timing, so offset_sum = 0 and b = sum(y) / (n + 1) = -6 / 11.
+    rows: list[tuple[int, int, float]] = []
+    tags: list[tuple[int, int]] = []
+    for hashtag, centre in [(9, -0.6), (8, 0.6), (7, 0.0)]:
+        for k in range(10):
+            rows.append((len(rows) + 1, 1, centre + (0.1 if k % 2 else -0.1)))
+            tags.append((len(rows), hashtag))
+    relative, links = relative_rows(rows), make_links(tags)
+    row = lift_of(relative, links, 9)
+    assert row["ci_high"] < 0  # raw t interval below 0 too
+    # resid_m2 = 10 * 0.01 = 0.1 each; pooled = 0.3 / 27; resid_var = (10 * pooled + 0.1) / 19
+    pooled = 0.3 / 27
+    resid_var = (10 * pooled + 0.1) / (10 + 9)
+    assert row["offset_sum"] == pytest.approx(0.0, abs=1e-9)
+    assert row["resid_m2"] == pytest.approx(0.1)
+    assert row["estimate"] == pytest.approx(-6 / 11)
+    assert row["estimate_se"] == pytest.approx(math.sqrt(resid_var / 11))
+    # shrunk toward 0 (never past it), the whole interval below 0
+    assert math.exp(-6 / 11) - 1 < row["score"] < 0
+    assert row["score_low"] < row["score"] < row["score_high"] < 0
+    assert row["qvalue"] <= 0.05
     assert row["verdict"] == "underperforms"
+    assert lift_of(relative, links, 8)["verdict"] == "lifts"
+    flat = lift_of(relative, links, 7)
+    assert flat["score"] == pytest.approx(0.0, abs=1e-9)
+    assert flat["verdict"] == "unclear"
 
 
-def test_shrinkage_formula_on_a_tiny_scope() -> None:
+def test_adjusted_estimate_on_a_tiny_scope() -> None:
     relative = relative_rows(
         [(i, 1, v) for i, v in enumerate([0.9, 1.1, 0.9, 1.1, 1.0], start=1)]  # hashtag 1
         + [(i, 1, -v) for i, v in enumerate([0.9, 1.1, 0.9, 1.1, 1.0], start=6)]  # hashtag 2
@@ -236,21 +290,33 @@ def test_shrinkage_formula_on_a_tiny_scope() -> None:
     )
     links = make_links([(i, 1) for i in range(1, 6)] + [(i, 2) for i in range(6, 11)] + [(11, 3)])
     # m2: 4 * 0.1^2 = 0.04 for hashtags 1 and 2, 0 for 3; pooled = 0.08 / (4 + 4 + 0) = 0.01
-    # se2(1) = (10 * 0.01 + 0.04) / (10 + 4) / 5 = 0.002; se2(3) = (10 * 0.01) / 10 / 1 = 0.01
-    # tau2 = var(1.0, -1.0) - mean(0.002, 0.002) = 2 - 0.002 = 1.998 (hashtag 3: n < 5)
-    # weight(1) = 1.998 / 2.000 = 0.999; weight(3) = 1.998 / 2.008
+    # resid_var(1) = (10 * 0.01 + 0.04) / (10 + 4) = 0.01 -> se = sqrt(0.01 / 6); b = 5 / 6
+    # resid_var(3) = (10 * 0.01 + 0) / (10 + 0) = 0.01 -> se = sqrt(0.01 / 2); b = 2 / 2
     assert PRIOR_DF == 10.0
-    first, single = lift_of(relative, links, 1), lift_of(relative, links, 3)
-    assert first["weight"] == pytest.approx(0.999)
-    assert first["score"] == pytest.approx(math.exp(0.999 * 1.0) - 1)
-    assert first["score_low"] == pytest.approx(
-        math.exp(0.999 - 1.959963984540054 * math.sqrt(0.999 * 0.002)) - 1
+    first, second, single = (lift_of(relative, links, h) for h in (1, 2, 3))
+    assert first["estimate"] == pytest.approx(5 / 6)
+    assert first["estimate_se"] == pytest.approx(math.sqrt(0.01 / 6))
+    assert second["estimate"] == pytest.approx(-5 / 6)
+    assert single["estimate"] == pytest.approx(1.0)
+    assert single["estimate_se"] == pytest.approx(math.sqrt(0.01 / 2))
+    # the headline is the estimate shrunk toward 0 (a little: the evidence is strong)
+    assert 0 < first["score"] < math.exp(5 / 6) - 1
+    assert first["score"] == pytest.approx(math.exp(5 / 6) - 1, rel=0.01)
+    assert -1 < math.exp(-5 / 6) - 1 < second["score"] < 0
+    assert (first["verdict"], second["verdict"]) == ("lifts", "underperforms")
+    # the single post has the highest raw lift (e^2 - 1) but no score: it ranks last
+    assert single["lift"] > first["lift"]
+    assert_no_headline(single)
+    ranked = (
+        hashtag_lift(relative, links)
+        .collect()
+        .filter(pl.col("account_id") == 1)
+        .sort("score", descending=True, nulls_last=True)
     )
-    assert single["weight"] == pytest.approx(1.998 / 2.008)
-    assert single["score"] == pytest.approx(math.exp(2.0 * 1.998 / 2.008) - 1)
+    assert ranked["hashtag_id"].to_list() == [1, 2, 3]
 
 
-def test_shrinkage_pulls_a_single_post_more_than_fifty_posts() -> None:
+def test_a_single_post_gets_no_score_and_fifty_posts_are_shrunk() -> None:
     rng = np.random.default_rng(7)
     rows: list[tuple[int, int, float]] = []
     links: list[tuple[int, int]] = []
@@ -268,9 +334,34 @@ def test_shrinkage_pulls_a_single_post_more_than_fifty_posts() -> None:
     relative, tags = relative_rows(rows), make_links(links)
     single, fifty = lift_of(relative, tags, 1), lift_of(relative, tags, 2)
     assert single["mean_log_ratio"] == pytest.approx(fifty["mean_log_ratio"]) == pytest.approx(1.0)
-    assert single["weight"] < fifty["weight"] / 3
-    assert 0 < single["score"] < fifty["score"] < single["lift"]
-    assert single["score_high"] - single["score_low"] > 0
+    assert single["lift"] == pytest.approx(fifty["lift"]) == pytest.approx(math.e - 1)
+    assert_no_headline(single)
+    # b = 50 / 51, then shrunk toward 0: a real effect, positive but below its raw lift
+    assert fifty["estimate"] == pytest.approx(50 / 51)
+    assert 0 < fifty["score"] < math.exp(50 / 51) - 1 < fifty["lift"]
+    assert 0 < fifty["score_low"] < fifty["score"] < fifty["score_high"]
+    assert fifty["verdict"] == "lifts"
+    out = hashtag_lift(relative, tags).collect().filter(pl.col("account_id") == 1)
+    ranked = out.sort("score", descending=True, nulls_last=True)["hashtag_id"].to_list()
+    assert ranked[0] == 2
+    assert ranked[-1] == 1  # the one-post tag after every judged one
+    # the background tags (true effects within +/- 0.3, 10 noisy posts) get no verdict
+    background = out.filter(pl.col("hashtag_id") >= 10)
+    assert set(background["verdict"]) == {"unclear"}
+
+
+def test_a_list_of_null_tags_gives_no_verdicts() -> None:
+    # 30 hashtags x 10 posts, every post N(0, 0.5^2): no tag has an effect, although their
+    # raw means scatter (raw lifts of +/- 20% and more)
+    rng = np.random.default_rng(3)
+    rows = [(post, 1, float(rng.normal(0, 0.5))) for post in range(1, 301)]
+    links = make_links([(post, (post - 1) // 10 + 1) for post in range(1, 301)])
+    out = hashtag_lift(relative_rows(rows), links).collect().filter(pl.col("account_id") == 1)
+    assert out.height == 30
+    assert out["lift"].abs().max() > 0.2  # type: ignore[operator]
+    assert set(out["verdict"]) == {"unclear"}
+    assert out["qvalue"].min() > 0.05  # type: ignore[operator]
+    assert out["score"].abs().max() < 0.01  # type: ignore[operator]
 
 
 def test_lift_rolls_up_scopes_and_keeps_windows_and_goals_apart() -> None:
@@ -319,6 +410,13 @@ def test_empty_input_gives_empty_lift() -> None:
 # --- polars equals the pandas reference -------------------------------------------------------------
 
 
+def relative_from_pandas(frame: pd.DataFrame) -> pl.DataFrame:
+    """The reference's relative frame as RELATIVE_SCHEMA: its integer ``slot`` has NULLs (posts
+    with no local time), which `frame_from_pandas` only reads through a float column."""
+    floats = pl.Schema(dict(RELATIVE_SCHEMA, slot=pl.Float64(), month=pl.Float64()))
+    return frame_from_pandas(frame, floats).cast(dict(RELATIVE_SCHEMA))  # type: ignore[arg-type]
+
+
 def test_relative_and_lift_match_reference_on_random_frame() -> None:
     posts, links = random_frames(3_000, 9_000, seed=1, n_hashtags=60, n_accounts=7)
     posts_pd, links_pd = frame_to_pandas(posts), frame_to_pandas(links)
@@ -327,12 +425,23 @@ def test_relative_and_lift_match_reference_on_random_frame() -> None:
     keys = ["post_id", "window", "goal"]
     assert_frame_equal(
         relative.collect().sort(keys),
-        frame_from_pandas(relative_ref, RELATIVE_SCHEMA).sort(keys),
+        relative_from_pandas(relative_ref).sort(keys),
         rel_tol=REL,
         abs_tol=ABS,
     )
     got = hashtag_lift(relative, links.lazy()).collect().sort(LIFT_KEYS)
     expected = frame_from_pandas(hashtag_lift_pd(relative_ref, links_pd), LIFT_SCHEMA)
     assert got.height > 5_000
-    assert set(got["verdict"]) == {"lifts", "underperforms", "unclear"}
-    assert_frame_equal(got, expected.sort(LIFT_KEYS), rel_tol=REL, abs_tol=ABS)
+    assert set(got["verdict"]) == set(VERDICTS)
+    few = got.filter(pl.col("posts") < MIN_POSTS)
+    assert set(few["verdict"]) == {"too_few_posts"}
+    assert few["score"].null_count() == few["qvalue"].null_count() == few.height
+    judged = got.filter(pl.col("posts") >= MIN_POSTS)
+    assert judged["score"].null_count() == judged["qvalue"].null_count() == 0
+    # the reference computes the closed-form columns only (test_effects.py checks the rest)
+    assert_frame_equal(
+        got.drop(NOT_CLOSED_FORM),
+        expected.sort(LIFT_KEYS).drop(NOT_CLOSED_FORM),
+        rel_tol=REL,
+        abs_tol=ABS,
+    )

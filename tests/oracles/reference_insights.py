@@ -207,6 +207,10 @@ NOT_CLOSED_FORM = (
 )
 
 
+#: SLOT_SCHEMA columns of the cell estimate (the same joint fit and prior): left NaN.
+NOT_CLOSED_FORM_SLOT = ("score", "score_low", "score_high", "lfsr", "qvalue", "verdict")
+
+
 def hashtag_lift_pd(relative: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
     """LIFT_SCHEMA columns: the raw lift and its t interval (NOT_CLOSED_FORM columns NaN)."""
     table = _stats(_tag(relative, links), ["window", "goal", "hashtag_id"], "log_ratio")
@@ -243,14 +247,18 @@ def slot_lift_pd(
     table["lift"] = np.exp(table["mean"]) - 1
     low, high = _t_interval(table["mean"], table["var"], table["n"])
     table["ci_low"], table["ci_high"] = np.exp(low) - 1, np.exp(high) - 1
+    for column in NOT_CLOSED_FORM_SLOT:
+        table[column] = None if column == "verdict" else np.nan
     return table[list(SLOT_SCHEMA)]
 
 
 def best_slots_pd(slots: pd.DataFrame, *, min_posts: int = 5, limit: int = 3) -> pd.DataFrame:
-    """BEST_SLOT_SCHEMA columns: the top cells by CI lower bound per (scope, window, hashtag)."""
-    ranked = slots[(slots["posts"] >= min_posts) & slots["ci_low"].notna()]
+    """BEST_SLOT_SCHEMA columns: the top cells by their estimate (score) per (scope, window,
+    hashtag). The scores are not closed-form: pass the production slot table (this checks the
+    ranking rule, not the estimate)."""
+    ranked = slots[(slots["posts"] >= min_posts) & slots["score"].notna()]
     ranked = ranked.sort_values(
-        [*_SCOPE, "window", "hashtag_id", "ci_low", "lift", "weekday", "hour"],
+        [*_SCOPE, "window", "hashtag_id", "score", "lift", "weekday", "hour"],
         ascending=[True, True, True, True, False, False, True, True],
     )
     group = [*_SCOPE, "window", "hashtag_id"]
@@ -515,12 +523,15 @@ def recommend_pd(
     limit: int = 5,
     companions: int = 3,
 ) -> pd.DataFrame:
-    """The use and avoid lists of one (scope, goal, window), one row per hashtag.
+    """The use, worth-testing and avoid lists of one (scope, goal, window), one row per hashtag,
+    from a lift table that carries the estimate (the production one: the rules are what is
+    checked here, not the estimate).
 
-    Columns: action ("use" / "avoid"), hashtag_id, posts, expected_lift / expected_low /
+    Columns: action ("use" / "test" / "avoid"), hashtag_id, posts, expected_lift / expected_low /
     expected_high (the score and its interval), lift, ci_low, ci_high, verdict, the rank-1 slot
     (slot_weekday, slot_hour, slot_lift, slot_posts; NaN without one) and companions (a tuple of
-    partner ids, highest pair lift first). Rows are in list order, "use" first.
+    partner ids, highest pair lift first). Rows are in list order: use, test (only when use is
+    empty), avoid.
     """
     rows = lift[
         (lift["platform"] == platform)
@@ -534,9 +545,13 @@ def recommend_pd(
         limit = min(limit, 5)
     use = rows[rows["verdict"] == "lifts"]
     use = use.sort_values(["score", "hashtag_id"], ascending=[False, True]).head(limit)
+    test = rows[(rows["verdict"] == "unclear") & (rows["score"] > 0)] if use.empty else rows[:0]
+    test = test.sort_values(["score", "hashtag_id"], ascending=[False, True]).head(limit)
     avoid = rows[rows["verdict"] == "underperforms"]
     avoid = avoid.sort_values(["score", "hashtag_id"], ascending=[True, True]).head(limit)
-    chosen = pd.concat([use.assign(action="use"), avoid.assign(action="avoid")])
+    chosen = pd.concat(
+        [use.assign(action="use"), test.assign(action="test"), avoid.assign(action="avoid")]
+    )
     out = pd.DataFrame(
         {
             "action": chosen["action"],
