@@ -9,7 +9,8 @@ The tests need the servers the suite uses (HASHTAG_TEST_DATABASE_URL / _REDIS_UR
 embedded ones). Each mutant is one niced pytest process over the module's own tests, one at a
 time: a module takes minutes (collect/) to hours (aggregates/, whose tests recompute real
 data). Sessions are kept in .mutation/ and resumed: a run stopped half-way goes on where it
-left off; delete .mutation/<name>.sqlite to start a module again.
+left off; `--retest-survivors` runs the survivors again (after new tests); delete
+.mutation/<name>.sqlite to start a module again.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -47,7 +49,7 @@ _INGEST_TESTS = (
 #: Module (under src/hashtag_core) -> the tests that cover it, so that a mutant runs those only.
 MODULES: dict[str, tuple[str, ...]] = {
     "collect/ratelimit.py": ("tests/collect/test_http.py",),
-    "collect/http.py": ("tests/collect/test_http.py",),
+    "collect/http.py": ("tests/collect/test_http.py", "tests/collect/test_pacer_edges.py"),
     "posts/repository.py": _IMPORT_TESTS,
     "posts/service.py": (*_IMPORT_TESTS, "tests/core/test_incremental.py"),
     "posts/schemas.py": ("tests/api/test_endpoints.py", *_IMPORT_TESTS),
@@ -130,10 +132,14 @@ def _run(*args: str) -> None:
     subprocess.run(args, cwd=ROOT, check=True)
 
 
-def mutate(module: str) -> Tally:
-    """Run (or resume) the session of one module; its tally."""
+def mutate(module: str, *, retest_survivors: bool = False) -> Tally:
+    """Run (or resume) the session of one module; its tally. With `retest_survivors`, the
+    mutants that survived are run again (after new tests were written for them)."""
     config = _config(module, MODULES[module])
     session = config.with_suffix(".sqlite")
+    if retest_survivors and session.exists():
+        with sqlite3.connect(session) as db:
+            db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
     if not session.exists():
         _run("cosmic-ray", "init", str(config), str(session))
         _run("cr-filter-operators", str(session), str(config))
@@ -177,6 +183,9 @@ def main() -> int:
     parser.add_argument(
         "--report-only", action="store_true", help="tally the stored sessions, run nothing"
     )
+    parser.add_argument(
+        "--retest-survivors", action="store_true", help="run the surviving mutants again"
+    )
     args = parser.parse_args()
     unknown = sorted(set(args.modules) - set(MODULES))
     if unknown:
@@ -189,7 +198,7 @@ def main() -> int:
             if session.exists():
                 tallies.append(tally(module, session))
             continue
-        tallies.append(mutate(module))
+        tallies.append(mutate(module, retest_survivors=args.retest_survivors))
     text = report(tallies)
     (OUT / "report.md").write_text(text, encoding="utf-8")
     sys.stdout.write(text)

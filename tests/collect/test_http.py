@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -474,6 +475,79 @@ class TestHeaders:
         assert usage is not None
         assert usage.percent == 100
         assert usage.regain_s == 19 * 60
+
+    def test_retry_after_a_date_already_past_is_no_wait(self) -> None:
+        headers = httpx.Headers({"Retry-After": "Mon, 02 Mar 2026 11:59:00 GMT"})
+        assert retry_after_s(headers, NOON) == 0.0
+
+    @pytest.mark.parametrize(
+        ("remaining", "reset"), [("none", "100"), ("0", "soon"), ("0.5", "100")]
+    )
+    def test_x_reset_unreadable_is_ignored(self, remaining: str, reset: str) -> None:
+        headers = httpx.Headers({"x-rate-limit-remaining": remaining, "x-rate-limit-reset": reset})
+        assert x_reset_wait(headers, NOON) is None
+
+    def test_x_reset_with_one_request_left_is_no_pause(self) -> None:
+        headers = httpx.Headers(
+            {"x-rate-limit-remaining": "1", "x-rate-limit-reset": str(int(NOON) + 30)}
+        )
+        assert x_reset_wait(headers, NOON) is None
+
+    def test_meta_regain_of_one_minute(self) -> None:
+        buc = {"1": [{"type": "pages", "call_count": 100, "estimated_time_to_regain_access": 1}]}
+        usage = meta_usage(httpx.Headers({"X-Business-Use-Case-Usage": json.dumps(buc)}))
+        assert usage is not None
+        assert usage.regain_s == 60
+
+    def test_x_reset_with_a_negative_remaining_count_is_exhausted(self) -> None:
+        headers = httpx.Headers(
+            {"x-rate-limit-remaining": "-1", "x-rate-limit-reset": str(int(NOON) + 30)}
+        )
+        assert x_reset_wait(headers, NOON) == 31.0
+
+    def test_retry_after_date_without_zone_is_gmt(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        # "-0000" parses to a naive datetime; read on a machine whose local zone is not UTC.
+        monkeypatch.setenv("TZ", "Asia/Tokyo")
+        time.tzset()
+        try:
+            headers = httpx.Headers({"Retry-After": "Mon, 02 Mar 2026 12:00:30 -0000"})
+            assert retry_after_s(headers, NOON) == 30.0
+        finally:
+            monkeypatch.undo()
+            time.tzset()
+
+    def test_x_reset_already_past_waits_the_margin_only(self) -> None:
+        headers = httpx.Headers(
+            {"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(NOON) - 30)}
+        )
+        assert x_reset_wait(headers, NOON) == 1.0
+
+    @pytest.mark.parametrize("minutes", [0, -3])
+    def test_meta_regain_of_no_time_is_no_lockout(self, minutes: int) -> None:
+        buc = {
+            "1": [{"type": "pages", "call_count": 100, "estimated_time_to_regain_access": minutes}]
+        }
+        usage = meta_usage(httpx.Headers({"X-Business-Use-Case-Usage": json.dumps(buc)}))
+        assert usage is not None
+        assert (usage.percent, usage.regain_s) == (100, None)
+
+    def test_meta_regain_takes_the_longest_lockout(self) -> None:
+        buc = {
+            "1": [{"type": "pages", "call_count": 10, "estimated_time_to_regain_access": 2}],
+            "2": [{"type": "ads", "total_time": 40, "estimated_time_to_regain_access": 5}],
+        }
+        usage = meta_usage(httpx.Headers({"X-Business-Use-Case-Usage": json.dumps(buc)}))
+        assert usage is not None
+        assert (usage.percent, usage.regain_s) == (40, 300)
+
+    @pytest.mark.parametrize("app", ["not json", "[1, 2]", '{"call_count": "high"}', ""])
+    def test_meta_usage_unreadable_counts_as_zero(self, app: str) -> None:
+        usage = meta_usage(httpx.Headers({"X-App-Usage": app}))
+        assert usage is not None
+        assert (usage.percent, usage.regain_s) == (0.0, None)
+
+    def test_meta_usage_absent(self) -> None:
+        assert meta_usage(httpx.Headers({})) is None
 
     def test_redact_url_masks_tokens(self) -> None:
         url = redact_url(
