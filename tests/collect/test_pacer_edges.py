@@ -4,6 +4,8 @@ test_http.py); written for mutants `make mutate` found alive."""
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any
 
 import httpx
@@ -20,6 +22,7 @@ from hashtag_core.collect import (
 )
 from hashtag_core.collect.http import Outcome, RequestPacer, RequestStats, Verdict, _scrub
 from hashtag_core.collect.linkedin import classify_linkedin
+from hashtag_core.collect.meta import classify_meta
 from hashtag_core.collect.x import classify_x
 from hashtag_core.platforms import Platform
 from tests.collect.test_http import FakeClock, Script, _get, _transport
@@ -121,3 +124,44 @@ class TestFinalErrors:
     async def test_a_real_404_is_not_found(self) -> None:
         with pytest.raises(NotFound):
             await _get(Platform.X, [(404, {}, {"title": "Not Found Error"})], classify_x)
+
+
+class TestMetaUsage:
+    @staticmethod
+    async def _twice(usage: dict[str, object], **settings: Any) -> list[float]:
+        """The sleeps of two requests to Meta, the first answered with `usage` (X-App-Usage)."""
+        clock = FakeClock()
+        seen: list[httpx.Request] = []
+        pacer = RequestPacer(
+            Platform.FACEBOOK, CollectSettings(**settings), sleep=clock.sleep, clock=clock.time
+        )
+        headers = {"X-App-Usage": json.dumps(usage)}
+        script: Script = [(200, headers, {}), (200, {}, {})]
+        async with httpx.AsyncClient(transport=_transport(script, seen)) as client:
+            for _ in range(2):
+                await pacer.get_json(
+                    client, "https://graph.example/v22.0/1", params=None, headers={},
+                    classify=classify_meta, label="fb", stats=RequestStats(),
+                )  # fmt: skip
+        return clock.slept
+
+    async def test_at_exactly_100_percent_the_platform_pauses(self) -> None:
+        # No lockout announced: the longest backoff; then the slowest pace.
+        slept = await self._twice({"call_count": 100}, backoff_max_s=30, meta_slowdown_max_s=2)
+        assert slept == [30.0, 2.0]
+
+    async def test_over_100_percent_the_pace_is_the_slowest_not_beyond(self) -> None:
+        slept = await self._twice({"call_count": 120}, backoff_max_s=30, meta_slowdown_max_s=2)
+        assert slept == [30.0, 2.0]
+
+    async def test_a_threshold_of_100_percent_still_slows_down_above_it(self) -> None:
+        slept = await self._twice(
+            {"call_count": 120}, backoff_max_s=30, meta_slowdown_pct=100, meta_slowdown_max_s=2
+        )
+        assert slept == [30.0, 2.0]
+
+
+async def test_a_retry_is_logged_with_its_number(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="hashtag_core.collect")
+    await _get(Platform.X, [(503, {}, {}), (200, {}, {})], classify_x, max_tries=3)
+    assert "retry 1 of 2 in 0.50 s" in caplog.text
