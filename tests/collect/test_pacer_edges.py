@@ -20,7 +20,14 @@ from hashtag_core.collect import (
     RateLimited,
     RequestRejected,
 )
-from hashtag_core.collect.http import Outcome, RequestPacer, RequestStats, Verdict, _scrub
+from hashtag_core.collect.http import (
+    Outcome,
+    RequestPacer,
+    RequestStats,
+    Verdict,
+    _scrub,
+    redact_url,
+)
 from hashtag_core.collect.linkedin import classify_linkedin
 from hashtag_core.collect.meta import classify_meta
 from hashtag_core.collect.x import classify_x
@@ -165,3 +172,25 @@ async def test_a_retry_is_logged_with_its_number(caplog: pytest.LogCaptureFixtur
     caplog.set_level(logging.WARNING, logger="hashtag_core.collect")
     await _get(Platform.X, [(503, {}, {}), (200, {}, {})], classify_x, max_tries=3)
     assert "retry 1 of 2 in 0.50 s" in caplog.text
+
+
+async def test_once_a_pause_is_over_the_next_request_does_not_wait() -> None:
+    clock = FakeClock()
+    seen: list[httpx.Request] = []
+    pacer = RequestPacer(Platform.LINKEDIN, CollectSettings(), sleep=clock.sleep, clock=clock.time)
+    script: Script = [(429, {"Retry-After": "7"}, {}), (200, {}, {})]
+    async with httpx.AsyncClient(transport=_transport(script, seen)) as client:
+        for _ in range(3):
+            await pacer.get_json(
+                client, "https://li.example/", params=None, headers={},
+                classify=classify_linkedin, label="li", stats=RequestStats(),
+            )  # fmt: skip
+    assert clock.slept == [7.0]  # not a sleep of 0 s before each later request
+    assert len(seen) == 4
+
+
+def test_redact_url_keeps_the_other_params_it_merges() -> None:
+    url = redact_url("https://graph.example/v22.0/1", {"limit": "2", "access_token": "abc"})
+    assert "limit=2" in url
+    assert "abc" not in url
+    assert "access_token=%2A%2A%2A" in url
