@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -107,7 +108,9 @@ def _config(module: str, tests: tuple[str, ...]) -> Path:
     excluded = ", ".join(f'"{pattern}"' for pattern in EXCLUDED_OPERATORS)
     command = shlex.join(
         [
-            "nice", "-n", "10", sys.executable, "-m", "pytest", "-x", "-q",
+            # -B: no bytecode written. A mutant the same size as the source, written within
+            # the second of the last restore, would otherwise run from the stale .pyc.
+            "nice", "-n", "10", sys.executable, "-B", "-m", "pytest", "-x", "-q",
             "-p", "no:cacheprovider", *tests,
             "-k", "not 100_mb_body",
         ]
@@ -140,6 +143,8 @@ def mutate(module: str, *, retest_survivors: bool = False) -> Tally:
     if retest_survivors and session.exists():
         with sqlite3.connect(session) as db:
             db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
+    for cached in (ROOT / "src").rglob("__pycache__"):
+        shutil.rmtree(cached)
     if not session.exists():
         _run("cosmic-ray", "init", str(config), str(session))
         _run("cr-filter-operators", str(session), str(config))

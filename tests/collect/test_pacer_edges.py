@@ -157,6 +157,10 @@ class TestMetaUsage:
         slept = await self._twice({"call_count": 100}, backoff_max_s=30, meta_slowdown_max_s=2)
         assert slept == [30.0, 2.0]
 
+    async def test_at_99_percent_there_is_no_pause_only_spacing(self) -> None:
+        slept = await self._twice({"call_count": 99}, backoff_max_s=30, meta_slowdown_max_s=2)
+        assert slept == [1.9]  # 19/20 of the way from 80% to 100%
+
     async def test_over_100_percent_the_pace_is_the_slowest_not_beyond(self) -> None:
         slept = await self._twice({"call_count": 120}, backoff_max_s=30, meta_slowdown_max_s=2)
         assert slept == [30.0, 2.0]
