@@ -9,7 +9,7 @@ SYNC := $(UV) sync --frozen --extra embedded
 RUN := $(UV) run --frozen --extra embedded
 
 .DEFAULT_GOAL := help
-.PHONY: help sync up test lint typecheck format all bench clean
+.PHONY: help sync up test lint typecheck format all bench mutate clean
 
 help: ## Show the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ all: lint typecheck test ## Everything CI runs
 bench: sync ## Run the benchmarks in bench/ (when there are any)
 	@if [ -f bench/__main__.py ]; then $(UV) run --frozen python -m bench; \
 	else echo "no benchmark to run: bench/__main__.py does not exist yet" >&2; exit 1; fi
+
+mutate: sync ## Mutation testing, on demand (MODULES="collect/http.py ..." for some; hours for all)
+	$(UV) run --frozen python scripts/mutate.py $(MODULES)
 
 clean: ## Remove the test suite's embedded servers' data (.data/test); never your data
 	rm -rf .data/test

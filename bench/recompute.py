@@ -323,8 +323,10 @@ def _pandas_plans(
     }
 
 
-def _same(got: pl.DataFrame, expected: pd.DataFrame, schema: pl.Schema) -> str | None:
-    """None when the frames agree to 1e-9 relative, else what differs."""
+def _same(got: pl.DataFrame, expected: pd.DataFrame, schema: pl.Schema) -> dict[str, Any] | None:
+    """None when the frames agree to 1e-9 relative, else what differs: a description and the
+    figures of the difference (rows per side, rows on one side only, float cells null on one
+    side only, the largest absolute gap)."""
     theirs = frame_from_pandas(expected, schema)
     keys = [name for name, dtype in schema.items() if not dtype.is_float()]
     try:
@@ -335,21 +337,37 @@ def _same(got: pl.DataFrame, expected: pd.DataFrame, schema: pl.Schema) -> str |
             abs_tol=ABS,
         )
     except AssertionError as error:
-        return f"{str(error).splitlines()[0][:200]}; {_largest_gap(got, theirs, keys)}"
+        gap = _gap(got, theirs, keys)
+        return {"text": f"{str(error).splitlines()[0][:200]}; {gap['text']}", **gap}
     return None
 
 
-def _largest_gap(ours: pl.DataFrame, theirs: pl.DataFrame, keys: list[str]) -> str:
+def _gap(ours: pl.DataFrame, theirs: pl.DataFrame, keys: list[str]) -> dict[str, Any]:
     """Rows on each side and the largest absolute gap per float column after a key join."""
     joined = ours.join(theirs, on=keys, how="full", suffix="_pd", nulls_equal=True)
-    gaps = []
+    gaps, largest, nulls_total, material = [], 0.0, 0, 0
     for name, dtype in ours.schema.items():
         if dtype.is_float():
             a, b = joined[name], joined[f"{name}_pd"]
             gap = (a - b).abs().max()
             nulls = int((a.is_null() != b.is_null()).sum())
+            largest = max(largest, float(gap) if isinstance(gap, int | float) else 0.0)
+            nulls_total += nulls
+            # More than rounding: beyond 1e-6 relative, and beyond 1e-9 absolute (near-zero
+            # variances differ in their last bits between the two formulas).
+            x, y = pl.col("a"), pl.col("b")
+            off = (x - y).abs() > pl.max_horizontal(x.abs(), y.abs()) * 1e-6 + 1e-9
+            material += int(pl.DataFrame({"a": a, "b": b}).select(off.sum()).item())
             gaps.append(f"{name}: max gap {gap}, null mismatches {nulls}")
-    return f"rows {ours.height} vs {theirs.height}; " + "; ".join(gaps)
+    unmatched = joined.height - ours.join(theirs, on=keys, how="inner", nulls_equal=True).height
+    return {
+        "text": f"rows {ours.height} vs {theirs.height}; " + "; ".join(gaps),
+        "rows": [ours.height, theirs.height],
+        "unmatched_rows": unmatched,
+        "null_mismatches": nulls_total,
+        "max_abs_gap": largest,
+        "material_cells": material,
+    }
 
 
 #: pandas references left out above this many posts (hashtag_pair's pandas anti-joins took
@@ -388,7 +406,8 @@ def measure_compute(url: str, now: datetime, *, pandas: bool = True) -> dict[str
         problem = _same(frames[name], expected, repo.AGGREGATE_TABLES[name])
         per_table[name]["identical"] = problem is None
         if problem:
-            mismatches[name] = problem
+            mismatches[name] = problem["text"]
+            per_table[name]["difference"] = {k: v for k, v in problem.items() if k != "text"}
     result["pandas_s"] = total
     result["pandas_skipped"] = skipped
     if skipped:  # compare like with like: the polars times of the same tables, one by one

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,7 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hashtag_api.deps import get_session, get_snapshot
 from hashtag_api.main import create_app
-from hashtag_api.ratelimit import RateLimiter
+from hashtag_api.ratelimit import RateLimiter, Verdict
 from hashtag_api.security import CSP_API, CSP_DASHBOARD, CSP_DOCS
 from hashtag_core.config import Settings
 from hashtag_core.keys import service as key_service
@@ -272,17 +273,28 @@ async def test_last_used_is_written_at_most_once_a_minute(
 # --- rate limits ------------------------------------------------------------------------------
 
 
+class _ClockedLimiter(RateLimiter):
+    """The limiter on a clock the test moves: which window a request falls in is the test's
+    choice, not the machine's speed's."""
+
+    def __init__(self, now: float, **budgets: int) -> None:
+        super().__init__(**budgets)
+        self.now = now
+
+    async def hit(
+        self, redis: Any, identity: str, *, write: bool, now: float | None = None
+    ) -> Verdict | None:
+        return await super().hit(redis, identity, write=write, now=self.now)
+
+
 async def test_over_the_budget_429_with_retry_after_then_recovery(
     make_client: MakeClient, session: AsyncSession
 ) -> None:
-    import asyncio
-
-    limiter = RateLimiter(per_minute=3, writes_per_minute=0, window_s=2)
+    # Half a second into a window never used before (the counters live in the shared Redis).
+    start = 2.0 * (uuid.uuid4().int % 10**9 + 10**9) + 0.5
+    limiter = _ClockedLimiter(start, per_minute=3, writes_per_minute=0, window_s=2)
     client = await make_client(limiter=limiter)
     key = await _key(session, "busy", Scope.READ)
-    # Start at the beginning of a window, so that the budget cannot reset mid-test.
-    loop_time = __import__("time").time
-    await asyncio.sleep(2 - loop_time() % 2 + 0.05)
     remaining = []
     for _ in range(3):
         response = await client.get("/hashtag-performance", headers=_bearer(key))
@@ -294,7 +306,7 @@ async def test_over_the_budget_429_with_retry_after_then_recovery(
     refused = await client.get("/hashtag-performance", headers=_bearer(key))
     assert refused.status_code == 429
     retry_after = int(refused.headers["retry-after"])
-    assert 1 <= retry_after <= 2
+    assert retry_after == 2  # 1.5 s to the window's end, in whole seconds (a test clock)
     error = refused.json()
     assert error["code"] == "rate_limited"
     assert "at most 3 per 2 s for this API key" in error["detail"]
@@ -305,7 +317,9 @@ async def test_over_the_budget_429_with_retry_after_then_recovery(
     assert (await client.get("/hashtag-performance", headers=AUTH)).status_code == 200
     assert (await client.get("/hashtag-performance")).status_code == 200
 
-    await asyncio.sleep(retry_after + 0.05)
+    limiter.now += 1.4  # still the same window
+    assert (await client.get("/hashtag-performance", headers=_bearer(key))).status_code == 429
+    limiter.now = start + retry_after  # as long as Retry-After said
     recovered = await client.get("/hashtag-performance", headers=_bearer(key))
     assert recovered.status_code == 200
     assert recovered.headers["ratelimit-remaining"] == "2"

@@ -1,4 +1,6 @@
-"""The four plan endpoints and their neighbours, over HTTP, against real Postgres and Redis."""
+"""The four plan endpoints and their neighbours, over HTTP, against real Postgres and Redis:
+through the real session dependencies (commits, REPEATABLE READ snapshots, the read lock) and
+figures from the worker's own recompute, on committed data wiped after each test."""
 
 from __future__ import annotations
 
@@ -6,15 +8,27 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from hashtag_core.aggregates.service import recompute
 from tests.api.data import NOW, POSTS
-from tests.helpers import AUTH, NDJSON, ndjson, recompute_in
+from tests.helpers import AUTH, NDJSON, ndjson
 
 
 @pytest.fixture
-async def loaded(client, session):
+def client(real_client):
+    """Every test here runs on the app's real session dependencies."""
+    return real_client
+
+
+async def _recompute(engine) -> None:
+    outcome = await recompute(engine, now=NOW, force=True)
+    assert outcome.status == "computed"
+
+
+@pytest.fixture
+async def loaded(client, engine):
     response = await client.post("/posts/import", content=ndjson(POSTS), headers=NDJSON)
     assert response.status_code == 202, response.text
-    await recompute_in(session, NOW)
+    await _recompute(engine)
     return response.json()
 
 
@@ -315,7 +329,7 @@ class TestImport:
 
 
 class TestUpdatePost:
-    async def test_update_metrics_and_text(self, client, loaded, session):
+    async def test_update_metrics_and_text(self, client, loaded, engine):
         body = {"platform": "x", "post_id": "b2", "likes": 40, "text": "Day two #LEGOLAND #Duplo"}
         response = await client.post("/update-post", json=body, headers=AUTH)
         assert response.status_code == 202, response.text
@@ -333,7 +347,7 @@ class TestUpdatePost:
         # the figures wait for the recompute: the page says a newer version is pending
         page = await _perf(client, window="all")
         assert page["pending_version"] == result["data_version"]
-        await recompute_in(session, NOW)
+        await _recompute(engine)
         assert "duplo" in _by_key(await _perf(client, window="all"))
 
     async def test_no_change_no_job_and_unknown_post(self, client, loaded):
@@ -367,7 +381,7 @@ class TestUpdatePost:
 
 
 class TestJobsAndHealth:
-    async def test_recompute_job_status_follows_the_database(self, client, loaded, session):
+    async def test_recompute_job_status_follows_the_database(self, client, loaded):
         version = loaded["data_version"]
         body = (await client.get(f"/jobs/recompute:{version}")).json()
         assert body["status"] == "complete"
@@ -393,22 +407,22 @@ class TestJobsAndHealth:
 
 
 class TestReport:
-    async def test_csv_neutralises_formula_cells(self, client, session):
+    async def test_csv_neutralises_formula_cells(self, client, engine):
         hostile = {**POSTS[0], "post_id": "evil", "text": "=cmd|' /C calc'!A0 #=cmd"}
         await client.post("/posts/import", content=ndjson([hostile, POSTS[1]]), headers=NDJSON)
         # "#=cmd" is not a hashtag, but a hashtag spelled like "@x" or "-x" cannot exist either;
         # force a dangerous display spelling to prove the writer neutralises it.
-        await recompute_in(session, NOW)
-        conn = await session.connection()
-        await conn.exec_driver_sql(
-            "UPDATE hashtag SET display = '=HYPERLINK(1)' WHERE key = 'legoland'"
-        )
+        await _recompute(engine)
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql(
+                "UPDATE hashtag SET display = '=HYPERLINK(1)' WHERE key = 'legoland'"
+            )
         response = await client.get("/reports/hashtags", params={"format": "csv", "min_posts": 1})
         assert response.status_code == 200
         assert "\n'=HYPERLINK(1)," in response.text
         assert "\n=HYPERLINK" not in response.text
 
-    async def test_report_flags_instagram_posts_over_the_hashtag_cap(self, client, session):
+    async def test_report_flags_instagram_posts_over_the_hashtag_cap(self, client, engine):
         base = {
             **POSTS[0],
             "platform": "instagram",
@@ -422,7 +436,7 @@ class TestReport:
             {**base, "post_id": "x-six", "platform": "x", "account": "xpark", "text": six},
         ]
         await client.post("/posts/import", content=ndjson(posts), headers=NDJSON)
-        await recompute_in(session, NOW)
+        await _recompute(engine)
         body = (
             await client.get("/reports/hashtags", params={"min_posts": 1, "window": "all"})
         ).json()

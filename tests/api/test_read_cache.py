@@ -69,13 +69,13 @@ class Served:
         assert found is not None
         return found
 
-    async def until(self, condition: Callable[[], bool], seconds: float = 5) -> float:
-        """Wait until `condition` holds; the time it took."""
-        started = time.monotonic()
+    async def until(self, condition: Callable[[], bool], seconds: float = 60) -> None:
+        """Wait until `condition` holds (checked between event-loop turns). `seconds` only
+        bounds a hang, far above any machine's delay: how soon it holds is not asserted."""
+        deadline = time.monotonic() + seconds
         while not condition():
-            assert time.monotonic() - started < seconds, "condition not reached in time"
+            assert time.monotonic() < deadline, "condition never reached"
             await asyncio.sleep(0.005)
-        return time.monotonic() - started
 
 
 MakeServed = Callable[..., Awaitable[Served]]
@@ -151,8 +151,7 @@ async def test_answers_are_served_again_until_any_process_changes_the_data(
         "UPDATE post SET likes = likes + 1 WHERE id = (SELECT min(id) FROM post);"
         "UPDATE data_version SET version = version + 1 WHERE id = 1"
     )
-    waited = await served.until(lambda: cache.generation > generation)
-    assert waited < 2
+    await served.until(lambda: cache.generation > generation)
     changed = await served.get(PERFORMANCE)
     assert changed.status_code == 200
     assert _stale(changed)
@@ -224,7 +223,7 @@ async def test_the_cache_is_off_while_its_listener_is_down(
     assert _stale(answer)
     assert cache.stats.bypassed == bypassed + 1
     # It comes back on its own and caches again.
-    await served.until(cache_is_live(cache), seconds=15)
+    await served.until(cache_is_live(cache))
     await served.get(PERFORMANCE)
     hits = cache.stats.hits
     again = await served.get(PERFORMANCE)

@@ -54,6 +54,12 @@ class FakeClock:
         await asyncio.sleep(0)
 
 
+class _YieldingClock(FakeClock):
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(0)
+        await super().sleep(seconds)
+
+
 Script = Sequence[tuple[int, dict[str, str], Any]]
 
 
@@ -253,6 +259,125 @@ class TestRateLimits:
         assert len(seen) == 2
 
 
+class TestCaps:
+    """The limits that stop a platform from keeping a collection waiting forever."""
+
+    async def test_repeated_rate_limit_answers_are_capped(self) -> None:
+        # Each answer asks for no wait at all: only the count of waits stops the loop.
+        script: Script = [(429, {"Retry-After": "0"}, {})] * 4 + [(200, {}, {"ok": 1})]
+        with pytest.raises(RateLimited, match="4 waits"):
+            await _get(Platform.LINKEDIN, script, classify_linkedin, max_rate_limit_waits=3)
+
+    async def test_up_to_the_cap_of_waits_is_waited_out(self) -> None:
+        script: Script = [(429, {"Retry-After": "0"}, {})] * 3 + [(200, {}, {"ok": 1})]
+        body, seen, _, _ = await _get(
+            Platform.LINKEDIN, script, classify_linkedin, max_rate_limit_waits=3
+        )
+        assert (body, len(seen)) == ({"ok": 1}, 4)
+
+    async def test_total_waiting_is_capped(self) -> None:
+        # 40 s each is under the 100 s cap, but the third would make 120 s in all.
+        script: Script = [(429, {"Retry-After": "40"}, {})] * 3 + [(200, {}, {})]
+        with pytest.raises(RateLimited, match=r"after 80 s and 3 waits") as caught:
+            await _get(Platform.LINKEDIN, script, classify_linkedin, max_wait_s=100)
+        assert caught.value.wait_s == 40.0
+
+    async def test_total_waiting_up_to_the_cap_is_waited_out(self) -> None:
+        script: Script = [(429, {"Retry-After": "50"}, {})] * 2 + [(200, {}, {})]
+        _, _, clock, _ = await _get(Platform.LINKEDIN, script, classify_linkedin, max_wait_s=100)
+        assert clock.slept == [50.0, 50.0]
+
+    @pytest.mark.parametrize(
+        ("platform", "classify"),
+        [
+            (Platform.X, classify_x),
+            (Platform.FACEBOOK, classify_meta),
+            (Platform.LINKEDIN, classify_linkedin),
+        ],
+    )
+    async def test_retry_after_on_a_server_error_is_honoured(
+        self, platform: Platform, classify: Any
+    ) -> None:
+        script: Script = [(503, {"Retry-After": "12"}, {}), (200, {}, {})]
+        _, seen, clock, _ = await _get(platform, script, classify, backoff_base_s=0.5)
+        assert clock.slept == [12.0]  # not the 0.5 s backoff
+        assert len(seen) == 2
+
+    async def test_a_connection_error_is_retried(self) -> None:
+        await self._transport_error_is_retried(httpx.ConnectError("refused"))
+
+    async def test_a_broken_read_is_retried(self) -> None:
+        await self._transport_error_is_retried(httpx.RemoteProtocolError("peer closed"))
+
+    async def test_a_timeout_is_retried(self) -> None:
+        await self._transport_error_is_retried(httpx.ReadTimeout("slow"))
+
+    async def _transport_error_is_retried(self, error: httpx.TransportError) -> None:
+        calls = 0
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise error
+            return httpx.Response(200, json={"ok": 1})
+
+        clock = FakeClock()
+        pacer = RequestPacer(
+            Platform.X, CollectSettings(backoff_base_s=0.5), sleep=clock.sleep,
+            clock=clock.time, jitter=lambda: 1.0,
+        )  # fmt: skip
+        stats = RequestStats()
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            body = await pacer.get_json(
+                client, "https://x.example/", params=None, headers={},
+                classify=classify_x, label="x", stats=stats,
+            )  # fmt: skip
+        assert (body, calls, stats.requests, clock.slept) == ({"ok": 1}, 2, 2, [0.5])
+
+    async def test_connection_errors_give_up_after_max_tries(self) -> None:
+        def handler(request: httpx.Request) -> httpx.Response:
+            raise httpx.ConnectError("refused")
+
+        pacer = RequestPacer(Platform.X, CollectSettings(max_tries=2), sleep=FakeClock().sleep)
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+            with pytest.raises(PlatformUnavailable, match=r"connection error \(ConnectError\)"):
+                await pacer.get_json(
+                    client, "https://x.example/", params=None, headers={},
+                    classify=classify_x, label="x", stats=RequestStats(),
+                )  # fmt: skip
+
+
+class TestMetaSlowdown:
+    @staticmethod
+    async def _three(first: dict[str, str], then: dict[str, str]) -> list[float]:
+        """Sleeps of three requests: the first answer carries `first`, the others `then`."""
+        clock = FakeClock()
+        seen: list[httpx.Request] = []
+        settings = CollectSettings(meta_slowdown_pct=80, meta_slowdown_max_s=2.0)
+        pacer = RequestPacer(Platform.INSTAGRAM, settings, sleep=clock.sleep, clock=clock.time)
+        script: Script = [(200, first, {}), (200, then, {})]
+        async with httpx.AsyncClient(transport=_transport(script, seen)) as client:
+            for _ in range(3):
+                await pacer.get_json(
+                    client, "https://graph.example/v22.0/1", params=None, headers={},
+                    classify=classify_meta, label="ig", stats=RequestStats(),
+                )  # fmt: skip
+        return clock.slept
+
+    HIGH = {"X-App-Usage": json.dumps({"call_count": 90, "total_cputime": 1, "total_time": 1})}
+
+    async def test_lifted_once_usage_falls_below_the_threshold(self) -> None:
+        low = {"X-App-Usage": json.dumps({"call_count": 50, "total_cputime": 1, "total_time": 1})}
+        assert await self._three(self.HIGH, low) == [1.0]  # only the request after the 90%
+
+    async def test_lifted_once_meta_stops_reporting_usage(self) -> None:
+        assert await self._three(self.HIGH, {}) == [1.0]
+
+    async def test_kept_while_usage_stays_high(self) -> None:
+        assert await self._three(self.HIGH, self.HIGH) == [1.0, 1.0]
+
+
 async def test_concurrency_is_bounded_per_platform() -> None:
     in_flight = peak = 0
 
@@ -284,20 +409,25 @@ async def test_concurrency_is_bounded_per_platform() -> None:
 
 
 async def test_a_request_queued_for_a_slot_waits_out_a_429_that_arrived_meanwhile() -> None:
-    # Real time (one second): a fake clock moved by one task's sleep would hide the race.
+    # The fake clock moves only when the pacer sleeps, so "after Retry-After" is a fact about
+    # the order of events, not about how fast this machine is. A sleeper lets the other task
+    # run before the clock moves: a request sent without waiting is seen at the 429's time.
+    clock = _YieldingClock()
     arrived: list[float] = []
-    answered_429 = 0.0
+    answered_429: list[float] = []
 
     async def handler(request: httpx.Request) -> httpx.Response:
-        nonlocal answered_429
-        arrived.append(time.monotonic())
-        await asyncio.sleep(0.05)  # the other request queues for the one slot meanwhile
+        arrived.append(clock.time())
+        await asyncio.sleep(0)  # the other request queues for the one slot meanwhile
         if len(arrived) == 1:
-            answered_429 = time.monotonic()
+            answered_429.append(clock.time())
             return httpx.Response(429, headers={"Retry-After": "1"}, json={})
         return httpx.Response(200, json={})
 
-    pacer = RequestPacer(Platform.LINKEDIN, CollectSettings(max_in_flight_per_platform=1))
+    pacer = RequestPacer(
+        Platform.LINKEDIN, CollectSettings(max_in_flight_per_platform=1),
+        sleep=clock.sleep, clock=clock.time,
+    )  # fmt: skip
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
         await asyncio.gather(
             *(
@@ -315,7 +445,7 @@ async def test_a_request_queued_for_a_slot_waits_out_a_429_that_arrived_meanwhil
         )
     assert len(arrived) == 3
     # The platform's next request, whichever it is, goes out only after Retry-After.
-    assert min(arrived[1:]) - answered_429 >= 1.0
+    assert min(arrived[1:]) - answered_429[0] >= 1.0
 
 
 class TestHeaders:
@@ -352,6 +482,79 @@ class TestHeaders:
         assert usage is not None
         assert usage.percent == 100
         assert usage.regain_s == 19 * 60
+
+    def test_retry_after_a_date_already_past_is_no_wait(self) -> None:
+        headers = httpx.Headers({"Retry-After": "Mon, 02 Mar 2026 11:59:00 GMT"})
+        assert retry_after_s(headers, NOON) == 0.0
+
+    @pytest.mark.parametrize(
+        ("remaining", "reset"), [("none", "100"), ("0", "soon"), ("0.5", "100")]
+    )
+    def test_x_reset_unreadable_is_ignored(self, remaining: str, reset: str) -> None:
+        headers = httpx.Headers({"x-rate-limit-remaining": remaining, "x-rate-limit-reset": reset})
+        assert x_reset_wait(headers, NOON) is None
+
+    def test_x_reset_with_one_request_left_is_no_pause(self) -> None:
+        headers = httpx.Headers(
+            {"x-rate-limit-remaining": "1", "x-rate-limit-reset": str(int(NOON) + 30)}
+        )
+        assert x_reset_wait(headers, NOON) is None
+
+    def test_meta_regain_of_one_minute(self) -> None:
+        buc = {"1": [{"type": "pages", "call_count": 100, "estimated_time_to_regain_access": 1}]}
+        usage = meta_usage(httpx.Headers({"X-Business-Use-Case-Usage": json.dumps(buc)}))
+        assert usage is not None
+        assert usage.regain_s == 60
+
+    def test_x_reset_with_a_negative_remaining_count_is_exhausted(self) -> None:
+        headers = httpx.Headers(
+            {"x-rate-limit-remaining": "-1", "x-rate-limit-reset": str(int(NOON) + 30)}
+        )
+        assert x_reset_wait(headers, NOON) == 31.0
+
+    def test_retry_after_date_without_zone_is_gmt(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        # "-0000" parses to a naive datetime; read on a machine whose local zone is not UTC.
+        monkeypatch.setenv("TZ", "Asia/Tokyo")
+        time.tzset()
+        try:
+            headers = httpx.Headers({"Retry-After": "Mon, 02 Mar 2026 12:00:30 -0000"})
+            assert retry_after_s(headers, NOON) == 30.0
+        finally:
+            monkeypatch.undo()
+            time.tzset()
+
+    def test_x_reset_already_past_waits_the_margin_only(self) -> None:
+        headers = httpx.Headers(
+            {"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(NOON) - 30)}
+        )
+        assert x_reset_wait(headers, NOON) == 1.0
+
+    @pytest.mark.parametrize("minutes", [0, -3])
+    def test_meta_regain_of_no_time_is_no_lockout(self, minutes: int) -> None:
+        buc = {
+            "1": [{"type": "pages", "call_count": 100, "estimated_time_to_regain_access": minutes}]
+        }
+        usage = meta_usage(httpx.Headers({"X-Business-Use-Case-Usage": json.dumps(buc)}))
+        assert usage is not None
+        assert (usage.percent, usage.regain_s) == (100, None)
+
+    def test_meta_regain_takes_the_longest_lockout(self) -> None:
+        buc = {
+            "1": [{"type": "pages", "call_count": 10, "estimated_time_to_regain_access": 2}],
+            "2": [{"type": "ads", "total_time": 40, "estimated_time_to_regain_access": 5}],
+        }
+        usage = meta_usage(httpx.Headers({"X-Business-Use-Case-Usage": json.dumps(buc)}))
+        assert usage is not None
+        assert (usage.percent, usage.regain_s) == (40, 300)
+
+    @pytest.mark.parametrize("app", ["not json", "[1, 2]", '{"call_count": "high"}', ""])
+    def test_meta_usage_unreadable_counts_as_zero(self, app: str) -> None:
+        usage = meta_usage(httpx.Headers({"X-App-Usage": app}))
+        assert usage is not None
+        assert (usage.percent, usage.regain_s) == (0.0, None)
+
+    def test_meta_usage_absent(self) -> None:
+        assert meta_usage(httpx.Headers({})) is None
 
     def test_redact_url_masks_tokens(self) -> None:
         url = redact_url(

@@ -9,14 +9,14 @@ the columns of the schemas in `frames` and `insight_frames` (see `reference_pand
 polars <-> pandas converters).
 """
 
+import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 
-from hashtag_core.analytics.baseline import LOG_RATIO_CAP
-from hashtag_core.analytics.cooccurrence import MAX_TAGS_FOR_PAIRS
 from hashtag_core.analytics.frames import ALL_ACCOUNTS, ALL_HASHTAGS, ALL_PLATFORMS, WINDOWS
 from hashtag_core.analytics.insight_frames import (
     BEST_SLOT_SCHEMA,
@@ -30,12 +30,19 @@ from hashtag_core.analytics.insight_frames import (
     SENTIMENT_SCHEMA,
     SLOT_SCHEMA,
 )
-from hashtag_core.analytics.sentiment import R_EXACT_SLACK
-from hashtag_core.analytics.stats import (
-    WELCH_DF_SLACK,
-    Z975,
-    t975,
-)
+
+# The oracle's constants, written out here from their definitions (docs/metrics.md) rather
+# than imported from the modules it checks: a wrong constant there must make the two disagree.
+#: Log ratios to the account baseline are capped at a factor of 20 either way.
+LOG_RATIO_CAP = math.log(20.0)
+#: Posts with more hashtags than this give no pair evidence.
+MAX_TAGS_FOR_PAIRS = 50
+#: |r| this close to 1 counts as 1 (no Fisher interval).
+R_EXACT_SLACK = 1e-12
+#: Welch-Satterthwaite degrees of freedom are floored after adding this slack.
+WELCH_DF_SLACK = 1e-9
+#: The standard normal's 97.5% quantile (the standard library's, not `stats.Z975`).
+Z975 = NormalDist().inv_cdf(0.975)
 
 __all__ = [
     "best_slots_pd",
@@ -132,13 +139,12 @@ def _stats(rows: pd.DataFrame, keys: list[str], column: str) -> pd.DataFrame:
 
 
 def t975_of(df: np.ndarray) -> np.ndarray:
-    """97.5% t quantile of each df in a float array (NaN where df is NaN or < 1).
+    """97.5% t quantile of each df in a float array (NaN where df is NaN or < 1), from
+    scipy's t distribution (a dev dependency: this module serves tests and benchmarks), not
+    from `stats.t975`, which it checks."""
+    from scipy import stats  # lazily: the service itself never imports this module
 
-    The default uses `stats.t975`; tests that must not trust the code under test replace this
-    module attribute with an independent one (``scipy.stats.t.ppf(0.975, df)``, which gives NaN
-    for df < 1 too).
-    """
-    return np.array([t975(int(v)) if v >= 1 else np.nan for v in df])
+    return np.asarray(stats.t.ppf(0.975, df), dtype=np.float64)
 
 
 def _t(df: pd.Series) -> np.ndarray:

@@ -25,6 +25,7 @@ import pytest
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
 from hashtag_api.queue import ArqJobQueue
+from hashtag_core.aggregates import repository as agg_repo
 from hashtag_core.config import Settings
 from hashtag_core.db import create_engine, create_sessionmaker
 from hashtag_core.demo.generator import DemoConfig
@@ -87,14 +88,26 @@ async def _read(
         await asyncio.sleep(0.05)
 
 
-def _mid_recompute(worker: Proc, before: int) -> None:
-    """Wait until the worker has started a recompute job it has not finished."""
-    wait_for(
+async def _mid_recompute(rig: Rig, worker: Proc, before: int) -> None:
+    """Wait until the worker has started a recompute job and its full pass is running: it
+    holds the recompute lock (an event PostgreSQL shows, not a guess at how long the job
+    takes to get there)."""
+    await asyncio.to_thread(
+        wait_for,
         lambda: len(STARTED.findall(worker.output())) > before,
         timeout=60,
         what="a recompute to start",
     )
-    time.sleep(0.5)  # into the pass: reading the snapshot or computing
+    settings = Settings(database_url=rig.database_url, redis_url=rig.redis.url)
+    engine = create_engine(settings, application_name="fault-test-watch")
+    try:
+        async with engine.connect() as conn:
+            while not await agg_repo.recompute_running(conn):
+                await conn.commit()
+                await asyncio.sleep(0.02)
+            await conn.commit()
+    finally:
+        await engine.dispose()
 
 
 async def test_worker_killed_and_stopped_mid_recompute(rig: Rig) -> None:
@@ -120,7 +133,7 @@ async def test_worker_killed_and_stopped_mid_recompute(rig: Rig) -> None:
             # 1. SIGKILL in the middle of the recompute of a second import.
             runs = len(STARTED.findall(first.output()))
             v2 = await _load(rig, pool, POSTS // 4, seed=2)
-            await asyncio.to_thread(_mid_recompute, first, runs)
+            await _mid_recompute(rig, first, runs)
             first.kill()
             assert len(FINISHED.findall(first.output())) == runs, "finished before the kill"
             assert (await computed_version(client)) < v2
@@ -134,14 +147,14 @@ async def test_worker_killed_and_stopped_mid_recompute(rig: Rig) -> None:
             # 2. SIGTERM in the middle of the recompute of a third import.
             runs = len(STARTED.findall(second.output()))
             v3 = await _load(rig, pool, POSTS // 4, seed=3)
-            await asyncio.to_thread(_mid_recompute, second, runs)
+            await _mid_recompute(rig, second, runs)
             second.signal(signal.SIGTERM)
             termed = time.monotonic()
             code = await asyncio.to_thread(second.wait, 60)
             drain_s = time.monotonic() - termed
             assert code == 0, second.output()[-3000:]
             assert len(FINISHED.findall(second.output())) == runs + 1, second.output()[-3000:]
-            page = await computed(client, version=v3, timeout=10)
+            page = await computed(client, version=v3, timeout=60)
             totals[v3] = page["total"]
 
             stop.set()

@@ -397,17 +397,16 @@ async def test_counts_in_csv_must_be_whole_numbers(client: httpx.AsyncClient, se
 # --- many hashtags, confusables, duplicates ---------------------------------------------------
 
 
-async def test_ten_thousand_hashtags_in_one_post_are_stored_and_the_service_stays_fast(
+async def test_ten_thousand_hashtags_in_one_post_are_stored_and_read_back(
     client: httpx.AsyncClient, session: Any
 ) -> None:
+    # How long this takes is a benchmark's business (bench/), not a functional test's.
     wall = " ".join(f"#wall{i}" for i in range(10_000))
-    started = time.perf_counter()
     result = await post_import(
         client,
         ndjson([rec("wall1", text=wall), rec("wall2", text=wall), rec("plain")]),
         "application/x-ndjson",
     )
-    imported_s = time.perf_counter() - started
     assert result["stored"] == 3
     [[links]] = await query(
         session,
@@ -415,28 +414,18 @@ async def test_ten_thousand_hashtags_in_one_post_are_stored_and_the_service_stay
         "WHERE p.platform_post_id = 'wall1'",
     )
     assert links == 10_000
-    started = time.perf_counter()
     await recompute_in(session, NOW)
-    recompute_s = time.perf_counter() - started
     # Pairs grow with the square of a post's tags: posts over the cap give no pair evidence.
     [[pairs]] = await query(session, "SELECT count(*) FROM hashtag_pair")
     assert pairs == 0
-    started = time.perf_counter()
     page = await client.get("/hashtags/wall9999", params={"account": "hostile_test"})
-    performance = await client.get("/hashtag-performance", params={"window": "all", "limit": 1000})
-    read_s = time.perf_counter() - started
-    logger.warning(
-        "10,000 hashtags: import %.2f s, recompute %.2f s, reads %.2f s",
-        imported_s,
-        recompute_s,
-        read_s,
+    performance = await client.get(
+        "/hashtag-performance", params={"window": "all", "limit": 1000, "min_posts": 1}
     )
     assert page.status_code == 200
     assert {p["post_id"] for p in page.json()["items"]} == {"wall1", "wall2"}
-    assert performance.status_code == 200
-    assert imported_s < 10
-    assert recompute_s < 20
-    assert read_s < 5
+    assert performance.status_code == 200, performance.text
+    assert len(performance.json()["items"]) == 1000
 
 
 async def test_pairs_still_come_from_posts_under_the_cap(

@@ -151,6 +151,17 @@ async def live_app(
         await load_demo(session, ArqJobQueue(arq_redis), config, batch_rows=500)
     await recompute(engine, now=DEMO_END)
     yield APP
+    # A summary of whatever ran (each case checks its own answer: nothing here depends on
+    # which tests ran or in what order).
+    logger.warning(
+        "schemathesis: %d cases over %d of %d operations (%d without a key); statuses %s; %s",
+        TALLY.total,
+        len(TALLY.by_operation),
+        _OPERATIONS,
+        TALLY.anonymous,
+        dict(sorted(TALLY.statuses.items())),
+        dict(TALLY.by_operation),
+    )
     schemathesis_asgi.shutdown_lifespans()
     await wipe(engine)
     await arq_redis.flushdb()
@@ -159,7 +170,9 @@ async def live_app(
 @AUTHENTICATED.parametrize()
 def test_every_operation_with_a_valid_key(case: schemathesis.Case[Any], live_app: FastAPI) -> None:
     TALLY.add(case.operation.label, anonymous=False)
-    TALLY.answered(case.call_and_validate().status_code)
+    response = case.call_and_validate()
+    TALLY.answered(response.status_code)
+    assert response.status_code < 500, response.text
 
 
 @ANONYMOUS.parametrize()
@@ -167,6 +180,7 @@ def test_every_operation_without_a_key(case: schemathesis.Case[Any], live_app: F
     TALLY.add(case.operation.label, anonymous=True)
     response = case.call_and_validate()
     TALLY.answered(response.status_code)
+    assert response.status_code < 500, response.text
     if case.operation.method.upper() != "GET" and response.status_code < 300:
         pytest.fail(f"{case.operation.label} succeeded without an API key")
 
@@ -208,19 +222,3 @@ def test_stateful_sequences(live_app: FastAPI, database_url: str) -> None:
             suppress_health_check=list(hypothesis.HealthCheck),
         )
     )
-
-
-def test_enough_cases_were_generated() -> None:
-    """The runs above sent at least HASHTAG_SCHEMATHESIS_CASES requests over every operation."""
-    if len(TALLY.by_operation) < _OPERATIONS:
-        pytest.skip("some operations' runs were deselected")
-    logger.warning(
-        "schemathesis: %d cases over %d operations (%d without a key); statuses %s; %s",
-        TALLY.total,
-        len(TALLY.by_operation),
-        TALLY.anonymous,
-        dict(sorted(TALLY.statuses.items())),
-        dict(TALLY.by_operation),
-    )
-    assert not [status for status in TALLY.statuses if status >= 500]
-    assert TALLY.total >= CASES

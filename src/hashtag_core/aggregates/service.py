@@ -63,6 +63,8 @@ __all__ = [
     "FULL_AFTER_DIRTY_POSTS",
     "RecomputeOutcome",
     "compute_frames",
+    "compute_slice",
+    "install_staged",
     "recompute",
     "warm_posts",
 ]
@@ -305,6 +307,18 @@ _Payload = tuple[list[str], bytes, int]
 _Work = tuple[dict[str, pl.DataFrame], dict[str, _Payload]]
 
 
+def compute_slice(piece: Slice, *, at: datetime) -> _Work:
+    """Compute one slice (CPU-bound: run it in a thread): the frames of FROZEN it holds, and
+    its aggregate tables' COPY payloads."""
+    frames = collect_slice(piece)
+    payloads = {
+        table: (*repo.csv_payload(table, frame, computed_at=at), frame.height)
+        for table, frame in frames.items()
+        if table in repo.AGGREGATE_TABLES
+    }
+    return {name: frames[name] for name in FROZEN if name in frames}, payloads
+
+
 async def _stage(
     engine: AsyncEngine,
     conn: AsyncConnection,
@@ -325,14 +339,7 @@ async def _stage(
     frozen: dict[str, list[pl.DataFrame]] = {name: [] for name in FROZEN}
     finished: asyncio.Queue[str | None] = asyncio.Queue()
 
-    def work(piece: Slice) -> _Work:
-        frames = collect_slice(piece)
-        payloads = {
-            table: (*repo.csv_payload(table, frame, computed_at=at), frame.height)
-            for table, frame in frames.items()
-            if table in repo.AGGREGATE_TABLES
-        }
-        return {name: frames[name] for name in FROZEN if name in frames}, payloads
+    work = functools.partial(compute_slice, at=at)
 
     async def index_tables() -> None:
         async with engine.connect() as other:
@@ -377,6 +384,42 @@ async def _stage(
     return rows, {name: pl.concat(frames) for name, frames in frozen.items()}
 
 
+async def install_staged(
+    conn: AsyncConnection,
+    *,
+    version: int,
+    at: datetime,
+    baselines: pl.DataFrame,
+    priors: pl.DataFrame,
+    started: float,
+    lock_timeout_ms: int = 0,
+) -> tuple[int, int]:
+    """In the caller's transaction, swap in the staged tables of a full pass over data
+    version `version` and record it: (the version the aggregates now show, the pass's
+    duration in ms, from `started`, a perf_counter reading)."""
+    await staging.swap_in(conn, list(repo.AGGREGATE_TABLES), lock_timeout_ms=lock_timeout_ms)
+    await repo.replace_frozen(conn, baselines, priors)
+    await repo.update_display_spellings(conn)
+    # Updates committed after the snapshot were applied to the tables just replaced: apply
+    # them again on top of the new figures, in this transaction.
+    await repo.clear_dirty(conn, covered=version)
+    state = await repo.read_state(conn)
+    later = await repo.dirty_posts(conn, after=version, upto=state.requested)
+    if later:
+        await _apply(conn, later, anchor=at, at=at, baselines=baselines, priors=priors)
+    computed = _covered(version, {d.version for d in later})
+    duration_ms = int((time.perf_counter() - started) * 1000)
+    await repo.write_state(conn, version=computed, computed_at=at, duration_ms=duration_ms)
+    await repo.write_full_state(
+        conn,
+        full_version=version,
+        computed_version=computed,
+        applied=max([version, *(d.version for d in later)]),
+        at=at,
+    )
+    return computed, duration_ms
+
+
 async def _pass(
     engine: AsyncEngine, conn: AsyncConnection, now: datetime | None, *, force: bool = False
 ) -> RecomputeOutcome | None:
@@ -401,33 +444,14 @@ async def _pass(
         for attempt in range(1, SWAP_ATTEMPTS + 1):
             try:
                 async with rr.begin():
-                    await staging.swap_in(
-                        rr, list(repo.AGGREGATE_TABLES), lock_timeout_ms=SWAP_LOCK_TIMEOUT_MS
-                    )
-                    await repo.replace_frozen(rr, baselines, priors)
-                    await repo.update_display_spellings(rr)
-                    # Updates committed after the snapshot were applied to the tables just
-                    # replaced: apply them again on top of the new figures, in this transaction.
-                    await repo.clear_dirty(rr, covered=versions.requested)
-                    state = await repo.read_state(rr)
-                    later = await repo.dirty_posts(
-                        rr, after=versions.requested, upto=state.requested
-                    )
-                    if later:
-                        await _apply(
-                            rr, later, anchor=at, at=at, baselines=baselines, priors=priors
-                        )
-                    computed = _covered(versions.requested, {d.version for d in later})
-                    duration_ms = int((time.perf_counter() - started) * 1000)
-                    await repo.write_state(
-                        rr, version=computed, computed_at=at, duration_ms=duration_ms
-                    )
-                    await repo.write_full_state(
+                    computed, duration_ms = await install_staged(
                         rr,
-                        full_version=versions.requested,
-                        computed_version=computed,
-                        applied=max([versions.requested, *(d.version for d in later)]),
+                        version=versions.requested,
                         at=at,
+                        baselines=baselines,
+                        priors=priors,
+                        started=started,
+                        lock_timeout_ms=SWAP_LOCK_TIMEOUT_MS,
                     )
                 break
             except asyncpg.LockNotAvailableError:

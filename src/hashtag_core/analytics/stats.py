@@ -1,4 +1,4 @@
-"""Small statistics as polars expressions: t quantiles, mergeable moments, intervals, shrinkage.
+"""Small statistics as polars expressions: t quantiles, mergeable moments and intervals.
 
 Group figures are built from three mergeable moments per group: ``n``, ``mean`` and ``m2``
 (the sum of squared deviations from the mean). Account-level moments are merged into platform
@@ -19,9 +19,6 @@ from hashtag_core.analytics.frames import ALL_ACCOUNTS, ALL_PLATFORMS
 
 __all__ = [
     "EXACT_MAX_DF",
-    "PRIOR_DF",
-    "TAU2_FLOOR",
-    "TAU_MIN_POSTS",
     "WELCH_DF_SLACK",
     "Z975",
     "by_scope",
@@ -30,7 +27,6 @@ __all__ = [
     "moments",
     "roll_up_moments",
     "sd",
-    "shrinkage",
     "t975",
     "t975_expr",
     "t_bounds",
@@ -59,14 +55,6 @@ _MAX_NEWTON_STEPS = 100
 
 #: Added to Welch's degrees of freedom before flooring (rounding can land just below a whole df).
 WELCH_DF_SLACK = 1e-9
-#: Empirical Bayes: the hashtag's own variance is blended with its scope's pooled variance as if
-#: the pooled one came from this many extra posts, so 1- or 2-post hashtags cannot look precise.
-PRIOR_DF = 10.0
-#: Empirical Bayes: tau2 is estimated from hashtags with at least this many posts, whose means
-#: are close enough to normal for the method of moments (one viral post would dominate it).
-TAU_MIN_POSTS = 5
-#: Empirical Bayes: lower bound of tau2 (a 1% spread of true lifts), so weights stay defined.
-TAU2_FLOOR = 1e-4
 
 
 def t975(df: int) -> float:
@@ -273,33 +261,3 @@ def welch(
         .otherwise((n1 + n2 - 2).cast(pl.Float64))
     )
     return mean1 - mean2, var.sqrt(), df.cast(pl.Int64)
-
-
-def shrinkage(frame: pl.LazyFrame, *, group: Sequence[str]) -> pl.LazyFrame:
-    """Add empirical-Bayes columns ``weight``, ``post_mean``, ``post_sd`` to moment rows.
-
-    Normal-normal model: true log-ratios ~ N(0, tau2) across the hashtags of one ``group``
-    (scope, window, goal); a hashtag's mean ~ N(true, se2). se2 uses the moderated variance
-    (PRIOR_DF * pooled + m2) / (PRIOR_DF + n - 1) / n, pooled = sum(m2) / sum(n - 1) over the
-    group; tau2 = max(TAU2_FLOOR, var(mean) - mean(se2)) over hashtags with n >= TAU_MIN_POSTS.
-    Group figures are window expressions over ``group``; each step shares one context so that
-    polars partitions the rows once per step.
-    """
-    n, mean, m2 = pl.col("n"), pl.col("mean"), pl.col("m2")
-    keys = list(group)
-    eligible = n >= TAU_MIN_POSTS
-    pooled = pl.when(pl.col("pooled_df") > 0).then(pl.col("pooled_m2") / pl.col("pooled_df"))
-    se2 = pl.col("se2")
-    tau2 = (pl.col("spread") - pl.col("noise")).fill_null(0.0).clip(lower_bound=TAU2_FLOOR)
-    weight = pl.col("weight")
-    return (
-        frame.with_columns(pooled_df=(n - 1).sum().over(keys), pooled_m2=m2.sum().over(keys))
-        .with_columns(se2=(PRIOR_DF * pooled + m2) / (PRIOR_DF + n - 1) / n)
-        .with_columns(
-            spread=pl.when(eligible).then(mean).var().over(keys),
-            noise=pl.when(eligible).then(se2).mean().over(keys),
-        )
-        .with_columns(weight=tau2 / (tau2 + se2))
-        .with_columns(post_mean=weight * mean, post_sd=(weight * se2).sqrt())
-        .drop("pooled_df", "pooled_m2", "se2", "spread", "noise")
-    )

@@ -1,0 +1,214 @@
+"""Mutation testing on demand (`make mutate`, never in CI): cosmic-ray breaks one spot of a
+module at a time and runs the tests that cover that module; a mutant the tests still pass on
+"survived". The kill rate per module and every survivor go to .mutation/report.md.
+
+    uv run --frozen python scripts/mutate.py                       # every module below
+    uv run --frozen python scripts/mutate.py collect/ratelimit.py  # some of them
+
+The tests need the servers the suite uses (HASHTAG_TEST_DATABASE_URL / _REDIS_URL, or the
+embedded ones). Each mutant is one niced pytest process over the module's own tests, one at a
+time: a module takes minutes (collect/) to hours (aggregates/, whose tests recompute real
+data). Sessions are kept in .mutation/ and resumed: a run stopped half-way goes on where it
+left off; `--retest-survivors` runs the survivors again (after new tests); delete
+.mutation/<name>.sqlite to start a module again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "src" / "hashtag_core"
+OUT = ROOT / ".mutation"
+
+_RECOMPUTE_TESTS = (
+    "tests/core/test_recompute_paths.py",
+    "tests/core/test_incremental.py",
+    "tests/core/test_recompute.py",
+    "tests/core/test_swap.py",
+    "tests/core/test_slices.py",
+)
+_IMPORT_TESTS = (
+    "tests/core/test_post_writes.py",
+    "tests/core/test_import_service.py",
+    "tests/core/test_followers_at_post.py",
+)
+_INGEST_TESTS = (
+    "tests/core/test_mappings.py",
+    "tests/core/test_import_service.py",
+    "tests/reliability/test_hostile_imports.py",
+)
+
+#: Module (under src/hashtag_core) -> the tests that cover it, so that a mutant runs those only.
+MODULES: dict[str, tuple[str, ...]] = {
+    "collect/ratelimit.py": ("tests/collect/test_http.py",),
+    "collect/http.py": ("tests/collect/test_http.py", "tests/collect/test_pacer_edges.py"),
+    "posts/repository.py": _IMPORT_TESTS,
+    "posts/service.py": (*_IMPORT_TESTS, "tests/core/test_incremental.py"),
+    "posts/schemas.py": ("tests/api/test_endpoints.py", *_IMPORT_TESTS),
+    "ingest/parsers.py": _INGEST_TESTS,
+    "ingest/validate.py": _INGEST_TESTS,
+    "ingest/mappings.py": _INGEST_TESTS,
+    "ingest/schemas.py": _INGEST_TESTS,
+    "aggregates/service.py": _RECOMPUTE_TESTS,
+    "aggregates/incremental.py": _RECOMPUTE_TESTS,
+    "aggregates/delta.py": _RECOMPUTE_TESTS,
+    "aggregates/postcache.py": _RECOMPUTE_TESTS,
+    "aggregates/repository.py": _RECOMPUTE_TESTS,
+    "aggregates/slices.py": _RECOMPUTE_TESTS,
+    "aggregates/staging.py": _RECOMPUTE_TESTS,
+}
+
+#: Operators left out: exotic arithmetic and bitwise swaps (a+b -> a<<b, ...), comparisons
+#: turned into identity or membership tests, unary swaps, decorator removal and the
+#: variable replacer/inserter. They multiply the mutants by ~5 and the tests that kill the
+#: kept ones (a+b -> a-b, < -> <=, == -> !=, and/or, True/False, numbers, exceptions,
+#: break/continue, loops run zero times) kill these too, or they are equivalent.
+EXCLUDED_OPERATORS = (
+    r"core/ReplaceBinaryOperator_.*_(Pow|RShift|LShift|BitOr|BitAnd|BitXor|FloorDiv|Mod)$",
+    r"core/ReplaceBinaryOperator_(Pow|RShift|LShift|BitOr|BitAnd|BitXor|FloorDiv|Mod)_.*",
+    r"core/ReplaceBinaryOperator_(Add_Mul|Add_Div|Sub_Mul|Sub_Div|Mul_Add|Mul_Sub|Div_Add|Div_Sub)$",
+    r"core/ReplaceComparisonOperator_.*_(Is|IsNot|In|NotIn)$",
+    r"core/ReplaceComparisonOperator_(Is|IsNot|In|NotIn)_.*",
+    r"core/ReplaceUnaryOperator_.*",
+    r"core/RemoveDecorator",
+    r"core/VariableReplacer",
+    r"core/VariableInserter",
+)
+#: Seconds one mutant's tests may take before it counts as killed (a hang: e.g. a loop that
+#: no longer ends).
+TIMEOUT_S = {"collect": 120.0, "posts": 300.0, "ingest": 600.0, "aggregates": 1_800.0}
+
+
+@dataclass(frozen=True)
+class Tally:
+    module: str
+    killed: int
+    survived: list[str]
+
+    @property
+    def total(self) -> int:
+        return self.killed + len(self.survived)
+
+    @property
+    def rate(self) -> float:
+        return self.killed / self.total if self.total else 1.0
+
+
+def _config(module: str, tests: tuple[str, ...]) -> Path:
+    name = module.replace("/", "_").removesuffix(".py")
+    excluded = ", ".join(f'"{pattern}"' for pattern in EXCLUDED_OPERATORS)
+    command = shlex.join(
+        [
+            # -B: no bytecode written. A mutant the same size as the source, written within
+            # the second of the last restore, would otherwise run from the stale .pyc.
+            "nice", "-n", "10", sys.executable, "-B", "-m", "pytest", "-x", "-q",
+            "-p", "no:cacheprovider", *tests,
+            "-k", "not 100_mb_body",
+        ]
+    )  # fmt: skip
+    path = OUT / f"{name}.toml"
+    path.write_text(
+        "[cosmic-ray]\n"
+        f'module-path = "src/hashtag_core/{module}"\n'
+        f"timeout = {TIMEOUT_S[module.split('/')[0]]}\n"
+        "excluded-modules = []\n"
+        f"test-command = {json.dumps(command)}\n"
+        "\n[cosmic-ray.distributor]\n"
+        'name = "local"\n'
+        "\n[cosmic-ray.filters.operators-filter]\n"
+        f"exclude-operators = [{excluded}]\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _run(*args: str) -> None:
+    subprocess.run(args, cwd=ROOT, check=True)
+
+
+def mutate(module: str, *, retest_survivors: bool = False) -> Tally:
+    """Run (or resume) the session of one module; its tally. With `retest_survivors`, the
+    mutants that survived are run again (after new tests were written for them)."""
+    config = _config(module, MODULES[module])
+    session = config.with_suffix(".sqlite")
+    if retest_survivors and session.exists():
+        with sqlite3.connect(session) as db:
+            db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
+    for cached in (ROOT / "src").rglob("__pycache__"):
+        shutil.rmtree(cached)
+    if not session.exists():
+        _run("cosmic-ray", "init", str(config), str(session))
+        _run("cr-filter-operators", str(session), str(config))
+        _run("cr-filter-pragma", str(session))
+    _run("cosmic-ray", "exec", str(config), str(session))
+    return tally(module, session)
+
+
+def tally(module: str, session: Path) -> Tally:
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome
+
+    killed, survived = 0, []
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item, result in db.completed_work_items:
+            if result.worker_outcome is WorkerOutcome.SKIPPED:
+                continue  # a filtered operator or a `# pragma: no mutate` line
+            if result.test_outcome is TestOutcome.SURVIVED:
+                (mutation,) = item.mutations
+                line = mutation.start_pos[0]
+                survived.append(f"line {line}: {mutation.operator_name} (job {item.job_id})")
+            else:  # killed, timed out, or a mutant that does not even import
+                killed += 1
+    return Tally(module, killed, sorted(survived, key=lambda s: int(s.split()[1][:-1])))
+
+
+def report(tallies: list[Tally]) -> str:
+    lines = ["| module | mutants | killed | kill rate |", "| --- | ---: | ---: | ---: |"]
+    for t in tallies:
+        lines.append(f"| {t.module} | {t.total} | {t.killed} | {t.rate:.1%} |")
+    for t in tallies:
+        if t.survived:
+            lines += ["", f"Survivors in {t.module} (`cosmic-ray apply` shows one):", ""]
+            lines += [f"- {s}" for s in t.survived]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", help=f"some of: {', '.join(MODULES)}")
+    parser.add_argument(
+        "--report-only", action="store_true", help="tally the stored sessions, run nothing"
+    )
+    parser.add_argument(
+        "--retest-survivors", action="store_true", help="run the surviving mutants again"
+    )
+    args = parser.parse_args()
+    unknown = sorted(set(args.modules) - set(MODULES))
+    if unknown:
+        parser.error(f"unknown modules {unknown}; known: {', '.join(MODULES)}")
+    OUT.mkdir(exist_ok=True)
+    tallies = []
+    for module in args.modules or list(MODULES):
+        session = _config(module, MODULES[module]).with_suffix(".sqlite")
+        if args.report_only:
+            if session.exists():
+                tallies.append(tally(module, session))
+            continue
+        tallies.append(mutate(module, retest_survivors=args.retest_survivors))
+    text = report(tallies)
+    (OUT / "report.md").write_text(text, encoding="utf-8")
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

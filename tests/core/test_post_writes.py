@@ -1,0 +1,181 @@
+"""Writes that must not lose a stored value: a re-import or re-fetch without a counter, a text
+edited to have no hashtags, an import without a time zone, a hashtag another transaction
+creates meanwhile. Each test here failed with the break its docstring names."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import uuid
+from typing import Any
+
+from arq.connections import ArqRedis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hashtag_api.queue import ArqJobQueue
+from hashtag_core.ingest.parsers import ImportFormat, iter_rows
+from hashtag_core.ingest.schemas import PostRecord
+from hashtag_core.platforms import Platform
+from hashtag_core.posts import repository
+from hashtag_core.posts.repository import StagedPost
+from hashtag_core.posts.schemas import PostUpdate
+from hashtag_core.posts.service import import_rows, update_post
+
+POST = {
+    "platform": "instagram",
+    "post_id": "w1",
+    "account": "writes_park",
+    "text": "Rides #Coaster #Family",
+    "posted_at": "2025-06-07T10:15:00+01:00",
+    "url": "https://www.instagram.com/p/w1/",
+    "likes": 120,
+    "comments": 7,
+    "shares": 3,
+    "saves": 9,
+    "impressions": 4_000,
+    "reach": 3_100,
+    "followers": 25_000,
+    "account_timezone": "Europe/London",
+}
+METRICS = ("likes", "comments", "shares", "saves", "impressions", "reach", "followers")
+
+
+async def _import(session: AsyncSession, redis: ArqRedis, *records: dict[str, Any]) -> None:
+    body = "".join(json.dumps(r) + "\n" for r in records).encode()
+    result = await import_rows(
+        session,
+        iter_rows(io.BytesIO(body), ImportFormat.NDJSON),
+        queue=ArqJobQueue(redis),
+        batch_rows=10,
+        max_errors=10,
+    )
+    assert result.rejected == 0, result.errors
+
+
+async def _one(session: AsyncSession, sql: str, **params: Any) -> Any:
+    conn = await session.connection()
+    return (await conn.execute(text(sql), params)).one()
+
+
+async def _tags(session: AsyncSession, post_id: str) -> list[str]:
+    conn = await session.connection()
+    rows = await conn.execute(
+        text(
+            "SELECT h.key FROM post_hashtag ph JOIN post p ON p.id = ph.post_id "
+            "JOIN hashtag h ON h.id = ph.hashtag_id WHERE p.platform_post_id = :id ORDER BY 1"
+        ),
+        {"id": post_id},
+    )
+    return list(rows.scalars())
+
+
+class TestReimportKeepsWhatItDoesNotSay:
+    async def test_a_metric_left_out_keeps_the_stored_value(self, session, arq_redis):
+        """Break: `coalesce(EXCLUDED.m, post.m)` -> `EXCLUDED.m` (a re-import without a
+        counter wiped it)."""
+        await _import(session, arq_redis, POST)
+        partial = {k: v for k, v in POST.items() if k not in METRICS} | {"likes": 130}
+        await _import(session, arq_redis, partial)
+        row = await _one(
+            session, f"SELECT {', '.join(METRICS)} FROM post WHERE platform_post_id = 'w1'"
+        )
+        assert tuple(row) == (130, 7, 3, 9, 4_000, 3_100, 25_000)
+
+    async def test_a_collected_refetch_keeps_the_counters_it_does_not_read(self, session):
+        """The same coalesce in the collection's statement (source "collect")."""
+        record = PostRecord.model_validate(POST)
+        first = StagedPost(row=1, record=record, hashtags=[("coaster", "Coaster")])
+        await repository.upsert_batch(session, [first], source="collect")
+        bare = record.model_copy(update={"saves": None, "reach": None, "likes": 121})
+        again = StagedPost(row=1, record=bare, hashtags=[("coaster", "Coaster")])
+        await repository.upsert_batch(session, [again], source="collect")
+        row = await _one(
+            session, "SELECT likes, saves, reach FROM post WHERE platform_post_id = 'w1'"
+        )
+        assert tuple(row) == (121, 9, 3_100)
+
+    async def test_a_url_left_out_keeps_the_stored_url(self, session, arq_redis):
+        """Break: `url = coalesce(EXCLUDED.url, post.url)` -> `EXCLUDED.url`."""
+        await _import(session, arq_redis, POST)
+        await _import(session, arq_redis, {k: v for k, v in POST.items() if k != "url"})
+        (url,) = await _one(session, "SELECT url FROM post WHERE platform_post_id = 'w1'")
+        assert url == POST["url"]
+
+    async def test_an_import_without_a_time_zone_keeps_the_accounts_zone(self, session, arq_redis):
+        """Break: the account upsert's `AND EXISTS` -> `OR EXISTS` (an import without
+        `account_timezone` reset the account to UTC, moving every local figure)."""
+        await _import(session, arq_redis, POST)
+        later = {k: v for k, v in POST.items() if k != "account_timezone"} | {"post_id": "w2"}
+        await _import(session, arq_redis, later)
+        (zone,) = await _one(session, "SELECT timezone FROM account WHERE handle = 'writes_park'")
+        assert zone == "Europe/London"
+        # A zone given does replace the stored one.
+        await _import(session, arq_redis, POST | {"account_timezone": "Asia/Tokyo"})
+        (zone,) = await _one(session, "SELECT timezone FROM account WHERE handle = 'writes_park'")
+        assert zone == "Asia/Tokyo"
+
+
+class TestTextEdits:
+    async def test_an_update_to_a_text_without_hashtags_unlinks_the_post(self, session, arq_redis):
+        """Break: `DELETE FROM post_hashtag` moved after `if not hashtags: return`."""
+        await _import(session, arq_redis, POST)
+        assert await _tags(session, "w1") == ["coaster", "family"]
+        update = PostUpdate(platform=Platform.INSTAGRAM, post_id="w1", text="no tags any more")
+        result = await update_post(session, update, queue=ArqJobQueue(arq_redis))
+        assert result.post.hashtags == []
+        assert await _tags(session, "w1") == []
+
+    async def test_a_reimport_without_hashtags_unlinks_the_post(self, session, arq_redis):
+        await _import(session, arq_redis, POST)
+        await _import(session, arq_redis, POST | {"text": "plain words"})
+        assert await _tags(session, "w1") == []
+
+
+async def test_a_hashtag_committed_meanwhile_by_another_import_is_linked(engine: AsyncEngine):
+    """The batch's hashtag statement runs on a snapshot taken before another transaction
+    committed the same new hashtag: its INSERT skips it (conflict) and its SELECT does not see
+    it. Break: the follow-up look-up (`_HASHTAG_IDS`) never runs; the post lost its link."""
+    key = f"meanwhile{uuid.uuid4().hex[:10]}"
+    record = PostRecord.model_validate(POST | {"post_id": f"m-{key}", "text": f"#{key}"})
+    async with engine.connect() as other, engine.connect() as ours:
+        other_pid = (await other.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        await other.execute(
+            text("INSERT INTO hashtag (key, display) VALUES (:k, :k)"), {"k": key}
+        )  # not committed yet: our insert of the same key waits for it
+        await ours.begin()
+        session = AsyncSession(bind=ours, expire_on_commit=False)
+        staged = StagedPost(row=1, record=record, hashtags=[(key, key)])
+        writing = asyncio.ensure_future(repository.upsert_batch(session, [staged], source="import"))
+        try:
+            await _blocked_by(engine, other_pid)
+            await other.commit()
+            outcome = await writing
+            assert outcome.inserted == 1
+            links = await ours.execute(
+                text(
+                    "SELECT h.key FROM post_hashtag ph JOIN hashtag h ON h.id = ph.hashtag_id "
+                    "JOIN post p ON p.id = ph.post_id WHERE p.platform_post_id = :id"
+                ),
+                {"id": record.post_id},
+            )
+            assert list(links.scalars()) == [key]
+        finally:
+            if not writing.done():
+                writing.cancel()
+            await ours.rollback()
+            await other.rollback()
+            await other.execute(text("DELETE FROM hashtag WHERE key = :k"), {"k": key})
+            await other.commit()
+
+
+async def _blocked_by(engine: AsyncEngine, pid: int) -> None:
+    """Return once a backend waits for a lock `pid` holds (an event, polled; the test's own
+    timeout bounds it)."""
+    query = text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))")
+    async with engine.connect() as watch:
+        while not (await watch.execute(query, {"pid": pid})).scalar_one():
+            await watch.commit()
+            await asyncio.sleep(0.01)
