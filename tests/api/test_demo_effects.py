@@ -80,7 +80,10 @@ async def test_verdicts_for_planted_and_neutral_hashtags(client, demo):
     outlier = figures[E.outlier.name.casefold()]
     assert outlier["lift_posts"] == 1
     assert outlier["lift_ci_low"] is None
-    assert outlier["score"] < 0.1 < outlier["lift"]  # shrunk toward "no effect"
+    # one post: a huge raw lift, but no headline, no verdict, last in the ranking
+    assert outlier["lift"] > 0.1
+    assert outlier["score"] is None
+    assert outlier["verdict"] == "too_few_posts"
 
 
 async def test_follower_growth_driver(client, demo):
@@ -205,18 +208,21 @@ async def test_live_slot_lifts_in_the_accounts_own_zone_equal_the_stored_ones(cl
                 assert other[name] is None
             else:
                 assert other[name] == pytest.approx(cell[name], rel=1e-9, abs=1e-12)
-    # Best slots by the same rule, live: the same slots in the same order.
+        # The estimate needs a full pass in the zone: live answers carry the raw lift only.
+        assert other["score"] is None
+    # Stored best slots rank by the estimate (the heatmap's figure); live ones, which have no
+    # estimate, by the raw interval's low end. Both pick from cells with 5+ posts.
     stored_best = (await client.get("/engagement-trends", params=base)).json()["items"][0][
         "best_slots"
     ]
     live_best = live["items"][0]["best_slots"]
     if window == "all":  # 90 days hold too few of its posts for a slot with enough evidence
         assert stored_best, "the demo's planted slot gives this account best slots"
-    assert [(b["rank"], b["weekday"], b["hour"], b["posts"]) for b in live_best] == [
-        (b["rank"], b["weekday"], b["hour"], b["posts"]) for b in stored_best
-    ]
-    for got, want in zip(live_best, stored_best, strict=True):
-        assert got["lift_ci_low"] == pytest.approx(want["lift_ci_low"], rel=1e-9)
+    assert all(b["posts"] >= 5 for b in [*stored_best, *live_best])
+    scores = [b["score"] for b in stored_best]
+    assert scores == sorted(scores, reverse=True)
+    lows = [b["lift_ci_low"] for b in live_best]
+    assert lows == sorted(lows, reverse=True)
     if window != "all":
         return  # below: all-history cells, each with posts in the window
     utc = (await client.get("/engagement-trends", params={**base, "tz": "UTC"})).json()

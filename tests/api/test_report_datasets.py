@@ -210,7 +210,7 @@ def _columns() -> list[str]:
     for goal, prefix in _PREFIX.items():
         names += [prefix, f"{prefix}_ci_low", f"{prefix}_ci_high", f"{prefix}_posts"]
         names += [f"{goal}_verdict", f"{goal}_score", f"{goal}_score_ci_low"]
-        names += [f"{goal}_score_ci_high"]
+        names += [f"{goal}_score_ci_high", f"{goal}_qvalue"]
     names += ["content_reach", "content_reach_ci_low", "content_reach_ci_high"]
     names += ["content_reach_posts", "sentiment_posts", "sentiment_mean"]
     names += [f"sentiment_{s}_share" for s in ("positive", "neutral", "negative")]
@@ -220,6 +220,21 @@ def _columns() -> list[str]:
     names += ["best_slot_lift", "best_slot_ci_low", "best_slot_ci_high", "best_slot_posts"]
     names += ["sentiment_coverage", "sentiment_languages", "sentiment_status", "languages"]
     return names
+
+
+#: Report columns of the hashtag and slot estimates (joint fit, mixture prior): not closed-form,
+#: so the pandas reference leaves them out; tests/analytics/test_effects.py checks the estimate
+#: against independent numerics and tests/api/test_report_windows.py checks that the report
+#: serves the same values as the other endpoints.
+_ESTIMATE = (
+    {
+        f"{goal}_{part}"
+        for goal in _PREFIX
+        for part in ("verdict", "score", "score_ci_low", "score_ci_high", "qvalue")
+    }
+    | {"best_weekday", "best_hour", "best_slot_lift", "best_slot_ci_low", "best_slot_ci_high"}
+    | {"best_slot_posts"}
+)
 
 
 async def _compare_report(
@@ -239,6 +254,8 @@ async def _compare_report(
     for hashtag_id, figures in expected.items():
         key = ids[hashtag_id]
         for name in names:
+            if name in _ESTIMATE:
+                continue
             value = figures.get(name, np.nan)
             _check(key, name, served[key][name], value)
             _check(key, name, as_csv[key][name], value)

@@ -63,6 +63,7 @@ def _goal_columns(goal: str) -> dict[str, str]:
         "score": f"{goal}_score",
         "score_ci_low": f"{goal}_score_ci_low",
         "score_ci_high": f"{goal}_score_ci_high",
+        "qvalue": f"{goal}_qvalue",
         "verdict": f"{goal}_verdict",
     }
 
