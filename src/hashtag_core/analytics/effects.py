@@ -182,8 +182,23 @@ def joint_fit(relative: pl.LazyFrame, links: pl.LazyFrame, *, cells: bool = Fals
     rel = relative.select(
         "post_id", "platform", "account_id", "window", "goal", "log_ratio", "slot", "month"
     ).collect()
-    no_cells = pl.DataFrame(schema=CELL_SCHEMA) if cells else None
     pairs = links.select("post_id", "hashtag_id").drop_nulls().unique().collect()
+    # Each (window, goal) is solved on its own, as the full pass's slices do: the figures do
+    # not depend on what else was computed in the same call.
+    fits = [
+        _fit(part, pairs, cells=cells)
+        for part in rel.partition_by("window", "goal", maintain_order=True)
+    ]
+    found = [fit.cells for fit in fits if fit.cells is not None]
+    return Fit(
+        pl.concat([fit.tags for fit in fits]) if fits else pl.DataFrame(schema=_TAG_SCHEMA),
+        (pl.concat(found) if found else pl.DataFrame(schema=CELL_SCHEMA)) if cells else None,
+    )
+
+
+def _fit(rel: pl.DataFrame, pairs: pl.DataFrame, *, cells: bool) -> Fit:
+    """`joint_fit` of one (window, goal)."""
+    no_cells = pl.DataFrame(schema=CELL_SCHEMA) if cells else None
     if rel.height == 0 or pairs.height == 0:
         return Fit(pl.DataFrame(schema=_TAG_SCHEMA), no_cells)
     window = pl.col("window").cast(pl.String).rank("dense").cast(pl.Int64)
@@ -406,7 +421,24 @@ def fit_priors(rows: pl.DataFrame) -> pl.DataFrame:
     `rows` has PRIOR_GROUP, posts, estimate, estimate_se, pooled_var and (for the q-value
     curve) lfsr computed with the fitted weights; see `hashtag_lift`."""
     out: list[pl.DataFrame] = []
-    for key, part in rows.partition_by(PRIOR_GROUP, as_dict=True, maintain_order=True).items():
+    judged = pl.col("posts") >= MIN_POSTS
+    some = judged.any().over(PRIOR_GROUP)
+    # A list with no judged hashtag (a small account) gets the point mass, all at once: a
+    # brand with thousands of small accounts must not loop over each in Python.
+    idle = rows.filter(~some).group_by(PRIOR_GROUP).agg(pl.col("pooled_var", "null_scale").first())
+    if idle.height:
+        table = pl.DataFrame(
+            {
+                "component": np.arange(len(MIXTURE_SDS), dtype=np.int16),
+                "sd": np.array(MIXTURE_SDS),
+                "weight": np.r_[1.0, np.zeros(len(MIXTURE_SDS) - 1)],
+                "knot_lfsr": np.array(KNOTS),
+                "knot_qvalue": np.full(len(KNOTS), None, dtype=object).astype(float),
+            }
+        )
+        out.append(idle.join(table, how="cross").select(PRIOR_SCHEMA.names()).cast(PRIOR_SCHEMA))
+    busy = rows.filter(some)
+    for key, part in busy.partition_by(PRIOR_GROUP, as_dict=True, maintain_order=True).items():
         eligible = part.filter(pl.col("posts") >= MIN_POSTS)
         b, se = eligible["estimate"].to_numpy(), eligible["estimate_se"].to_numpy()
         sds = mixture_grid(b, se)
@@ -550,8 +582,13 @@ def apply_priors(rows: pl.DataFrame, priors: pl.DataFrame, *, exact_q: bool) -> 
     the whole list); otherwise it is read off the group's stored q-value curve (an incremental
     pass, which sees only a few rows of the list)."""
     parts: list[pl.DataFrame] = []
+    some = (pl.col("posts") >= MIN_POSTS).any().over(PRIOR_GROUP)
+    idle = rows.filter(~some)  # no judged row: nothing to compute (all too_few_posts)
+    if idle.height:
+        parts.append(idle.with_columns(_nulls()))
     prior_groups = priors.partition_by(PRIOR_GROUP, as_dict=True)
-    for key, part in rows.partition_by(PRIOR_GROUP, as_dict=True, maintain_order=True).items():
+    busy = rows.filter(some)
+    for key, part in busy.partition_by(PRIOR_GROUP, as_dict=True, maintain_order=True).items():
         prior = prior_groups.get(key)
         if prior is None or prior.height != len(MIXTURE_SDS):
             parts.append(part.with_columns(_nulls()))
