@@ -75,6 +75,8 @@ def _design(frame: pl.DataFrame, links: pl.DataFrame) -> tuple[sparse.csr_matrix
     offset = len(tags)
     for name, size in (("one", 1), ("local_weekday", 8), ("local_hour", 24), ("month", 13)):
         level = np.zeros(len(frame), dtype=np.int64) if name == "one" else frame[name].to_numpy()
+        if name == "month":  # month of the year (the relative frame's month is year * 12 + m - 1)
+            level = level % 12
         rows.extend(range(len(frame)))
         cols.extend((offset + account * size + level).tolist())
         offset += (int(account.max()) + 1) * size

@@ -284,6 +284,7 @@ async def test_pfizer_report_followers_goals(client, session, arq_redis):
     reference = Reference(posts, links, now)
     for window in ("all", "90d"):
         served = await _compare_report(client, reference, keys, window)
+        # a headline only from 5 posts up (too_few_posts below): pfizer's many small authors
         filled = [r for r in served.values() if r["er_follower_score"] is not None]
-        assert len(filled) > 100
+        assert len(filled) > 20
         assert any(r["followers_score"] is not None for r in served.values())

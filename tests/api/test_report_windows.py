@@ -137,7 +137,7 @@ async def _check_recommendations(client: Any, report: dict[str, dict[str, Any]])
     listed = 0
     for goal in GOALS:
         found = await _get(client, "/recommendations", goal=goal, window=WINDOW, limit=50)
-        for item in found["use"] + found["avoid"]:
+        for item in found["use"] + found["worth_testing"] + found["avoid"]:
             row = by_display[item["hashtag"]]
             assert item["expected_lift"] == row[f"{goal}_score"]
             assert item["expected_low"] == row[f"{goal}_score_ci_low"]
@@ -149,7 +149,7 @@ async def _check_recommendations(client: Any, report: dict[str, dict[str, Any]])
                 row["best_hour"],
             )
             listed += 1
-    assert listed > 5
+    assert listed > 2
 
 
 async def test_window_rows_differ_from_all_history(client, demo):

@@ -160,7 +160,8 @@ class TestReport:
 
         assert table.exit_code == 0, table.output
         assert "lift" in table.stdout
-        assert "95% CI" in table.stdout
+        assert "95% interval" in table.stdout
+        assert "effect" in table.stdout
         assert table.stdout.count("#") >= 5
         assert f"{expected - 5:,} more hashtags" in table.stdout
         assert written.exit_code == 0, written.output

@@ -52,6 +52,14 @@ def test_slices_concatenated_equal_the_whole_tables(inputs) -> None:
     for name, frames in parts.items():
         joined = pl.concat(frames)
         assert joined.height == whole[name].height > 0, name
+        # The hashtag estimate is solved iteratively (conjugate gradients to 1e-8 of the
+        # right-hand side, EM to 1e-8 on the weights), so its figures agree to 1e-5 (0.001
+        # percentage points), not to the last bits; every other figure to 1e-9.
+        iterative = name in {"hashtag_lift", "lift_prior", "hashtag_slot", "hashtag_best_slot"}
         assert_frame_equal(
-            _sorted(joined), _sorted(whole[name]), check_exact=False, rel_tol=1e-9, abs_tol=1e-12
+            _sorted(joined),
+            _sorted(whole[name]),
+            check_exact=False,
+            rel_tol=1e-6 if iterative else 1e-9,
+            abs_tol=1e-5 if iterative else 1e-12,
         )

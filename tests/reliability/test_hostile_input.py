@@ -135,7 +135,7 @@ async def test_since_and_until_beyond_the_calendar_are_422(
     await _a_stored_hashtag(client)
     response = await client.get("/hashtags/legoland", params={name: value})
     assert response.status_code == 422, response.text
-    assert response.json()["error"]["details"][0]["field"] == f"query.{name}"
+    assert response.json()["details"][0]["field"] == f"query.{name}"
 
 
 @pytest.mark.parametrize(
@@ -157,7 +157,7 @@ async def test_tampered_cursors_are_422(
         "/hashtags/legoland", params={"sort": sort, "cursor": _cursor(cursor)}
     )
     assert response.status_code == 422, response.text
-    assert response.json()["error"]["details"][0]["field"] == "cursor"
+    assert response.json()["details"][0]["field"] == "cursor"
 
 
 # --- bodies that are not JSON ---------------------------------------------------------------
@@ -172,7 +172,7 @@ async def test_unparsable_json_bodies_are_422_with_the_location(
         path, content=body.encode(), headers={**AUTH, "Content-Type": "application/json"}
     )
     assert response.status_code == 422, response.text
-    [detail] = response.json()["error"]["details"]
+    [detail] = response.json()["details"]
     assert detail["field"].startswith("body")
     if body.startswith("["):
         assert "nested too deeply" in detail["message"]
@@ -190,7 +190,7 @@ async def test_after_false_is_not_a_number_of_seconds(
         headers=AUTH,
     )
     assert response.status_code == 422, response.text
-    assert response.json()["error"]["details"][0]["field"] == "body.after"
+    assert response.json()["details"][0]["field"] == "body.after"
     assert not await query(session, "SELECT 1 FROM post_refresh")
 
 
@@ -232,7 +232,7 @@ async def test_an_unexpected_error_is_answered_not_raised_to_the_server(
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
         response = await c.get("/boom", headers={"X-Request-Id": "boom-1"})
     assert response.status_code == 500
-    assert response.json()["error"]["request_id"] == "boom-1"
+    assert response.json()["request_id"] == "boom-1"
     assert response.headers["x-request-id"] == "boom-1"
 
 

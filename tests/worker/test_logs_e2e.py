@@ -144,7 +144,7 @@ async def test_request_ids_follow_into_jobs_and_no_secret_is_logged(
                 job = (await client.get(f"/jobs/{job_id}")).json()
 
     # The import made legolandwindsor known, so registering it adopts it (200).
-    assert [r.status_code for r in sent.values()] == [202, 202, 403, 200, 202]
+    assert [r.status_code for r in sent.values()] == [202, 202, 401, 200, 202]
     assert worker.jobs_failed == 1
     assert job["status"] == "failed"
     assert "re-authorisation" in job["error"]

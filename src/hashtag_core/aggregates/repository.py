@@ -293,8 +293,9 @@ async def load_hashtag_rows(
     schema = AGGREGATE_TABLES[table]
     using, where, args = _keyed_rows(table, hashtags, keys, goals)
     columns = ", ".join(f't."{c}"' for c in schema.names())
+    source = f"{using}, {table} t" if using else f"{table} t"
     rows = await (await in_transaction(conn)).fetch(
-        f"SELECT {columns} FROM {using}, {table} t WHERE {where}", *args
+        f"SELECT {columns} FROM {source} WHERE {where}", *args
     )
     return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
 

@@ -198,6 +198,7 @@ def joint_fit(relative: pl.LazyFrame, links: pl.LazyFrame, *, cells: bool = Fals
 
 def _fit(rel: pl.DataFrame, pairs: pl.DataFrame, *, cells: bool) -> Fit:
     """`joint_fit` of one (window, goal)."""
+    rel = rel.sort("account_id", "post_id")  # the same sums in the same order, however sliced
     no_cells = pl.DataFrame(schema=CELL_SCHEMA) if cells else None
     if rel.height == 0 or pairs.height == 0:
         return Fit(pl.DataFrame(schema=_TAG_SCHEMA), no_cells)
@@ -214,7 +215,9 @@ def _fit(rel: pl.DataFrame, pairs: pl.DataFrame, *, cells: bool) -> Fit:
         return Fit(pl.DataFrame(schema=_TAG_SCHEMA), no_cells)
     # Parameters are numbered by dense ranks of integer keys (ranks of structs are slow).
     top = int(pairs["hashtag_id"].max()) + 1  # type: ignore[arg-type]
-    tags = tags.with_columns(param=_dense(pl.col("block") * top + pl.col("hashtag_id")))
+    tags = tags.with_columns(param=_dense(pl.col("block") * top + pl.col("hashtag_id"))).sort(
+        "row", "param"
+    )
     n_tags = tags["param"].n_unique()
     # Timing terms of each account: weekday and hour (lightly held), their cell (held close
     # to 0 unless many posts say otherwise), and the calendar month.
@@ -439,7 +442,9 @@ def fit_priors(rows: pl.DataFrame) -> pl.DataFrame:
         out.append(idle.join(table, how="cross").select(PRIOR_SCHEMA.names()).cast(PRIOR_SCHEMA))
     busy = rows.filter(some)
     for key, part in busy.partition_by(PRIOR_GROUP, as_dict=True, maintain_order=True).items():
-        eligible = part.filter(pl.col("posts") >= MIN_POSTS)
+        # in a fixed order, so the fit does not depend on how the rows arrived
+        order = [c for c in ("hashtag_id", "weekday", "hour") if c in part.columns]
+        eligible = part.filter(pl.col("posts") >= MIN_POSTS).sort(order)
         b, se = eligible["estimate"].to_numpy(), eligible["estimate_se"].to_numpy()
         sds = mixture_grid(b, se)
         weights = _em_weights(b, se, sds)

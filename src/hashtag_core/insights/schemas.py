@@ -412,8 +412,8 @@ class OverCapPost(BaseModel):
 
     post_id: str = Field(description="The platform's post id.")
     account: str = Field(description="The account (handle) that posted it.")
-    posted_at: datetime
-    url: str | None = None
+    posted_at: datetime = Field(description="When it went out (UTC).")
+    url: str | None = Field(default=None, description="Link to the post on the platform.")
     hashtags: int = Field(description="Hashtags on the post (caption and first comment).")
 
 
