@@ -57,7 +57,6 @@ __all__ = [
     "effect_rows",
     "joint_fit",
     "priors_of",
-    "rank_order",
 ]
 
 #: Ridge penalty of a hashtag's effect, in posts at "no effect": b = sum(r) / (n + RIDGE).
@@ -783,8 +782,3 @@ def priors_of(lift: pl.DataFrame) -> pl.DataFrame:
     lfsr)."""
     rows = _prepared(lift.drop("estimate", "estimate_se"))
     return with_q_curve(fit_priors(rows), lift).select(PRIOR_SCHEMA.names())
-
-
-def rank_order(verdict: str) -> int:
-    """Position of a verdict in the default ranking: lifts, unclear, underperforms, too few."""
-    return {"lifts": 0, "unclear": 1, "underperforms": 2}.get(verdict, 3)
