@@ -266,6 +266,19 @@ def test_svalues_by_hand() -> None:
     assert np.isnan(got[3])
 
 
+def test_svalues_of_near_ties_do_not_depend_on_the_last_digits() -> None:
+    # Two hashtags 1e-9 apart (rounding of the iterative fit): either order gives each the
+    # same q-value; a run of near ties is one group; a gap above 1e-6 splits.
+    judged = np.ones(4, dtype=bool)
+    first = _svalues(np.array([0.1, 0.5, 0.5 + 1e-9, 0.9]), judged)
+    second = _svalues(np.array([0.1, 0.5 + 1e-9, 0.5, 0.9]), judged)
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_allclose(first, [0.1, 1.1 / 3, 1.1 / 3, 2.0 / 4])
+    run = _svalues(np.array([0.3, 0.3 + 6e-7, 0.3 + 12e-7, 0.3 + 1e-4]), judged)
+    np.testing.assert_allclose(run[:3], (0.9 + 18e-7) / 3)
+    assert run[3] > run[0]
+
+
 def test_a_tag_on_too_few_posts_has_no_headline_and_no_rank() -> None:
     posts, links = _rider_case(seed=9)
     viral = posts.with_columns(

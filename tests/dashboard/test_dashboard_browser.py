@@ -125,6 +125,8 @@ async def _chart_state(page: Any) -> dict[str, Any]:
             points: document.querySelectorAll('#chart-eng circle.pt').length,
             lines: document.querySelectorAll('#chart-fol path.line').length,
             recs: document.querySelectorAll('#rec-use li').length,
+            recTags: [...document.querySelectorAll('#rec-use li > span.use, #rec-use li > span.test')]
+                .map(s => s.textContent),
             heatTag: document.getElementById('heat-tag').textContent,
         })"""
     )
@@ -148,7 +150,10 @@ async def _check_against_api(base: str, page: Any, state: dict[str, Any]) -> Non
     followers = await _api(base, page, "api-fol")
     assert state["lines"] == len([a for a in followers["items"] if a["series"]]) > 0
     recs = await _api(base, page, "api-rec")
-    assert state["recs"] == max(1, len(recs["use"]))
+    # "Use" lists the picks; with none, the hashtags worth testing under the note saying so.
+    shown = recs["use"] or recs.get("worth_testing") or []
+    assert state["recTags"] == [f"#{item['hashtag']}" for item in shown]
+    assert state["recs"] == max(1, len(shown) + (1 if recs.get("note") else 0))
 
 
 async def test_dashboard_in_a_real_browser(chromium: str, served: str) -> None:

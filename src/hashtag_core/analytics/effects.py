@@ -76,6 +76,10 @@ PRIOR_DF = 10.0
 MIN_POSTS = 5
 #: Target false sign rate of the verdicts across the list (per scope, window and goal).
 FSR = 0.05
+#: lfsr closer than this to the next one are tied for the q-value (they share the mean of every
+#: lfsr up to the last of the run): the fit is iterative (tolerance 1e-8), so digits below this
+#: depend on summation order and thread count, and must not reorder two hashtags' q-values.
+TIE = 1e-6
 #: Standard deviations (log scale) of the mixture prior's components when a list has no judged
 #: hashtag to fit a grid to (`mixture_grid`); 0 is the point mass.
 MIXTURE_SDS: tuple[float, ...] = (0.0, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56)
@@ -666,11 +670,16 @@ def _svalues(lfsr: Floats, judged: NDArray[np.bool_]) -> Floats:
     if len(index) == 0:
         return out
     order = index[np.argsort(lfsr[index], kind="stable")]
-    running = np.cumsum(lfsr[order]) / np.arange(1, len(order) + 1)
-    # Ties share the value of the last of them (the mean over every row at that lfsr).
     values = lfsr[order]
-    last = np.searchsorted(values, values, side="right") - 1
-    out[order] = running[last]
+    running = np.cumsum(values) / np.arange(1, len(order) + 1)
+    # Ties share the value of the last of them (the mean over every row at that lfsr). lfsr
+    # within TIE of its neighbour count as tied (a run of them is one group): they come out of
+    # an iterative fit whose last digits depend on summation order, and a q-value must not
+    # swap between two hashtags on that noise.
+    starts = np.concatenate([[True], np.diff(values) > TIE])
+    group = np.cumsum(starts) - 1
+    last = np.concatenate([np.flatnonzero(starts)[1:], [len(values)]]) - 1
+    out[order] = running[last[group]]
     return out
 
 
