@@ -53,6 +53,7 @@ from tests.oracles.reference_insights import (
 from tests.oracles.reference_pandas import frame_from_pandas, frame_to_pandas
 
 REL, ABS = 1e-9, 1e-12
+ITERATIVE_REL = 1e-6
 _LIFT_KEYS = ["platform", "account_id", "window", "goal", "hashtag_id"]
 
 pytestmark = [
@@ -251,18 +252,23 @@ def test_recommendations_equal_plain_computation(
     assert listed > 0
 
 
-def _close(got: float | None, expected: float) -> bool:
+def _close(got: float | None, expected: float, *, rel: float = REL) -> bool:
     if got is None or np.isnan(expected):
         return got is None and bool(np.isnan(expected))
-    return bool(np.isclose(got, expected, rtol=REL, atol=ABS))
+    return bool(np.isclose(got, expected, rtol=rel, atol=ABS))
 
 
 def _check_item(item: Any, row: Any, names: dict[int, str]) -> None:
     """One recommendation against one reference row."""
     assert item.posts == row.posts
     assert item.verdict == row.verdict
-    for name in ("expected_lift", "expected_low", "expected_high", "lift", "ci_low", "ci_high"):
+    for name in ("lift", "ci_low", "ci_high"):
         assert _close(getattr(item, name), getattr(row, name)), (item.hashtag, name)
+    # The estimate's columns come from two runs of an iterative fit (conjugate gradients to
+    # 1e-8 of the right-hand side), whose last digits depend on summation order.
+    for name in ("expected_lift", "expected_low", "expected_high"):
+        got, expected = getattr(item, name), getattr(row, name)
+        assert _close(got, expected, rel=ITERATIVE_REL), (item.hashtag, name)
     slot = item.best_slot
     if np.isnan(row.slot_weekday):
         assert slot is None

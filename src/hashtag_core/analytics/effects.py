@@ -21,7 +21,8 @@ Three steps per group of hashtags that share a prior (scope, window, goal):
    deal"); the mixture weights are fitted by EM over the hashtags with at least MIN_POSTS
    posts, with a null-biased
    Dirichlet penalty as in ashr. Per hashtag this gives the posterior mean (the headline
-   ``score``), a 95% credible interval and the local false sign rate (``lfsr``).
+   ``score``) and the local false sign rate (``lfsr``); the interval shown is the adjusted
+   estimate's 95% confidence interval, stretched to hold the headline (`interval`).
 3. **Verdicts with error control.** ``qvalue`` is the s-value: the mean lfsr of the hashtags
    judged at least as surely (sorted by lfsr); "lifts" / "underperforms" when it is <= FSR,
    which bounds the expected share of wrong signs among the verdicts of the list at FSR.
@@ -90,6 +91,12 @@ NULL_PENALTY = 10.0
 #: the fit does not see) and are widened by that ratio, per group of at least this many
 #: judged hashtags (Efron 2004, "Large-scale simultaneous hypothesis testing").
 NULL_SCALE_MIN = 20
+#: The null scale is taken from the hashtags with |z| below this many times the scale (the
+#: central part, where the nulls are), re-estimated this many times (`_null_scale`). Over
+#: all hashtags, the few with a real effect widened every standard error of the list by
+#: about 15% in the ranking study, and the intervals covered 97-98%.
+NULL_TRIM = 3.0
+NULL_TRIM_STEPS = 3
 _HALF_NORMAL_MEDIAN = 0.6744897501960817
 #: lfsr levels at which a full pass stores the list's q-value curve for incremental passes.
 KNOTS: tuple[float, ...] = (0.0, 1e-3, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
@@ -582,6 +589,21 @@ def _quantile(p: float, w: Floats, means: Floats, sd_k: Floats) -> Floats:
     return result
 
 
+def interval(b: Floats, se: Floats, mean: Floats) -> tuple[Floats, Floats]:
+    """The reported 95% interval (log scale): the adjusted estimate's confidence interval
+    b ± 1.96 se, stretched to reach the headline (posterior `mean`) where the list's prior
+    pulls it past the interval's end toward 0.
+
+    Not the posterior's credible interval: under a prior that puts most hashtags at exactly 0
+    that is [0, 0] for most of them and misses most small real effects (in the ranking study
+    it covered 71-82% of the real effects while covering 97-98% overall, the nulls' [0, 0]
+    making up the rest). The posterior mean has the sign of b and never reaches 0, so the
+    stretch widens the interval toward 0 without making it cover a null it would not."""
+    low = b - _Z975 * se
+    high = b + _Z975 * se
+    return np.minimum(low, mean), np.maximum(high, mean)
+
+
 def apply_priors(rows: pl.DataFrame, priors: pl.DataFrame, *, exact_q: bool) -> pl.DataFrame:
     """Add score, score_low, score_high, lfsr, qvalue and verdict to `rows` (which have
     PRIOR_GROUP, posts, estimate, estimate_se) from the mixture weights in `priors`.
@@ -608,14 +630,13 @@ def apply_priors(rows: pl.DataFrame, priors: pl.DataFrame, *, exact_q: bool) -> 
         # Only judged rows get a headline (the others are NULL below): skip their posterior.
         mean, low, high, lfsr = (np.full(part.height, np.nan) for _ in range(4))
         if judged.any():
-            found = posterior(
-                part["estimate"].to_numpy()[judged],
-                part["estimate_se"].to_numpy()[judged],
-                weights,
-                sds,
-            )
+            b = part["estimate"].to_numpy()[judged]
+            se = np.maximum(part["estimate_se"].to_numpy()[judged], _MIN_SE)
+            found = posterior(b, se, weights, sds)
             for target, values in zip((mean, low, high, lfsr), found, strict=True):
                 target[judged] = values
+            # The interval is the adjusted estimate's, holding the headline (`interval`).
+            low[judged], high[judged] = interval(b, se, found[0])
         if exact_q:
             qvalue = _svalues(lfsr, judged)
         else:
@@ -765,17 +786,29 @@ def _prepared(rows: pl.DataFrame) -> pl.DataFrame:
         .collect()
     )
     if "null_scale" not in rows.columns:
-        judged = pl.col("posts") >= MIN_POSTS
-        z = (pl.col("estimate") / pl.col("estimate_se")).abs()
-        median = z.filter(judged).median().over(PRIOR_GROUP)
-        scale = (median / _HALF_NORMAL_MEDIAN).fill_null(1.0).clip(lower_bound=1.0)
-        count = judged.sum().over(PRIOR_GROUP)
-        rows = rows.with_columns(
-            null_scale=pl.when(count >= NULL_SCALE_MIN).then(scale).otherwise(1.0)
-        )
+        rows = rows.with_columns(null_scale=_null_scale())
     return rows.with_columns(
         estimate_se=pl.col("estimate_se") * pl.col("null_scale").fill_null(1.0)
     )
+
+
+def _null_scale() -> pl.Expr:
+    """Per group: how much wider than its standard errors say the list's |b / se| run, from
+    the central part of the list (Efron's central matching, simplified): the median |z| of
+    the judged hashtags over the standard normal's 0.674, then again over those with |z|
+    below NULL_TRIM times the scale found, NULL_TRIM_STEPS times, so the hashtags with a real
+    effect (far in the tails) do not widen every other one's interval. At least 1; 1 under
+    NULL_SCALE_MIN judged hashtags."""
+    judged = pl.col("posts") >= MIN_POSTS
+    z = (pl.col("estimate") / pl.col("estimate_se")).abs()
+    scale = (z.filter(judged).median().over(PRIOR_GROUP) / _HALF_NORMAL_MEDIAN).fill_null(1.0)
+    for _ in range(NULL_TRIM_STEPS):
+        central = judged & (z < NULL_TRIM * scale)
+        scale = (z.filter(central).median().over(PRIOR_GROUP) / _HALF_NORMAL_MEDIAN).fill_null(
+            scale
+        )
+    count = judged.sum().over(PRIOR_GROUP)
+    return pl.when(count >= NULL_SCALE_MIN).then(scale.clip(lower_bound=1.0)).otherwise(1.0)
 
 
 def _pooled() -> pl.Expr:

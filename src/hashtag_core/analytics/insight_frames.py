@@ -66,7 +66,7 @@ RELATIVE_SCHEMA = pl.Schema(_RELATIVE_SCHEMA)
 
 #: Per (scope, window, goal, hashtag): the raw (marginal) lift with its t interval, and the
 #: hashtag estimate (adjusted for companions and timing, shrunk; `effects`) that every surface
-#: quotes: score, its credible interval, lfsr, qvalue and the verdict.
+#: quotes: score, its interval, lfsr, qvalue and the verdict.
 _LIFT_SCHEMA: _Columns = {
     **_SCOPE,
     "window": pl.String,
@@ -83,7 +83,7 @@ _LIFT_SCHEMA: _Columns = {
     "estimate": pl.Float64,  # adjusted effect (log scale) before shrinkage
     "estimate_se": pl.Float64,  # its standard error
     "score": pl.Float64,  # the headline: exp(posterior mean) - 1
-    "score_low": pl.Float64,  # 95% credible interval of the score
+    "score_low": pl.Float64,  # 95% interval (effects.interval)
     "score_high": pl.Float64,
     "lfsr": pl.Float64,  # local false sign rate
     "qvalue": pl.Float64,  # s-value across the list; NULL under MIN_POSTS posts

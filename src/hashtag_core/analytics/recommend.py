@@ -57,7 +57,7 @@ class Recommendation:
     hashtag: str  # display name, without the sign
     posts: int
     expected_lift: float  # the hashtag estimate (score): adjusted for companions, shrunk
-    expected_low: float  # its 95% credible interval
+    expected_low: float  # its 95% interval (effects.interval)
     expected_high: float
     qvalue: float | None  # the list's false sign rate at this hashtag's evidence
     lift: float  # raw (marginal) lift of the posts: secondary evidence
@@ -271,7 +271,7 @@ class _Context:
 
 
 def _interval(item: Recommendation) -> str:
-    """ "95% interval +31% to +90%, " (the estimate's credible interval)."""
+    """ "95% interval +31% to +90%, " (the estimate's interval)."""
     return f"95% interval {_signed(item.expected_low)} to {_signed(item.expected_high)}, "
 
 
