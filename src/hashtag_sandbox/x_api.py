@@ -465,7 +465,7 @@ async def _tweet(request: Request, sandbox: Sandbox, target: Target) -> Response
     if (denied := _auth(request, sandbox)) is not None:
         return denied
     tweet_id = request.path_params["tweet_id"]
-    found = sandbox.data.post(Platform.X, tweet_id)
+    found = sandbox.data.post(Platform.X, tweet_id) or sandbox.data.x_version(tweet_id)
     if found is None:
         return _not_found("tweet", tweet_id)
     if isinstance(access := _access(request, sandbox), Response):
@@ -492,7 +492,8 @@ def _resolve(group: str) -> Any:
         if "user_id" in params:
             account = sandbox.data.account(Platform.X, params["user_id"])
         elif "tweet_id" in params:
-            found = sandbox.data.post(Platform.X, params["tweet_id"])
+            tweet_id = params["tweet_id"]
+            found = sandbox.data.post(Platform.X, tweet_id) or sandbox.data.x_version(tweet_id)
             account = found[0] if found else None
         elif "query" in request.query_params:
             account = _search_author(sandbox, request.query_params["query"])
