@@ -117,6 +117,10 @@ async def test_x_long_post_keeps_its_end() -> None:
     assert record["text"] == body["data"][0]["note_tweet"]["text"].replace("&amp;", "&")
     tags = [tag for tag, _ in hashtags_in_post(record["text"], "x")]
     assert tags == ["lego", "afol", "moc"]  # all three after the cut at 280 characters
+    # Re-extracted from the whole text, they are the ones X lists in `note_tweet.entities`.
+    entities = body["data"][0]["note_tweet"]["entities"]["hashtags"]
+    assert tags == [h["tag"].lower() for h in entities]
+    assert min(h["start"] for h in entities) >= 280
 
 
 def test_x_text_is_unescaped() -> None:
