@@ -123,6 +123,17 @@ async def test_x_long_post_keeps_its_end() -> None:
     assert min(h["start"] for h in entities) >= 280
 
 
+async def test_x_long_post_cut_without_a_mark_is_read_whole() -> None:
+    # A real post of 283 characters: X cut `text` at 270, between words and with no "…".
+    body = _load("x_long_post_cut.json")
+    (tweet,) = body["data"]
+    assert not tweet["text"].endswith("\u2026")
+    result = await _collect_x(body)
+    (record,) = result.posts
+    assert record["text"] == tweet["note_tweet"]["text"]
+    assert record["text"].endswith("for this commendable achievement.")
+
+
 def test_x_text_is_unescaped() -> None:
     tweet = _load("x_html_entities.json")["data"][0]
     record = map_tweet(tweet, handle="h", timezone="UTC", followers=None)

@@ -148,6 +148,26 @@ class TestX:
         assert new_id in ids
         assert first_id not in ids
 
+    async def test_a_long_post_as_x_cuts_it(self, client: httpx.AsyncClient) -> None:
+        published = _published("x_long_post_cut.json")["data"][0]
+        account = _account(client, Platform.X)
+        words = " ".join(f"word{i:03d}" for i in range(40)) + " #AfterTheCut"
+        edited = await client.post(
+            "/_sandbox/edit", json={"post_id": account.posts[-1].post_id, "text": words}
+        )
+        answer = await client.get(
+            f"/x/2/tweets/{edited.json()['post_id']}",
+            params={"tweet.fields": "note_tweet,entities"},
+            headers=_auth(account.token),
+        )
+        tweet = answer.json()["data"]
+        # As in the published answer: `text` is the first 270 characters, with no mark.
+        assert len(published["text"]) == 270
+        assert tweet["text"] == words[:270].rstrip()
+        assert tweet["note_tweet"]["text"] == words
+        assert [h["tag"] for h in tweet["note_tweet"]["entities"]["hashtags"]] == ["AfterTheCut"]
+        assert "hashtags" not in tweet.get("entities", {})
+
 
 class TestMeta:
     async def test_throttle_and_item_refusal_as_meta_sends_them(
