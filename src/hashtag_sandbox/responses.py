@@ -12,10 +12,10 @@ from starlette.responses import Response
 
 __all__ = [
     "json_response",
-    "x_credits_depleted",
     "linkedin_error",
     "meta_error",
     "retry_after_header",
+    "x_credits_depleted",
     "x_problem",
 ]
 
