@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -122,6 +122,8 @@ class SandboxData:
         self.by_id = {(a.platform, a.external_id): a for a in accounts}
         self.by_token = {(a.platform, a.token): a for a in accounts}
         self.posts: dict[tuple[Platform, str], tuple[SandboxAccount, SandboxPost]] = {}
+        # Earlier versions of edited X posts by id: the version as it was, and the post.
+        self._x_versions: dict[str, tuple[SandboxAccount, SandboxPost, SandboxPost]] = {}
         for account in accounts:
             for post in account.posts:
                 self.posts[(account.platform, post.post_id)] = (account, post)
@@ -134,6 +136,20 @@ class SandboxData:
     def post(self, platform: Platform, post_id: str) -> tuple[SandboxAccount, SandboxPost] | None:
         """The post with this id and its account."""
         return self.posts.get((platform, post_id))
+
+    def x_version(self, post_id: str) -> tuple[SandboxAccount, SandboxPost] | None:
+        """An earlier version of an edited X post, as X still serves it by its id.
+
+        Its own text and counters (as they were at the edit) and the whole edit chain: a
+        lookup of the first version after an edit answers that version, not the latest one,
+        with `edit_history_tweet_ids` naming both (a twarc recording, DocNow/twarc-csv
+        `test-data/edited_before.jsonl`). Timelines and search list only the latest version.
+        """
+        found = self._x_versions.get(post_id)
+        if found is None:
+            return None
+        account, version, latest = found
+        return account, replace(version, edit_history=list(latest.edit_history))
 
     def meta_platform(self, object_id: str) -> Platform | None:
         """Whether a Graph API object id belongs to Instagram or Facebook (None = unknown)."""
@@ -163,6 +179,7 @@ class SandboxData:
         The post keeps its place and first version's time; returns the new id.
         """
         account, post = self.posts.pop((Platform.X, post_id))
+        self._x_versions[post_id] = (account, replace(post, record=dict(post.record)), post)
         when = (at or datetime.now(UTC)).astimezone(UTC)
         self._added += 1
         new_id, url = _new_identity(account, when, _NEW_SEQ_BASE + self._added)

@@ -15,6 +15,7 @@ __all__ = [
     "linkedin_error",
     "meta_error",
     "retry_after_header",
+    "x_credits_depleted",
     "x_problem",
 ]
 
@@ -43,6 +44,22 @@ def x_problem(
         **extra,
     }
     return json_response(body, status)
+
+
+def x_credits_depleted(account_id: int) -> Response:
+    """402 when pay-per-use credits are used up, in the shape X sends (as published, e.g. an
+    xurl capture): the developer account's numeric id, no `status` member, and a problem type
+    that X's OpenAPI problem list does not name."""
+    detail = (
+        f"Your enrolled account [{account_id}] does not have any credits to fulfill this request."
+    )
+    body = {
+        "account_id": account_id,
+        "title": "CreditsDepleted",
+        "detail": detail,
+        "type": _X_PROBLEMS + "credits",
+    }
+    return json_response(body, 402)
 
 
 def meta_error(

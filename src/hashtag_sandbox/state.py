@@ -10,6 +10,7 @@ from the platform's side rather than from the client's own account of it.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -29,6 +30,7 @@ from hashtag_sandbox.responses import (
     linkedin_error,
     meta_error,
     retry_after_header,
+    x_credits_depleted,
     x_problem,
 )
 
@@ -101,6 +103,12 @@ class Sandbox:
         self.faults = FaultState(faults)
 
 
+def _developer_account(token: str) -> int:
+    """The X developer account (a 19-digit id) whose app holds `token`."""
+    digest = int.from_bytes(hashlib.sha256(token.encode()).digest()[:8], "big")
+    return 1_000_000_000_000_000_000 + digest % 9_000_000_000_000_000_000
+
+
 def bearer_token(request: Request) -> str | None:
     """The token from `Authorization: Bearer` or (Graph API style) `access_token`."""
     header = request.headers.get("authorization", "")
@@ -162,8 +170,7 @@ async def _answer(
     if decision.delay_s:
         await asyncio.sleep(decision.delay_s)
     if family is Family.X and sandbox.faults.config.x_credits_depleted:
-        detail = "Your account has no credits left for this request."
-        response = x_problem(402, "CreditsDepleted", detail, kind="credits")
+        response = x_credits_depleted(_developer_account(bearer_token(request) or ""))
     elif decision.fault is not None:
         response = await _fault_response(family, decision.fault, sandbox)
     else:
@@ -213,7 +220,8 @@ def _meta_throttled(code: int) -> Response:
             "There have been too many calls to this Instagram account. Wait a bit and try again."
         ),
     }
-    return meta_error(400, messages[code], code)
+    # Meta marks its app-level throttle transient ("is_transient": true), as published.
+    return meta_error(400, messages[code], code, transient=True if code == 4 else None)
 
 
 async def _fault_response(family: Family, fault: Fault, sandbox: Sandbox) -> Response:

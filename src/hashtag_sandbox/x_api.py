@@ -91,6 +91,7 @@ def _fields(request: Request, name: str) -> set[str]:
 
 
 _TEXT_LIMIT = 280
+_CUT_AT = 270  # where X cuts the `text` of a longer post
 
 
 def _created_at(moment: datetime) -> str:
@@ -106,9 +107,10 @@ def render_tweet(
     """
     r = post.record
     full = str(r["text"])
-    # Like X: `text` is HTML-escaped and cut at 280 characters; the whole text of a longer
-    # post is only in `note_tweet` (when asked for).
-    cut = full if len(full) <= _TEXT_LIMIT else full[: _TEXT_LIMIT - 1] + "\u2026"
+    # Like X: `text` is HTML-escaped; a post over 280 characters has `text` cut at 270, with
+    # no mark that it was cut (a published answer: xdevplatform/samples#202), and its whole
+    # text only in `note_tweet` (when asked for).
+    cut = full if len(full) <= _TEXT_LIMIT else full[:_CUT_AT].rstrip()
     tweet: dict[str, Any] = {"id": post.post_id, "text": html.escape(cut, quote=False)}
     tweet["edit_history_tweet_ids"] = post.edit_history or [post.post_id]
     if "created_at" in fields:  # an edited post's latest version was made at the edit
@@ -465,7 +467,7 @@ async def _tweet(request: Request, sandbox: Sandbox, target: Target) -> Response
     if (denied := _auth(request, sandbox)) is not None:
         return denied
     tweet_id = request.path_params["tweet_id"]
-    found = sandbox.data.post(Platform.X, tweet_id)
+    found = sandbox.data.post(Platform.X, tweet_id) or sandbox.data.x_version(tweet_id)
     if found is None:
         return _not_found("tweet", tweet_id)
     if isinstance(access := _access(request, sandbox), Response):
@@ -492,7 +494,8 @@ def _resolve(group: str) -> Any:
         if "user_id" in params:
             account = sandbox.data.account(Platform.X, params["user_id"])
         elif "tweet_id" in params:
-            found = sandbox.data.post(Platform.X, params["tweet_id"])
+            tweet_id = params["tweet_id"]
+            found = sandbox.data.post(Platform.X, tweet_id) or sandbox.data.x_version(tweet_id)
             account = found[0] if found else None
         elif "query" in request.query_params:
             account = _search_author(sandbox, request.query_params["query"])

@@ -20,6 +20,7 @@ from hashtag_core.collect import (
     RateLimited,
     RequestRejected,
 )
+from hashtag_core.collect.base import parse_time
 from hashtag_core.collect.errors import VersionGone
 from hashtag_core.collect.facebook import FacebookConnector
 from hashtag_core.collect.http import Outcome, RequestPacer
@@ -116,6 +117,21 @@ async def test_x_long_post_keeps_its_end() -> None:
     assert record["text"] == body["data"][0]["note_tweet"]["text"].replace("&amp;", "&")
     tags = [tag for tag, _ in hashtags_in_post(record["text"], "x")]
     assert tags == ["lego", "afol", "moc"]  # all three after the cut at 280 characters
+    # Re-extracted from the whole text, they are the ones X lists in `note_tweet.entities`.
+    entities = body["data"][0]["note_tweet"]["entities"]["hashtags"]
+    assert tags == [h["tag"].lower() for h in entities]
+    assert min(h["start"] for h in entities) >= 280
+
+
+async def test_x_long_post_cut_without_a_mark_is_read_whole() -> None:
+    # A real post of 283 characters: X cut `text` at 270, between words and with no "…".
+    body = _load("x_long_post_cut.json")
+    (tweet,) = body["data"]
+    assert not tweet["text"].endswith("\u2026")
+    result = await _collect_x(body)
+    (record,) = result.posts
+    assert record["text"] == tweet["note_tweet"]["text"]
+    assert record["text"].endswith("for this commendable achievement.")
 
 
 def test_x_text_is_unescaped() -> None:
@@ -171,11 +187,20 @@ def _graph_answer(insights: Handler) -> Handler:
     return answer
 
 
-async def test_instagram_item_permission_error_leaves_that_item_unknown() -> None:
-    refused = _load("meta_10_media_insights.json")
+@pytest.mark.parametrize(
+    "published",
+    [
+        "meta_10_media_insights.json",  # (#10) Application does not have permission
+        "meta_100_2108006_media_insights.json",  # media posted before the business account
+    ],
+)
+async def test_instagram_item_error_leaves_that_item_unknown(published: str) -> None:
+    refused = _load(published)
+    asked: list[str] = []
 
     def insights(request: httpx.Request) -> httpx.Response:
         if "17896622936197002" in request.url.path:
+            asked.append(request.url.params["metric"])
             return httpx.Response(400, json=refused)
         return httpx.Response(200, json={"data": [{"name": "reach", "values": [{"value": 5}]}]})
 
@@ -183,6 +208,7 @@ async def test_instagram_item_permission_error_leaves_that_item_unknown() -> Non
     posts = {p["post_id"]: p for p in result.posts}
     assert posts["17895731045244001"]["reach"] == 5
     assert posts["17896622936197002"]["reach"] is None  # unknown, and the run went on
+    assert len(asked) == 1  # about the item, not a metric: not asked again metric by metric
 
 
 # 4. Meta throttling without usage headers ------------------------------------------------------
@@ -208,40 +234,50 @@ async def test_meta_throttle_without_headers_backs_off_for_minutes() -> None:
 # 5. X edits ------------------------------------------------------------------------------------
 
 
-async def test_x_edited_post_is_one_post() -> None:
-    original_id, edited_id = "1790011223344556677", "1790011999999999999"
-    base = _load("x_html_entities.json")["data"][0]
-    edited = base | {
-        "id": edited_id,
-        "created_at": "2024-05-13T15:20:00.000Z",
-        "text": "New set day! #Lego #AFOL (edited)",
-        "edit_history_tweet_ids": [original_id, edited_id],
-    }
-    original = base | {
-        "id": original_id,
-        "created_at": "2024-05-13T15:10:00.000Z",
-        "text": "New set day! #Lego #AFOL",
-        "edit_history_tweet_ids": [original_id, edited_id],
-    }
+def _tweets_page(*bodies: dict[str, Any]) -> dict[str, Any]:
+    """A timeline page holding the `data` of recorded X responses, newest first."""
+    tweets = [tweet for body in bodies for tweet in body["data"]]
+    return {"data": tweets, "meta": {"result_count": len(tweets)}}
 
+
+async def _collect_x(page: dict[str, Any]) -> Any:
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/tweets"):
-            return httpx.Response(200, json={"data": [edited, original], "meta": {}})
+            return httpx.Response(200, json=page)
         return httpx.Response(200, json={"data": {"id": "42", "public_metrics": {}}})
 
-    result = await _run(Platform.X, CollectSettings(x_base_url="https://x.test"), answer)
+    return await _run(Platform.X, CollectSettings(x_base_url="https://x.test"), answer)
+
+
+async def test_x_edited_post_is_one_post() -> None:
+    before, after = _load("x_edit_before.json"), _load("x_edit_after.json")
+    (first,) = before["data"]
+    (latest,) = after["data"]
+    assert first["edit_history_tweet_ids"] == latest["edit_history_tweet_ids"]
+
+    # Both versions in one page: one post, the latest version, dated by the first version.
+    result = await _collect_x(_tweets_page(after, before))
     (record,) = result.posts
-    assert record["post_id"] == edited_id
-    assert record["text"].endswith("(edited)")
-    assert result.replaced == {edited_id: [original_id]}
-    assert record["posted_at"] < datetime(2024, 5, 13, 15, 20, tzinfo=UTC)  # first version's
+    assert record["post_id"] == latest["id"]
+    assert record["text"] == latest["text"]
+    assert result.replaced == {latest["id"]: [first["id"]]}
+    assert record["posted_at"] == parse_time(first["created_at"])  # 17:57:01, not 17:57:11
+
+    # The latest version alone still names the version it replaces.
+    result = await _collect_x(_tweets_page(after))
+    assert [p["post_id"] for p in result.posts] == [latest["id"]]
+    assert result.replaced == {latest["id"]: [first["id"]]}
+
+    # The earlier version, read after the edit, is not a post of its own.
+    result = await _collect_x(_tweets_page(before))
+    assert result.posts == []
 
 
 # 6. Facebook: one refused metric ---------------------------------------------------------------
 
 
 async def test_facebook_refused_metric_keeps_the_others() -> None:
-    refused = _load("meta_100_removed_metric.json")
+    refused = _load("meta_100_metric_refused.json")
     asked: list[str] = []
 
     def insights(request: httpx.Request) -> httpx.Response:
@@ -260,6 +296,26 @@ async def test_facebook_refused_metric_keeps_the_others() -> None:
     assert asked.count("post_total_media_view_unique") == 1
 
 
+async def test_instagram_refused_metric_keeps_the_others() -> None:
+    refused = _load("meta_100_metric_refused.json")  # "does not support the views metric"
+    asked: list[str] = []
+
+    def insights(request: httpx.Request) -> httpx.Response:
+        metric = request.url.params["metric"]
+        asked.append(metric)
+        if "views" in metric.split(","):
+            return httpx.Response(400, json=refused)
+        return httpx.Response(
+            200, json={"data": [{"name": m, "values": [{"value": 11}]} for m in metric.split(",")]}
+        )
+
+    result = await _run(Platform.INSTAGRAM, CollectSettings(), _graph_answer(insights))
+    for post in result.posts:
+        assert post["impressions"] is None  # the refused metric stays unknown
+        assert (post["reach"], post["saves"], post["shares"]) == (11, 11, 11)
+    assert "views,reach,saved,shares" in asked
+
+
 # 7. X pay-per-use credits ----------------------------------------------------------------------
 
 
@@ -269,7 +325,7 @@ def test_x_402_is_a_billing_pause() -> None:
     verdict = classify_x(httpx.Response(402, json=body), body, now)
     assert verdict.outcome is Outcome.RATE_LIMITED
     assert verdict.wait_s == 21 * 3600  # until the next UTC day
-    assert "credits" in verdict.detail
+    assert "does not have any credits" in verdict.detail  # X's own words reach the account
 
 
 async def test_x_402_stops_the_run_with_a_clear_message() -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import html
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -14,6 +18,11 @@ from hashtag_sandbox.data import SandboxAccount
 from tests.collect.conftest import SANDBOX_END
 
 _SANDBOXES: dict[int, Sandbox] = {}
+_PUBLISHED = Path(__file__).parent / "data"  # bodies others published (data/SOURCES.md)
+
+
+def _published(name: str) -> Any:
+    return json.loads((_PUBLISHED / name).read_text(encoding="utf-8"))
 
 
 @pytest.fixture
@@ -88,8 +97,108 @@ class TestX:
         for tweet in response.json().get("data", []):
             assert "legoland" in tweet["text"].lower()
 
+    async def test_credits_depleted_as_x_sends_it(self, client: httpx.AsyncClient) -> None:
+        published = _published("x_402_credits.json")
+        assert (await client.post("/_sandbox/faults", json={"x_credits_depleted": True})).is_success
+        account = _account(client, Platform.X)
+        response = await client.get(
+            f"/x/2/users/{account.external_id}", headers=_auth(account.token)
+        )
+        body = response.json()
+        assert response.status_code == 402
+        assert set(body) == set(published)  # no `status` member, an `account_id`
+        assert (body["title"], body["type"]) == (published["title"], published["type"])
+        assert isinstance(body["account_id"], int)
+        assert f"[{body['account_id']}] does not have any credits" in body["detail"]
+
+    async def test_an_edited_posts_first_version_is_still_served_by_id(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        before, after = _published("x_edit_before.json"), _published("x_edit_after.json")
+        account = _account(client, Platform.X)
+        first_id, old_text = account.posts[-1].post_id, str(account.posts[-1].record["text"])
+        edited = await client.post(
+            "/_sandbox/edit", json={"post_id": first_id, "text": "Fixed a typo #EditedTag"}
+        )
+        new_id = edited.json()["post_id"]
+        params = {"tweet.fields": "created_at,edit_history_tweet_ids"}
+        answers = [
+            (await client.get(f"/x/2/tweets/{i}", params=params, headers=_auth(account.token)))
+            for i in (first_id, new_id)
+        ]
+        assert [a.status_code for a in answers] == [200, 200]
+        old, new = (a.json()["data"] for a in answers)
+        # As recorded: each version answers with its own id and text and the whole chain.
+        assert [set(old), set(new)] == [set(params["tweet.fields"].split(",")) | {"id", "text"}] * 2
+        assert len(before["data"][0]["edit_history_tweet_ids"]) == 2
+        assert old["edit_history_tweet_ids"] == new["edit_history_tweet_ids"]
+        assert old["edit_history_tweet_ids"] == [first_id, new_id]
+        assert (old["id"], new["id"]) == (first_id, new_id)
+        assert old["text"][:40] == html.escape(old_text, quote=False)[:40]
+        assert new["text"] == "Fixed a typo #EditedTag"
+        assert old["created_at"] < new["created_at"]
+        assert before["data"][0]["created_at"] < after["data"][0]["created_at"]
+        # Timelines list only the latest version.
+        timeline = await client.get(
+            f"/x/2/users/{account.external_id}/tweets",
+            params={"max_results": "5"},
+            headers=_auth(account.token),
+        )
+        ids = [t["id"] for t in timeline.json()["data"]]
+        assert new_id in ids
+        assert first_id not in ids
+
+    async def test_a_long_post_as_x_cuts_it(self, client: httpx.AsyncClient) -> None:
+        published = _published("x_long_post_cut.json")["data"][0]
+        account = _account(client, Platform.X)
+        words = " ".join(f"word{i:03d}" for i in range(40)) + " #AfterTheCut"
+        edited = await client.post(
+            "/_sandbox/edit", json={"post_id": account.posts[-1].post_id, "text": words}
+        )
+        answer = await client.get(
+            f"/x/2/tweets/{edited.json()['post_id']}",
+            params={"tweet.fields": "note_tweet,entities"},
+            headers=_auth(account.token),
+        )
+        tweet = answer.json()["data"]
+        # As in the published answer: `text` is the first 270 characters, with no mark.
+        assert len(published["text"]) == 270
+        assert tweet["text"] == words[:270].rstrip()
+        assert tweet["note_tweet"]["text"] == words
+        assert [h["tag"] for h in tweet["note_tweet"]["entities"]["hashtags"]] == ["AfterTheCut"]
+        assert "hashtags" not in tweet.get("entities", {})
+
 
 class TestMeta:
+    async def test_throttle_and_item_refusal_as_meta_sends_them(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        throttle = _published("meta_4_throttle.json")["error"]
+        item = _published("meta_10_media_insights.json")["error"]
+        faults = {
+            "platforms": ["instagram"],
+            "rate_limit_next": 1,
+            "meta_throttle_bare": True,
+            "ig_insights_refused_every": 1,
+        }
+        assert (await client.post("/_sandbox/faults", json=faults)).is_success
+        account = _account(client, Platform.INSTAGRAM)
+        post = account.posts[-1].post_id
+        url = f"/meta/v22.0/{post}/insights"
+        throttled = await client.get(url, params={"metric": "reach"}, headers=_auth(account.token))
+        refused = await client.get(url, params={"metric": "reach"}, headers=_auth(account.token))
+        assert throttled.status_code == 400
+        assert set(throttled.json()["error"]) == set(throttle)
+        assert {k: throttled.json()["error"][k] for k in ("message", "type", "code")} == {
+            k: throttle[k] for k in ("message", "type", "code")
+        }
+        assert throttled.json()["error"]["is_transient"] is True
+        assert "x-app-usage" not in throttled.headers  # no usage header to pace by
+        assert refused.status_code == 400
+        assert set(refused.json()["error"]) == set(item)
+        assert refused.json()["error"]["message"] == item["message"]
+        assert refused.json()["error"]["code"] == item["code"]
+
     async def test_media_paging_next_is_a_full_url_with_the_token(
         self, client: httpx.AsyncClient
     ) -> None:
