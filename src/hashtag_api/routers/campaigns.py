@@ -10,12 +10,19 @@ from hashtag_api.deps import ReaderDep, SessionDep, SnapshotDep, WriterDep
 from hashtag_api.errors import error_responses
 from hashtag_core.accounts.schemas import MAX_ID
 from hashtag_core.campaigns import service as campaign_service
-from hashtag_core.campaigns.schemas import CampaignCreate, CampaignPublic, CampaignsPage
+from hashtag_core.campaigns.schemas import (
+    CAMPAIGN_EXAMPLE,
+    CampaignCreate,
+    CampaignPublic,
+    CampaignsPage,
+)
 from hashtag_core.ingest.schemas import StorableText
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["campaigns"])
+#: The CSV form of the campaign example, rendered the way the endpoint renders it.
+_CSV_EXAMPLE = campaign_service.plan_csv(CampaignPublic.model_validate(CAMPAIGN_EXAMPLE))
 CampaignId = Annotated[int, Path(ge=1, le=MAX_ID, description="The service's id of the campaign.")]
 
 
@@ -63,7 +70,7 @@ async def list_campaigns(
     summary="A campaign's plan, as CSV",
     responses={
         200: {
-            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "content": {"text/csv": {"schema": {"type": "string"}, "example": _CSV_EXAMPLE}},
             "description": "The plan as CSV (UTF-8, header row), for a spreadsheet.",
         },
         **error_responses(404, 422, 503),

@@ -4,16 +4,24 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from hashtag_core.hashtags.schemas import Goal, Window
 from hashtag_core.ingest.schemas import StorableText
-from hashtag_core.insights.schemas import RecommendationItem
+from hashtag_core.insights.schemas import RecommendationItem, Recommendations
 from hashtag_core.platforms import Platform
 
 __all__ = [
+    "CAMPAIGN_EXAMPLE",
     "MAX_BRIEF_CHARS",
     "MAX_CAMPAIGN_DAYS",
     "CampaignAccount",
@@ -42,8 +50,8 @@ ReviewStatus = Literal["not_started", "running", "ended"]
 class CampaignCreate(BaseModel):
     """A campaign to plan: what it should raise, when, where, and what it is about."""
 
-    model_config = {
-        "json_schema_extra": {
+    model_config = ConfigDict(
+        json_schema_extra={
             "examples": [
                 {
                     "name": "Summer opening",
@@ -57,7 +65,7 @@ class CampaignCreate(BaseModel):
                 }
             ]
         }
-    }
+    )
 
     name: StorableText = Field(min_length=1, max_length=200, description="What it is called.")
     goal: Goal = Field(default=Goal.ENGAGEMENT, description="What the campaign should raise.")
@@ -229,8 +237,122 @@ class CampaignReview(BaseModel):
     note: str = Field(description="What the figures compare, in one sentence.")
 
 
+_RECOMMENDATIONS: Any = Recommendations.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]
+_SUMMARY_EXAMPLE: dict[str, Any] = {
+    "id": 3,
+    "name": "Summer opening",
+    "goal": "engagement",
+    "starts_on": "2026-06-01",
+    "ends_on": "2026-06-30",
+    "platforms": ["instagram"],
+    "accounts": [{"id": 4, "platform": "instagram", "handle": "legolandwindsor"}],
+    "brief": "Family days out: the new water park opens, build together",
+    "window": "all",
+    "created_at": "2026-05-20T09:12:44Z",
+}
+_FIGURE_EXAMPLE: dict[str, Any] = {
+    "posts": 24,
+    "mean_log_ratio": 0.18,
+    "lift": 0.197,
+    "ci_low": 0.04,
+    "ci_high": 0.378,
+}
+#: A campaign as GET /campaigns/{id} answers it (also the CSV example's source).
+CAMPAIGN_EXAMPLE: dict[str, Any] = {
+    **_SUMMARY_EXAMPLE,
+    "plan": {
+        "goal": "engagement",
+        "window": "all",
+        "computed_at": "2026-05-20T09:00:02Z",
+        "evidence_posts": 3120,
+        "platforms": [
+            {
+                "platform": "instagram",
+                "account": "legolandwindsor",
+                "use": _RECOMMENDATIONS["use"],
+                "worth_testing": [],
+                "avoid": _RECOMMENDATIONS["avoid"],
+                "note": None,
+            }
+        ],
+        "related_posts": [
+            {
+                "platform": "instagram",
+                "account": "legolandwindsor",
+                "post_id": "17900000000000123",
+                "url": "https://www.instagram.com/p/C0ffee/",
+                "posted_at": "2025-07-12T09:00:00Z",
+                "similarity": 0.42,
+                "lift": 0.35,
+                "hashtags": ["BuildTogether", "family"],
+            }
+        ],
+        "related_hashtags": [
+            {
+                "platform": "instagram",
+                "hashtag": "BuildTogether",
+                "related_posts": 6,
+                "posts": 45,
+                "score": 0.41,
+                "score_low": 0.22,
+                "score_high": 0.63,
+                "qvalue": 0.004,
+                "verdict": "lifts",
+            }
+        ],
+        "slots": [
+            {
+                "account": "legolandwindsor",
+                "platform": "instagram",
+                "timezone": "Europe/London",
+                "rank": 1,
+                "weekday": 6,
+                "hour": 10,
+                "posts": 61,
+                "lift": 0.52,
+                "score": 0.38,
+                "score_low": 0.2,
+                "score_high": 0.57,
+                "verdict": "lifts",
+            }
+        ],
+        "caveat": "Association, not causation: these figures compare 3120 past posts of the "
+        "campaign's accounts (all their history as of 2026-05-20) with each account's typical "
+        "post, and a hashtag or slot that did well before may not do so in this campaign.",
+    },
+    "review": {
+        "status": "ended",
+        "goal": "engagement",
+        "posts": 24,
+        "all_posts": _FIGURE_EXAMPLE,
+        "with_planned": {
+            **_FIGURE_EXAMPLE,
+            "posts": 15,
+            "lift": 0.31,
+            "ci_low": 0.1,
+            "ci_high": 0.55,
+            "mean_log_ratio": 0.27,
+        },
+        "without_planned": {
+            **_FIGURE_EXAMPLE,
+            "posts": 9,
+            "lift": 0.02,
+            "ci_low": -0.2,
+            "ci_high": 0.3,
+            "mean_log_ratio": 0.02,
+        },
+        "planned_used": [{"platform": "instagram", "hashtag": "BuildTogether", "posts": 15}],
+        "note": "Each post of the campaign's accounts in its dates against its account's "
+        "typical post (engagement, all history as of the last full recompute); planned "
+        "hashtags compared with posts without them, association not causation.",
+    },
+}
+
+
 class CampaignSummary(BaseModel):
     """A campaign without its plan (the list's row)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_SUMMARY_EXAMPLE]})
 
     id: int = Field(description="The service's id of the campaign.")
     name: str = Field(description="Its name.")
@@ -247,6 +369,8 @@ class CampaignSummary(BaseModel):
 class CampaignPublic(CampaignSummary):
     """A campaign with its stored plan and its review."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [CAMPAIGN_EXAMPLE]})
+
     plan: CampaignPlan = Field(description="The plan as made at creation.")
     review: CampaignReview = Field(
         description="How its posts did so far (status not_started before its first day)."
@@ -255,6 +379,10 @@ class CampaignPublic(CampaignSummary):
 
 class CampaignsPage(BaseModel):
     """A page of campaigns, newest first."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [_SUMMARY_EXAMPLE], "next_cursor": None}]}
+    )
 
     items: list[CampaignSummary] = Field(description="The campaigns on this page.")
     next_cursor: str | None = Field(
