@@ -65,7 +65,7 @@ async def list_campaigns(
 
 
 @router.get(
-    "/campaigns/{campaign_id}.csv",
+    "/campaigns/{campaign_id:int}.csv",
     response_class=Response,
     summary="A campaign's plan, as CSV",
     responses={
@@ -88,7 +88,7 @@ async def get_campaign_csv(campaign_id: CampaignId, session: SnapshotDep, _: Rea
 
 
 @router.get(
-    "/campaigns/{campaign_id}",
+    "/campaigns/{campaign_id:int}",
     response_model=CampaignPublic,
     summary="One campaign: its plan and review",
     responses=error_responses(404, 422, 503),
@@ -102,7 +102,7 @@ async def get_campaign(
 
 
 @router.delete(
-    "/campaigns/{campaign_id}",
+    "/campaigns/{campaign_id:int}",
     status_code=204,
     summary="Remove a campaign",
     responses=error_responses(401, 403, 404, 422, 503),
