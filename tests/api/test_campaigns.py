@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -224,3 +224,48 @@ async def test_demo_plan_has_the_planted_tag_and_its_review(client, demo):
     assert used[LIFT] > 0
     # the planted tag lifts: posts with planned tags beat the others
     assert review["with_planned"]["lift"] > review["without_planned"]["lift"]
+
+
+def _many_lifting_tags(platform: str, account: str) -> list[dict[str, object]]:
+    """200 posts, two a day: seven tags each on 12 posts at 4x the usual engagement, the others
+    with one of ten neutral tags, engagement spread +-20% around 100; the hour of posting does
+    not follow the tag."""
+    rows: list[dict[str, object]] = []
+    first = datetime(2025, 1, 1, tzinfo=UTC)
+    for i in range(200):
+        lifted = i < 120 and i % 10 < 7
+        tag = f"#Lift{i % 10}" if lifted else f"#Neutral{(i * 7) % 10}"
+        likes = (400 if lifted else 100) + (i * 37) % 41 - 20
+        at = first + timedelta(days=i // 2, hours=9 + 6 * (i % 2) + (i // 20) % 3)
+        rows.append(
+            {
+                "platform": platform,
+                "account": account,
+                "account_timezone": "UTC",
+                "post_id": f"{platform}-{i}",
+                "text": f"Post {i} {tag}",
+                "posted_at": at.isoformat(),
+                "likes": likes,
+            }
+        )
+    return rows
+
+
+async def test_instagram_plan_has_at_most_five_hashtags(client, session, arq_redis):
+    records = _many_lifting_tags("instagram", "brand_ig") + _many_lifting_tags("x", "brand_x")
+    rows = (RawRow(i, r) for i, r in enumerate(records, start=1))
+    result = await import_rows(
+        session, rows, queue=ArqJobQueue(arq_redis), batch_rows=1000, max_errors=0
+    )
+    assert result.inserted == 400
+    await recompute_in(session, NOW)
+    body = await _create(client, name="Both", platforms=["instagram", "x"], **JUNE)
+    sections = {s["platform"]: s for s in body["plan"]["platforms"]}
+    lifting = {f"lift{k}" for k in range(7)}
+    x_tags = [item["hashtag"].casefold() for item in sections["x"]["use"]]
+    assert set(x_tags) == lifting  # all seven lift on X (the plan lists up to 10)
+    instagram = [item["hashtag"].casefold() for item in sections["instagram"]["use"]]
+    assert len(instagram) == INSTAGRAM_MAX_HASHTAGS == 5
+    assert set(instagram) < lifting
+    scores = [item["expected_lift"] for item in sections["instagram"]["use"]]
+    assert scores == sorted(scores, reverse=True)
