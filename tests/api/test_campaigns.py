@@ -269,3 +269,18 @@ async def test_instagram_plan_has_at_most_five_hashtags(client, session, arq_red
     assert set(instagram) < lifting
     scores = [item["expected_lift"] for item in sections["instagram"]["use"]]
     assert scores == sorted(scores, reverse=True)
+
+
+async def test_the_plan_is_kept_as_made_and_the_review_follows_the_posts(client, session, park):
+    created = await _create(client, name="June", accounts=["parkx"], brief="dragon", **JUNE)
+    later = {**PARK, "post_id": "p5", "text": "Another dragon #Dragon",
+             "posted_at": "2025-06-08T10:00:00+00:00", "likes": 29}  # fmt: skip
+    response = await client.post("/posts/import", content=ndjson([later]), headers=NDJSON)
+    assert response.status_code == 202, response.text
+    await recompute_in(session, NOW)
+    again = (await client.get(f"/campaigns/{created['id']}")).json()
+    assert again["plan"] == created["plan"]  # the related posts did not gain p5
+    assert "p5" not in [p["post_id"] for p in again["plan"]["related_posts"]]
+    assert again["review"]["posts"] == created["review"]["posts"] + 1 == 3
+    fresh = await _create(client, name="June again", accounts=["parkx"], brief="dragon", **JUNE)
+    assert "p5" in [p["post_id"] for p in fresh["plan"]["related_posts"]]
