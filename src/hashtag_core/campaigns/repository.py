@@ -214,10 +214,11 @@ async def posts_in_window(session: AsyncSession, *, account_ids: list[int], sinc
 async def campaign_posts(
     session: AsyncSession, *, account_ids: list[int], starts_on: date, ends_on: date
 ) -> pl.DataFrame:
-    """The accounts' posts whose local date (the account's time zone) is in the dates."""
+    """The accounts' posts up to now whose local date (the account's time zone) is in the
+    dates (a post scheduled for later has no figures yet)."""
     apg = await session_driver(session)
     rows = await apg.fetch(
-        _POSTS + "WHERE p.account_id = ANY($1::bigint[]) "
+        _POSTS + "WHERE p.account_id = ANY($1::bigint[]) AND p.posted_at <= now() "
         "AND (p.posted_at AT TIME ZONE a.timezone)::date BETWEEN $2 AND $3 ORDER BY p.id",
         account_ids,
         starts_on,
