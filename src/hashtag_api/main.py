@@ -20,6 +20,7 @@ from hashtag_api.ratelimit import RateLimiter
 from hashtag_api.readcache import CacheListener, ReadCache
 from hashtag_api.routers import (
     accounts,
+    campaigns,
     dashboard,
     hashtags,
     health,
@@ -44,10 +45,11 @@ Which hashtags drive engagement on a brand's social posts, when, and which to us
 * **Figures** come from precomputed tables rebuilt by the worker after every change; each
   response says when they were computed and each mean says how many posts it rests on.
   Definitions: `docs/metrics.md`.
-* **Keys:** writes (`POST /posts/import`, `POST /update-post`, `POST /collect`) need
-  `Authorization: Bearer <key>` with scope `write`; account changes need scope `admin`;
-  reads need scope `read` only when the server sets HASHTAG_READ_REQUIRES_KEY. Scopes nest:
-  admin > write > read. Keys are made with `hashtag-analysis keys create`.
+* **Keys:** writes (`POST /posts/import`, `POST /update-post`, `POST /collect`,
+  `POST`/`DELETE /campaigns`) need `Authorization: Bearer <key>` with scope `write`; account
+  changes need scope `admin`; reads need scope `read` only when the server sets
+  HASHTAG_READ_REQUIRES_KEY. Scopes nest: admin > write > read. Keys are made with
+  `hashtag-analysis keys create`.
 * **Rate limits:** per key (or client address); over the limit, 429 with `Retry-After`.
   `RateLimit-Limit/Remaining/Reset` headers show the budget.
 * **Errors** share one shape, RFC 9457 problem details (`application/problem+json`):
@@ -63,6 +65,7 @@ TAGS = [
     {"name": "hashtags", "description": "Per-hashtag figures and the posts behind them."},
     {"name": "trends", "description": "Engagement by local weekday x hour and over time."},
     {"name": "insights", "description": "Recommendations and the full hashtag report."},
+    {"name": "campaigns", "description": "Stored campaign plans and how the campaigns did."},
     {"name": "posts", "description": "Getting posts in and keeping their metrics current."},
     {"name": "accounts", "description": "Accounts the worker collects, and their sync state."},
     {"name": "jobs", "description": "Background recomputes, collections and re-fetches."},
@@ -191,7 +194,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     openapi.install(app, read_requires_key=settings.read_requires_key)
-    for module in (hashtags, trends, timeline, insights, posts, imports, accounts, jobs, health):
+    for module in (
+        hashtags,
+        trends,
+        timeline,
+        insights,
+        campaigns,
+        posts,
+        imports,
+        accounts,
+        jobs,
+        health,
+    ):
         app.include_router(module.router)
     dashboard.install(app)
     # Innermost middleware: it keeps the bytes the routes answered.

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 from pydantic import ValidationError
 
-from hashtag_cli import importing, keys, ops
+from hashtag_cli import campaigns, importing, keys, ops
 from hashtag_cli import openapi as openapi_file
 from hashtag_cli.console import EXIT_FAILURE, CliError, console, err_console, guard, setup
 from hashtag_cli.demo import demo_config, load
@@ -58,6 +58,7 @@ def _begin() -> Settings:
 
 
 app.add_typer(keys.build(_begin), name="keys")
+app.add_typer(campaigns.build(_begin), name="campaign")
 
 
 def _version(value: bool) -> None:

@@ -151,6 +151,9 @@ ROUTES = [
     ("POST", "/accounts", {}, Scope.ADMIN),
     ("PATCH", "/accounts/1", {"sync_interval_minutes": -1}, Scope.ADMIN),
     ("DELETE", "/accounts/999999", None, Scope.ADMIN),
+    ("GET", "/campaigns", None, Scope.READ),
+    ("POST", "/campaigns", {}, Scope.WRITE),
+    ("DELETE", "/campaigns/999999", None, Scope.WRITE),
 ]
 _RANK = [Scope.READ, Scope.WRITE, Scope.ADMIN]
 

@@ -22,6 +22,7 @@ import pkgutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -317,6 +318,30 @@ async def _posts(call: Calls, m: Any) -> None:
     assert all(isinstance(s, m.MetricSnapshot) for s in history.snapshots)
 
 
+async def _campaigns(call: Calls, m: Any) -> None:
+    body = m.CampaignCreate(
+        name="Spring",
+        starts_on=date(2025, 3, 1),
+        ends_on=date(2025, 3, 31),
+        platforms=[m.Platform.X],
+        brief="Ninjago",
+    )
+    made = (await call("campaigns", "create_campaign", body=body)).parsed
+    assert isinstance(made, m.CampaignPublic)
+    assert made.review.status == m.CampaignReviewStatus.ENDED
+    page = (await call("campaigns", "list_campaigns", limit=10)).parsed
+    assert isinstance(page, m.CampaignsPage)
+    assert made.id in {c.id for c in page.items}
+    got = (await call("campaigns", "get_campaign", made.id)).parsed
+    assert isinstance(got, m.CampaignPublic)
+    assert got.plan.caveat == made.plan.caveat
+    table = (await call("campaigns", "get_campaign_csv", made.id)).parsed
+    assert isinstance(table, str)
+    assert table.startswith("section,platform,")
+    deleted = await call("campaigns", "delete_campaign", made.id)
+    assert deleted.status_code == 204
+
+
 async def _accounts(call: Calls, m: Any) -> None:
     body = m.AccountCreate(
         platform=m.Platform.INSTAGRAM, external_id="1789", handle="brand", token_ref="brand-ig"
@@ -413,6 +438,7 @@ async def test_every_operation_through_the_generated_client(
         await _figures(call, m)
         await _posts(call, m)
         await _accounts(call, m)
+        await _campaigns(call, m)
         await _errors(call, m, anonymous, url)
 
     assert call.used == call.every_operation()

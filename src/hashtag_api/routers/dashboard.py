@@ -1,4 +1,5 @@
-"""GET /dashboard: the analyst's page, and its assets under /dashboard/static/.
+"""GET /dashboard (the analyst's page), GET /dashboard/campaigns (campaign plans), and their
+assets under /dashboard/static/.
 
 The page is plain HTML, CSS and JavaScript shipped inside the package (no CDN, no build step),
 so the service works air-gapped. It reads the public read endpoints from the browser; nothing
@@ -38,6 +39,14 @@ async def get_dashboard() -> FileResponse:
     """The dashboard page."""
     return FileResponse(
         ASSETS / "index.html", media_type="text/html; charset=utf-8", headers=_HEADERS
+    )
+
+
+@router.get("/dashboard/campaigns")
+async def get_campaigns_page() -> FileResponse:
+    """The campaign plans page: make, list, view and export plans (/campaigns)."""
+    return FileResponse(
+        ASSETS / "campaigns.html", media_type="text/html; charset=utf-8", headers=_HEADERS
     )
 
 

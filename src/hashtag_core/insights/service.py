@@ -26,7 +26,7 @@ from hashtag_core.insights.schemas import (
 from hashtag_core.platforms import INSTAGRAM_MAX_HASHTAGS, Platform
 from hashtag_core.sentiment import coverage_status
 
-__all__ = ["hashtag_report", "recommendations", "report_csv"]
+__all__ = ["csv_cell", "hashtag_report", "recommendations", "report_csv"]
 
 #: A cell starting with one of these is read as a formula by spreadsheets (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -156,7 +156,8 @@ async def hashtag_report(
     )
 
 
-def _cell(value: Any) -> Any:
+def csv_cell(value: Any) -> Any:
+    """A CSV cell: NULL as empty, and text a spreadsheet would run as a formula as text."""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value  # shown as text, never run as a formula
     return "" if value is None else value
@@ -171,5 +172,5 @@ def report_csv(page: ReportPage) -> str:
     writer.writerow(columns)
     for row in page.items:
         values = row.model_dump()
-        writer.writerow([_cell(values[c]) for c in columns])
+        writer.writerow([csv_cell(values[c]) for c in columns])
     return out.getvalue()

@@ -162,6 +162,29 @@ async function accounts(): Promise<void> {
   check(deleted.response.status === 204, "delete");
 }
 
+async function campaigns(): Promise<void> {
+  const made = ok("create_campaign", await writer.POST("/campaigns", {
+    body: { name: "Spring", starts_on: "2025-03-01", ends_on: "2025-03-31", platforms: ["x"], brief: "Ninjago" },
+  }));
+  check(made.plan.platforms.length === 1 && made.review.status === "ended", "campaign plan");
+  const page = ok("list_campaigns", await reader.GET("/campaigns", { params: { query: { limit: 10 } } }));
+  check(page.items.some((c) => c.id === made.id), "campaigns page");
+  const got = ok("get_campaign", await reader.GET("/campaigns/{campaign_id}", {
+    params: { path: { campaign_id: made.id } },
+  }));
+  check(got.plan.caveat === made.plan.caveat, "campaign");
+  const table: string = ok("get_campaign_csv", await reader.GET("/campaigns/{campaign_id}.csv", {
+    params: { path: { campaign_id: made.id } },
+    parseAs: "text",
+  }));
+  check(table.startsWith("section,platform,"), "campaign csv");
+  const deleted = await writer.DELETE("/campaigns/{campaign_id}", {
+    params: { path: { campaign_id: made.id } },
+  });
+  called.push("delete_campaign");
+  check(deleted.response.status === 204, "campaign delete");
+}
+
 async function errors(): Promise<void> {
   const missing = await reader.GET("/hashtags/{hashtag}", { params: { path: { hashtag: "NeverUsedTag" } } });
   const problem: Problem | undefined = missing.error;
@@ -180,6 +203,7 @@ async function read(): Promise<void> {
   await figures();
   await posts();
   await accounts();
+  await campaigns();
   await errors();
   console.log(JSON.stringify({ called, window, order }));
 }

@@ -1,0 +1,1 @@
+"""Campaign plans: stored plans made from the hashtag estimates, and their review."""
