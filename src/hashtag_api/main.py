@@ -20,6 +20,7 @@ from hashtag_api.ratelimit import RateLimiter
 from hashtag_api.readcache import CacheListener, ReadCache
 from hashtag_api.routers import (
     accounts,
+    alerts,
     dashboard,
     hashtags,
     health,
@@ -65,6 +66,7 @@ TAGS = [
     {"name": "insights", "description": "Recommendations and the full hashtag report."},
     {"name": "posts", "description": "Getting posts in and keeping their metrics current."},
     {"name": "accounts", "description": "Accounts the worker collects, and their sync state."},
+    {"name": "alerts", "description": "Scheduled report emails and signed alert webhooks."},
     {"name": "jobs", "description": "Background recomputes, collections and re-fetches."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
@@ -191,7 +193,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     openapi.install(app, read_requires_key=settings.read_requires_key)
-    for module in (hashtags, trends, timeline, insights, posts, imports, accounts, jobs, health):
+    for module in (
+        hashtags,
+        trends,
+        timeline,
+        insights,
+        posts,
+        imports,
+        accounts,
+        alerts,
+        jobs,
+        health,
+    ):
         app.include_router(module.router)
     dashboard.install(app)
     # Innermost middleware: it keeps the bytes the routes answered.
