@@ -164,9 +164,9 @@ async def insert_events(session: AsyncSession, events: list[dict[str, Any]]) -> 
     apg = await session_driver(session)
     rows = await apg.fetch(
         'INSERT INTO alert_event (kind, key, platform, account_id, "window", goal, payload) '
-        "SELECT e.kind, e.key, e.platform, e.account_id, e.window, e.goal, e.payload::jsonb "
+        "SELECT e.kind, e.key, e.platform, e.account_id, e.win, e.goal, e.payload::jsonb "
         "FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], "
-        "$7::text[]) AS e(kind, key, platform, account_id, window, goal, payload) "
+        "$7::text[]) AS e(kind, key, platform, account_id, win, goal, payload) "
         "ON CONFLICT (key) DO NOTHING RETURNING id",
         [e["kind"] for e in events],
         [e["key"] for e in events],
