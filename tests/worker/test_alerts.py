@@ -147,7 +147,8 @@ async def test_alerts_signed_retried_and_delivered_once(ctx, engine, receiver):
 
     # Exactly one accepted delivery per alert, after FAIL_FIRST refused attempts each.
     keys = Counter(a["key"] for a in receiver.accepted)
-    assert len(keys) == 2 and set(keys.values()) == {1}
+    assert len(keys) == 2
+    assert set(keys.values()) == {1}
     assert Counter(r["key"] for r in receiver.requests) == dict.fromkeys(keys, FAIL_FIRST + 1)
     # Every attempt is signed with the subscription's secret, and the body is the same.
     for seen in receiver.requests:
@@ -185,7 +186,8 @@ async def test_alerts_signed_retried_and_delivered_once(ctx, engine, receiver):
     assert {r.idempotency_key for r in rows} == set(keys)
     for row in rows:
         assert (row.status, row.attempts) == ("delivered", 3)
-        assert row.codes == [503, 503, 200] and row.oks == [False, False, True]
+        assert row.codes == [503, 503, 200]
+        assert row.oks == [False, False, True]
 
 
 async def test_a_permanent_refusal_is_not_retried(ctx, engine):
