@@ -25,7 +25,6 @@ from hashtag_core.alerts import detect as alert_detect
 from hashtag_core.alerts import report as report_service
 from hashtag_core.alerts.delivery import deliver_alerts
 from hashtag_core.jobs import (
-    ALERTS,
     COLLECT_ACCOUNT,
     COLLECT_JOB_PREFIX,
     RECOMPUTE,
@@ -86,9 +85,8 @@ async def periodic_recompute(ctx: dict[str, Any]) -> dict[str, Any]:
 
 async def _warm_after(ctx: dict[str, Any], outcome: aggregate_service.RecomputeOutcome) -> None:
     """After a full pass, read the popular hashtags' posts again for the incremental passes
-    (the pass emptied the cache), and send the verdict flips it found."""
+    (the pass emptied the cache)."""
     if outcome.status == "computed":
-        await ctx["redis"].enqueue_job(ALERTS, _job_id=f"alerts:after:{outcome.computed_version}")
         await warm_cache(resources(ctx).engine)
 
 

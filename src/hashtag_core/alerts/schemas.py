@@ -111,15 +111,33 @@ class ReportScheduleCreate(_Scope):
 class ReportSchedulePublic(BaseModel):
     """A stored report schedule."""
 
-    id: int
-    name: str
-    recipients: list[str]
-    cadence: Cadence
-    platform: Platform | None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "name": "Weekly Instagram",
+                    "recipients": ["analyst@example.com"],
+                    "cadence": "weekly",
+                    "platform": "instagram",
+                    "account": None,
+                    "window": "30d",
+                    "goal": "engagement",
+                    "created_at": "2026-12-07T06:00:00Z",
+                }
+            ]
+        }
+    )
+
+    id: int = Field(description="The schedule's id (DELETE /report-schedules/{id}).")
+    name: str = Field(description="Name shown in the email's subject.")
+    recipients: list[str] = Field(description="Email addresses that get the report.")
+    cadence: Cadence = Field(description="weekly (ISO week) or monthly.")
+    platform: Platform | None = Field(description="Platform in scope; null = all.")
     account: str | None = Field(description="Handle of the account in scope, if any.")
-    window: Window
-    goal: Goal
-    created_at: datetime
+    window: Window = Field(description="Posts the report's figures come from.")
+    goal: Goal = Field(description="Goal of the recommendations.")
+    created_at: datetime = Field(description="When the schedule was created.")
 
 
 class AlertSubscriptionCreate(_Scope):
@@ -183,14 +201,34 @@ class AlertSubscriptionCreate(_Scope):
 class AlertSubscriptionPublic(BaseModel):
     """A stored alert subscription; the secret shows only its last four characters."""
 
-    id: int
-    name: str
-    webhook_url: str | None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "name": "Ops channel",
+                    "webhook_url": "https://hooks.example.com/hashtags",
+                    "webhook_secret_hint": "…4567",
+                    "emails": ["analyst@example.com"],
+                    "kinds": ["post_outlier", "sync_stale", "verdict_flip"],
+                    "platform": None,
+                    "account": None,
+                    "window": "all",
+                    "goal": "engagement",
+                    "created_at": "2026-12-07T06:00:00Z",
+                }
+            ]
+        }
+    )
+
+    id: int = Field(description="The subscription's id (DELETE /alert-subscriptions/{id}).")
+    name: str = Field(description="A name for people.")
+    webhook_url: str | None = Field(description="Where each alert is POSTed, signed.")
     webhook_secret_hint: str | None = Field(description="'…' and the secret's last 4 chars.")
-    emails: list[str]
-    kinds: list[AlertKind]
-    platform: Platform | None
-    account: str | None
-    window: Window
-    goal: Goal
-    created_at: datetime
+    emails: list[str] = Field(description="Addresses each alert is emailed to.")
+    kinds: list[AlertKind] = Field(description="The alert kinds subscribed to.")
+    platform: Platform | None = Field(description="Platform in scope; null = all.")
+    account: str | None = Field(description="Handle of the account in scope, if any.")
+    window: Window = Field(description="Window whose verdict flips are sent.")
+    goal: Goal = Field(description="Goal whose verdict flips are sent.")
+    created_at: datetime = Field(description="When the subscription was created.")
