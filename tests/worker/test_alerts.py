@@ -6,27 +6,32 @@ again (also twice at once) delivers nothing twice. Verdict flips are recorded at
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
 from typing import Any
 
 import pytest
 from aiohttp import web
 from sqlalchemy import text
 
+from hashtag_api.queue import ArqJobQueue
 from hashtag_core.aggregates import staging
 from hashtag_core.alerts import repository as alert_repo
-from hashtag_core.alerts.settings import AlertSettings
+from hashtag_core.alerts.settings import AlertSettings, SmtpSettings
 from hashtag_core.alerts.signing import SIGNATURE_HEADER, verify
 from hashtag_core.config import Settings
 from hashtag_core.db import create_sessionmaker
+from hashtag_core.ingest.parsers import RawRow
+from hashtag_core.posts.service import import_rows
 from hashtag_worker import jobs
 from hashtag_worker.resources import RESOURCES_KEY, WorkerResources
-from tests.helpers import query, wipe
+from tests.helpers import query, recompute_in, wipe
 
 SECRET = "whsec_alerts_test_secret_0123456789"
 FAIL_FIRST = 2
@@ -265,3 +270,102 @@ async def test_verdict_flips_recorded_at_the_swap_for_watched_lists(session):
         "lifts",
     )
     assert (payload["window"], payload["goal"], payload["score"]) == ("all", "engagement", 0.3)
+
+
+async def test_a_full_recompute_records_the_flips_of_its_swap(session, arq_redis):
+    """Through the production pass (`install_staged`): figures the pass changes from one
+    judged verdict to another become verdict_flip events of the watched list only."""
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    records = [
+        {
+            "platform": "instagram",
+            "account": "windsor",
+            "account_timezone": "UTC",
+            "post_id": f"p{i}",
+            "text": ("Rides #legoland" if i % 2 else "Park day #family #legoland")
+            if i < 24
+            else "no tags",
+            "posted_at": (now - timedelta(days=i + 1)).isoformat(),
+            "likes": 40 + (i * 13) % 50,
+        }
+        for i in range(36)
+    ]
+    rows = (RawRow(i, r) for i, r in enumerate(records, start=1))
+    result = await import_rows(
+        session, rows, queue=ArqJobQueue(arq_redis), batch_rows=100, max_errors=10
+    )
+    assert result.inserted == 36
+    await recompute_in(session, now)
+    conn = await session.connection()
+    await conn.execute(
+        text(
+            "INSERT INTO alert_subscription (name, emails, kinds) "
+            "VALUES ('ops', ARRAY['ops@example.com'], ARRAY['verdict_flip'])"
+        )
+    )
+    # Pretend the live figures said otherwise, in the watched list and in another window.
+    changed = await query(
+        session,
+        "UPDATE hashtag_lift SET verdict = CASE verdict WHEN 'unclear' THEN 'lifts' "
+        "ELSE 'unclear' END WHERE verdict IN ('lifts', 'unclear', 'underperforms') "
+        "AND goal = 'engagement' AND platform = '*' AND account_id = 0 "
+        "AND \"window\" IN ('all', '90d') "
+        'RETURNING hashtag_id, "window", verdict',
+    )
+    watched = {r.hashtag_id: r.verdict for r in changed if r.window == "all"}
+    assert watched, "the data should give some hashtag a judged verdict"
+    assert len(changed) > len(watched)
+
+    await recompute_in(session, now + timedelta(hours=1))
+
+    events = await query(
+        session, "SELECT payload FROM alert_event WHERE kind = 'verdict_flip' ORDER BY id"
+    )
+    payloads = [e.payload if isinstance(e.payload, dict) else json.loads(e.payload) for e in events]
+    assert {p["window"] for p in payloads} == {"all"}
+    assert len(payloads) == len(watched)
+    live = await query(
+        session,
+        "SELECT hashtag_id, verdict FROM hashtag_lift WHERE platform = '*' AND account_id = 0 "
+        "AND \"window\" = 'all' AND goal = 'engagement'",
+    )
+    now_shown = {r.hashtag_id: r.verdict for r in live}
+    keys = await query(session, "SELECT id, key FROM hashtag")
+    ids = {r.key: r.id for r in keys}
+    for p in payloads:
+        assert p["before"] == watched[ids[p["key"]]]
+        assert p["after"] == now_shown[ids[p["key"]]] != p["before"]
+
+
+async def test_alerts_by_email_once_per_address(ctx, engine, smtp_server):
+    await _seed(engine, "http://127.0.0.1:9/unused")
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE alert_subscription SET webhook_url = NULL, webhook_secret = NULL, "
+                "emails = ARRAY['ops@example.com', 'lead@example.com'], kinds = ARRAY['sync_stale']"
+            )
+        )
+    resources = ctx[RESOURCES_KEY]
+    settings = resources.settings.model_copy(
+        update={"smtp": SmtpSettings(host="127.0.0.1", port=smtp_server.port, starttls=False)}
+    )
+    ctx = {**ctx, RESOURCES_KEY: dataclasses.replace(resources, settings=settings)}
+
+    first = await jobs.scan_alerts(ctx)
+    assert (first["planned"], first["delivered"], first["failed"]) == (2, 2, 0)
+    assert (await jobs.scan_alerts(ctx))["delivered"] == 0
+    assert sorted(r for rcpt, _ in smtp_server.messages for r in rcpt) == [
+        "lead@example.com",
+        "ops@example.com",
+    ]
+    for _, raw in smtp_server.messages:
+        message = message_from_bytes(raw, policy=policy.default)
+        assert (
+            message["Subject"]
+            == "Alert: legolandwindsor (instagram) has not synced for "
+            + (message["Subject"].rsplit(" for ", 1)[1])
+        )
+        assert message["Subject"].endswith(" h")
+        assert message["X-Hashtag-Delivery"].startswith("alert:")
+        assert "last_error: HTTP 500 from Instagram" in message.get_body().get_content()

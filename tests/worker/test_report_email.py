@@ -4,8 +4,7 @@ API's, its CSV attachment is the API's CSV, and a second run sends nothing again
 
 from __future__ import annotations
 
-import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -14,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
 from hashtag_api.main import create_app
@@ -32,34 +30,6 @@ from tests.helpers import API_KEY, AUTH, wipe
 
 END = datetime(2026, 1, 1, tzinfo=UTC)
 RECIPIENTS = ["analyst@example.com", "lead@example.com"]
-
-
-class Inbox:
-    """aiosmtpd handler keeping every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((list(envelope.rcpt_tos), bytes(envelope.content)))
-        return "250 Message accepted"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -118,7 +88,7 @@ def _same(shown: str, value: Any) -> bool:
 async def test_weekly_report_arrives_with_the_apis_figures(
     loaded, smtp_server, engine, arq_redis, database_url
 ):
-    inbox, port = smtp_server
+    inbox, port = smtp_server, smtp_server.port
     created = await loaded.post(
         "/report-schedules",
         json={"name": "Weekly", "recipients": RECIPIENTS, "cadence": "weekly", "window": "all"},

@@ -124,7 +124,8 @@ async def delete_subscription(session: AsyncSession, subscription_id: int) -> bo
 async def record_verdict_flips(conn: AsyncConnection, *, at: datetime) -> int:
     """In a full pass, before its swap: an alert event for each hashtag row whose verdict
     differs between the live `hashtag_lift` and the staged one, in a (scope, window, goal)
-    some subscription watches. The key names the pass (`at`), so a pass records a flip once."""
+    some subscription watches (only those lists are read, by their primary keys). The key
+    names the pass (`at`), so a pass records a flip once."""
     apg = await in_transaction(conn)
     status: str = await apg.execute(
         f"""
@@ -139,16 +140,16 @@ async def record_verdict_flips(conn: AsyncConnection, *, at: datetime) -> int:
                    'goal', o.goal, 'before', o.verdict, 'after', n.verdict,
                    'score', n.score, 'score_ci_low', n.score_low, 'score_ci_high', n.score_high,
                    'qvalue', n.qvalue, 'posts', n.posts, 'computed_at', $2::timestamptz)
-        FROM hashtag_lift o
+        FROM (
+            SELECT DISTINCT coalesce(platform, '*') AS platform,
+                   coalesce(account_id, 0) AS account_id, "window", goal
+            FROM alert_subscription WHERE 'verdict_flip' = ANY (kinds)
+        ) AS watched
+        JOIN hashtag_lift o USING (platform, account_id, "window", goal)
         JOIN hashtag_lift__next n USING (platform, account_id, "window", goal, hashtag_id)
         JOIN hashtag h ON h.id = o.hashtag_id
         LEFT JOIN account a ON a.id = o.account_id
         WHERE o.verdict <> n.verdict AND o.verdict IN {_JUDGED} AND n.verdict IN {_JUDGED}
-          AND EXISTS (
-              SELECT 1 FROM alert_subscription s
-              WHERE 'verdict_flip' = ANY (s.kinds) AND s."window" = o."window"
-                AND s.goal = o.goal AND coalesce(s.platform, '*') = o.platform
-                AND coalesce(s.account_id, 0) = o.account_id)
         ON CONFLICT (key) DO NOTHING
         """,
         str(int(at.timestamp() * 1_000_000)),
