@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from hashtag_core.hashtags.schemas import Goal, Window
-from hashtag_core.ingest.schemas import StorableText
+from hashtag_core.ingest.schemas import StorableText, storable_text
 from hashtag_core.platforms import Platform
 
 __all__ = [
@@ -39,15 +39,20 @@ def _email(value: str) -> str:
 
 
 def _webhook_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    storable_text(value)
+    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+        raise ValueError("a URL has no spaces or control characters")
+    try:
+        parts = urlsplit(value)
+        host, _port = parts.hostname, parts.port
+    except ValueError as exc:  # an unclosed [IPv6 bracket, a port out of range
+        raise ValueError(f"{value!r} is not a URL: {exc}") from exc
+    if parts.scheme not in ("http", "https") or not host:
         raise ValueError(
             f"{value!r} is not an http(s) URL with a host (https://hooks.example.com/hashtags)"
         )
     if parts.username or parts.password:
         raise ValueError("put no credentials in the URL; the body is signed with the secret")
-    if any(ch.isspace() for ch in value):
-        raise ValueError("a URL has no spaces")
     return value
 
 
@@ -162,7 +167,7 @@ class AlertSubscriptionCreate(_Scope):
 
     name: StorableText = Field(min_length=1, max_length=200)
     webhook_url: WebhookUrl | None = Field(default=None, description="POSTed each alert.")
-    webhook_secret: str | None = Field(
+    webhook_secret: StorableText | None = Field(
         default=None,
         min_length=MIN_SECRET_CHARS,
         max_length=200,
