@@ -366,3 +366,46 @@ async def test_alerts_by_email_once_per_address(ctx, engine, smtp_server):
         assert message["Subject"].endswith(" h")
         assert message["X-Hashtag-Delivery"].startswith("alert:")
         assert "last_error: HTTP 500 from Instagram" in message.get_body().get_content()
+
+
+async def test_a_timed_out_attempt_is_retried(ctx, engine):
+    """The receiver holds its first request past the client's timeout, then accepts."""
+    released = asyncio.Event()
+    seen: list[str] = []
+
+    async def slow_then_ok(request: web.Request) -> web.Response:
+        seen.append(request.headers["X-Hashtag-Delivery"])
+        if len(seen) == 1:
+            await released.wait()  # never answered in time: the sender gives up
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", slow_then_ok)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    resources = ctx[RESOURCES_KEY]
+    alerts = resources.settings.alerts.model_copy(update={"timeout_s": 0.5})
+    settings = resources.settings.model_copy(update={"alerts": alerts})
+    ctx = {**ctx, RESOURCES_KEY: dataclasses.replace(resources, settings=settings)}
+    try:
+        await _seed(engine, f"http://127.0.0.1:{port}/hook")
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE alert_subscription SET kinds = ARRAY['sync_stale']"))
+        outcome = await jobs.scan_alerts(ctx)
+    finally:
+        released.set()
+        await runner.cleanup()
+    assert (outcome["delivered"], outcome["failed"]) == (1, 0)
+    assert len(seen) == 2
+    assert len(set(seen)) == 1
+    async with engine.connect() as conn:
+        attempts = (
+            await conn.execute(
+                text("SELECT ok, status_code, error FROM delivery_attempt ORDER BY attempt")
+            )
+        ).all()
+    assert [(a.ok, a.status_code) for a in attempts] == [(False, None), (True, 204)]
+    assert "Timeout" in attempts[0].error
