@@ -67,7 +67,8 @@ DATA_TABLES = (
     "account, post, hashtag, post_hashtag, post_metric_snapshot, follower_snapshot, "
     "post_refresh, hashtag_performance, hashtag_trend_cell, hashtag_daily, hashtag_lift, "
     "hashtag_slot, hashtag_best_slot, hashtag_momentum, hashtag_content_reach, hashtag_pair, "
-    "hashtag_sentiment, hashtag_language, dirty_post, account_baseline, lift_prior, campaign"
+    "hashtag_sentiment, hashtag_language, dirty_post, account_baseline, lift_prior, campaign, "
+    "report_schedule, alert_subscription, alert_event, delivery, delivery_attempt"
 )
 
 

@@ -20,6 +20,7 @@ from hashtag_api.ratelimit import RateLimiter
 from hashtag_api.readcache import CacheListener, ReadCache
 from hashtag_api.routers import (
     accounts,
+    alerts,
     campaigns,
     dashboard,
     hashtags,
@@ -68,6 +69,7 @@ TAGS = [
     {"name": "campaigns", "description": "Stored campaign plans and how the campaigns did."},
     {"name": "posts", "description": "Getting posts in and keeping their metrics current."},
     {"name": "accounts", "description": "Accounts the worker collects, and their sync state."},
+    {"name": "alerts", "description": "Scheduled report emails and signed alert webhooks."},
     {"name": "jobs", "description": "Background recomputes, collections and re-fetches."},
     {"name": "health", "description": "Liveness and readiness."},
 ]
@@ -203,6 +205,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         posts,
         imports,
         accounts,
+        alerts,
         jobs,
         health,
     ):

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from hashtag_core.alerts.settings import AlertSettings, SmtpSettings
 from hashtag_core.collect.settings import CollectSettings
 
 __all__ = ["Settings", "get_settings", "to_asyncpg_url"]
@@ -77,6 +78,17 @@ class Settings(BaseSettings):
     collect: CollectSettings = Field(
         default_factory=CollectSettings,
         description="Platform API base URLs, versions, paging, pacing (HASHTAG_COLLECT__...).",
+    )
+    smtp: SmtpSettings = Field(
+        default_factory=SmtpSettings,
+        description="Outgoing mail for reports and alerts (HASHTAG_SMTP__HOST, ...).",
+    )
+    alerts: AlertSettings = Field(
+        default_factory=AlertSettings,
+        description="Alert thresholds and delivery retries (HASHTAG_ALERTS__...).",
+    )
+    report_hour_utc: int = Field(
+        default=7, ge=0, le=23, description="Hour (UTC) the worker sends due scheduled reports."
     )
     collect_cron_minutes: int = Field(
         default=5, ge=0, description="How often the worker looks for accounts due a sync (0=off)."

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Protocol
 
 __all__ = [
+    "ALERTS",
     "COLLECT_ACCOUNT",
     "COLLECT_JOB_PREFIX",
     "collect_job_id",
@@ -24,6 +25,8 @@ RECOMPUTE = "recompute"
 REFRESH_POST = "refresh_post"
 #: Collect one account's new posts, metrics and followers (argument: account id).
 COLLECT_ACCOUNT = "collect_account"
+#: Find alerts (post outliers, accounts not syncing), plan and send their deliveries.
+ALERTS = "scan_alerts"
 #: Every collection job id starts with this (the worker finds them in the queue by it).
 COLLECT_JOB_PREFIX = "collect:"
 RECOMPUTE_JOB_PREFIX = "recompute:"

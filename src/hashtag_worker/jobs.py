@@ -13,6 +13,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from arq.constants import in_progress_key_prefix
 from arq.jobs import Job, JobStatus
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,6 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hashtag_core.accounts.repository import due_accounts, get_account
 from hashtag_core.aggregates import service as aggregate_service
 from hashtag_core.aggregates.repository import read_versions, recompute_running
+from hashtag_core.alerts import detect as alert_detect
+from hashtag_core.alerts import report as report_service
+from hashtag_core.alerts.delivery import deliver_alerts
 from hashtag_core.jobs import (
     COLLECT_ACCOUNT,
     COLLECT_JOB_PREFIX,
@@ -46,6 +50,8 @@ __all__ = [
     "recovery_job_id",
     "refresh_due",
     "refresh_post",
+    "scan_alerts",
+    "send_reports",
 ]
 
 logger = logging.getLogger(__name__)
@@ -82,6 +88,35 @@ async def _warm_after(ctx: dict[str, Any], outcome: aggregate_service.RecomputeO
     (the pass emptied the cache)."""
     if outcome.status == "computed":
         await warm_cache(resources(ctx).engine)
+
+
+async def scan_alerts(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Find post outliers and accounts that stopped syncing, log a delivery per alert and
+    subscription, and send every open one (idempotent: keys name alerts and deliveries)."""
+    res = resources(ctx)
+    now = datetime.now(UTC)
+    async with res.sessionmaker() as session:
+        outliers = await alert_detect.find_post_outliers(session, res.settings.alerts, now=now)
+        stale = await alert_detect.find_stale_accounts(session, res.settings.alerts, now=now)
+        planned = await alert_detect.plan_deliveries(session, now=now)
+        await session.commit()
+    async with httpx.AsyncClient(follow_redirects=False) as client:
+        sent = await deliver_alerts(
+            res.sessionmaker, alerts=res.settings.alerts, smtp=res.settings.smtp, client=client
+        )
+    return {"post_outliers": outliers, "sync_stale": stale, "planned": planned, **sent}
+
+
+async def send_reports(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Send the scheduled reports due (each once per period and recipient)."""
+    res = resources(ctx)
+    return await report_service.send_due_reports(
+        res.sessionmaker,
+        smtp=res.settings.smtp,
+        alerts=res.settings.alerts,
+        report_hour_utc=res.settings.report_hour_utc,
+        now=datetime.now(UTC),
+    )
 
 
 async def warm_cache(engine: AsyncEngine) -> None:

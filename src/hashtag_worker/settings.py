@@ -21,7 +21,7 @@ from hashtag_core.collect.registry import build_connectors, make_clients
 from hashtag_core.collect.versions import version_warnings
 from hashtag_core.config import Settings, get_settings
 from hashtag_core.db import create_engine, create_sessionmaker
-from hashtag_core.jobs import COLLECT_ACCOUNT, RECOMPUTE, REFRESH_POST
+from hashtag_core.jobs import ALERTS, COLLECT_ACCOUNT, RECOMPUTE, REFRESH_POST
 from hashtag_worker import jobs
 from hashtag_worker.metrics import JobFunction, instrumented, start_metrics_server
 from hashtag_worker.resources import RESOURCES_KEY, WorkerResources
@@ -41,6 +41,7 @@ _COLLECT_TIMEOUT_S = 3600
 _METRICS_SERVER_KEY = "hashtag_metrics_server"
 _WARM_KEY = "hashtag_warm_cache"
 _REDIS_RETRIES = 900
+_ALERTS_TIMEOUT_S = 1800
 
 
 async def on_startup(ctx: dict[str, Any]) -> None:
@@ -90,6 +91,12 @@ def functions() -> list[Any]:
         ),
         func(instrumented(REFRESH_POST, jobs.refresh_post), name=REFRESH_POST, max_tries=1),
         func(
+            instrumented(ALERTS, jobs.scan_alerts),
+            name=ALERTS,
+            max_tries=2,
+            timeout=_ALERTS_TIMEOUT_S,
+        ),
+        func(
             instrumented(COLLECT_ACCOUNT, jobs.collect_account),
             name=COLLECT_ACCOUNT,
             # 2: a collection cancelled by a SIGTERM drain (job_completion_wait) is re-queued
@@ -107,8 +114,8 @@ def _cron(job: JobFunction) -> JobFunction:
 
 def cron_jobs(settings: Settings) -> list[CronJob]:
     """Catch-up, due re-fetches and the recovery of collections whose worker died, every
-    minute; due collections every `collect_cron_minutes`; a forced recompute every
-    `recompute_cron_minutes`."""
+    minute; due collections every `collect_cron_minutes`; alerts every `alerts.cron_minutes`;
+    due scheduled reports hourly; a forced recompute every `recompute_cron_minutes`."""
     found = [
         cron(_cron(jobs.catch_up), second=7, run_at_startup=True, unique=True, timeout=60),
         cron(_cron(jobs.refresh_due), second=37, unique=True, timeout=60),
@@ -133,6 +140,21 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
                 timeout=60,
             )
         )
+    step = settings.alerts.cron_minutes
+    if step:
+        found.append(
+            cron(
+                _cron(jobs.scan_alerts),
+                minute=set(range(0, 60, step)) if step < 60 else {0},
+                second=53,
+                unique=True,
+                timeout=_ALERTS_TIMEOUT_S,
+            )
+        )
+    # Hourly: a report is due from its period's first day at report_hour_utc.
+    found.append(
+        cron(_cron(jobs.send_reports), minute={5}, second=0, unique=True, timeout=_ALERTS_TIMEOUT_S)
+    )
     every = settings.recompute_cron_minutes
     if every:
         minutes = set(range(0, 60, every)) if every < 60 else {0}

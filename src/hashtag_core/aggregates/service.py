@@ -47,6 +47,7 @@ from hashtag_core.aggregates.incremental import (
 )
 from hashtag_core.aggregates.postcache import Before, CacheState, PostsCache
 from hashtag_core.aggregates.slices import FROZEN, Slice, collect_slice, slices
+from hashtag_core.alerts import repository as alert_repo
 from hashtag_core.analytics.baseline import relative_performance
 from hashtag_core.analytics.cooccurrence import cooccurrence
 from hashtag_core.analytics.followers import content_reach, follower_lift
@@ -397,6 +398,9 @@ async def install_staged(
     """In the caller's transaction, swap in the staged tables of a full pass over data
     version `version` and record it: (the version the aggregates now show, the pass's
     duration in ms, from `started`, a perf_counter reading)."""
+    # Before the swap (no exclusive lock yet), in its transaction: a flip is recorded if and
+    # only if the new figures go live.
+    await alert_repo.record_verdict_flips(conn, at=at)
     await staging.swap_in(conn, list(repo.AGGREGATE_TABLES), lock_timeout_ms=lock_timeout_ms)
     await repo.replace_frozen(conn, baselines, priors)
     await repo.update_display_spellings(conn)

@@ -36,6 +36,9 @@ class Account(SQLModel, table=True):
         default=None, sa_column=tz_column("next_sync_at", nullable=True)
     )
     last_error: str | None = None
+    last_success_at: datetime | None = Field(
+        default=None, sa_column=tz_column("last_success_at", nullable=True)
+    )
     watermark_since_id: str | None = None
     watermark_since_time: datetime | None = Field(
         default=None, sa_column=tz_column("watermark_since_time", nullable=True)

@@ -242,6 +242,7 @@ async def sync_account(
             "status": "active",
             "last_error": None,
             "last_sync_at": now,
+            "last_success_at": now,
             "next_sync_at": now + timedelta(minutes=row["sync_interval_minutes"]),
             "watermark_since_id": result.watermark.since_id,
             "watermark_since_time": result.watermark.since_time,

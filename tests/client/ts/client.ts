@@ -185,6 +185,31 @@ async function campaigns(): Promise<void> {
   check(deleted.response.status === 204, "campaign delete");
 }
 
+async function alerts(): Promise<void> {
+  const schedule = ok("create_report_schedule", await writer.POST("/report-schedules", {
+    body: { name: "Weekly", recipients: ["analyst@example.com"], cadence: "weekly" },
+  }));
+  const schedules = ok("list_report_schedules", await writer.GET("/report-schedules"));
+  check(schedules.length === 1 && schedules[0].id === schedule.id, "schedules");
+  const unscheduled = await writer.DELETE("/report-schedules/{schedule_id}", {
+    params: { path: { schedule_id: schedule.id } },
+  });
+  called.push("delete_report_schedule");
+  check(unscheduled.response.status === 204, "delete schedule");
+  const secret = "whsec_client_test_0123456789abcd";
+  const subscription = ok("create_alert_subscription", await writer.POST("/alert-subscriptions", {
+    body: { name: "Ops", webhook_url: "https://hooks.example.com/h", webhook_secret: secret, kinds: ["sync_stale"] },
+  }));
+  check(subscription.webhook_secret_hint === "…abcd", "secret hint");
+  const subscriptions = ok("list_alert_subscriptions", await writer.GET("/alert-subscriptions"));
+  check(subscriptions.length === 1 && !JSON.stringify(subscriptions).includes(secret), "subscriptions");
+  const unsubscribed = await writer.DELETE("/alert-subscriptions/{subscription_id}", {
+    params: { path: { subscription_id: subscription.id } },
+  });
+  called.push("delete_alert_subscription");
+  check(unsubscribed.response.status === 204, "delete subscription");
+}
+
 async function errors(): Promise<void> {
   const missing = await reader.GET("/hashtags/{hashtag}", { params: { path: { hashtag: "NeverUsedTag" } } });
   const problem: Problem | undefined = missing.error;
@@ -204,6 +229,7 @@ async function read(): Promise<void> {
   await posts();
   await accounts();
   await campaigns();
+  await alerts();
   await errors();
   console.log(JSON.stringify({ called, window, order }));
 }
