@@ -242,3 +242,25 @@ async def test_a_post_read_for_update_stays_locked_until_the_transaction_ends(
         finally:
             await conn.execute(text("DELETE FROM account WHERE handle = :h"), {"h": handle})
             await conn.commit()
+
+
+async def test_an_update_sets_its_columns_and_records_a_snapshot(session, arq_redis):
+    """`update_post` writes the changed columns and appends a snapshot of the result; with no
+    change (an unchanged re-fetch) it still appends one. Break: the UPDATE skipped when there
+    are changes (and attempted, with an empty SET, when there are none)."""
+    await _import(session, arq_redis, POST)
+    (pk,) = await _one(session, "SELECT id FROM post WHERE platform_post_id = 'w1'")
+    count = "SELECT count(*) FROM post_metric_snapshot WHERE post_id = :pk"
+    (before,) = await _one(session, count, pk=pk)
+    await repository.update_post(session, pk, {"likes": 500, "text": "new words"})
+    (likes, words) = await _one(session, "SELECT likes, text FROM post WHERE id = :pk", pk=pk)
+    assert (likes, words) == (500, "new words")
+    (latest,) = await _one(
+        session,
+        "SELECT likes FROM post_metric_snapshot WHERE post_id = :pk ORDER BY id DESC LIMIT 1",
+        pk=pk,
+    )
+    assert latest == 500
+    await repository.update_post(session, pk, {}, source="collect")
+    (after,) = await _one(session, count, pk=pk)
+    assert after == before + 2
