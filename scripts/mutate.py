@@ -36,6 +36,7 @@ SRC = ROOT / "src" / "hashtag_core"
 OUT = ROOT / ".mutation"
 
 _RECOMPUTE_TESTS = (
+    "tests/core/test_postcache.py",
     "tests/core/test_recompute_paths.py",
     "tests/core/test_incremental.py",
     "tests/core/test_recompute.py",
