@@ -105,6 +105,8 @@ class Tally:
     survived: list[str]
     #: Mutants left out of a sample (`--sample`); 0 when every mutant ran.
     not_sampled: int = 0
+    #: Mutants not run yet (a session stopped half-way).
+    pending: int = 0
 
     @property
     def total(self) -> int:
@@ -113,7 +115,7 @@ class Tally:
     @property
     def mutants(self) -> int:
         """Every mutant of the module, run or not."""
-        return self.total + self.not_sampled
+        return self.total + self.not_sampled + self.pending
 
     @property
     def rate(self) -> float:
@@ -228,8 +230,9 @@ def tally(module: str, session: Path) -> Tally:
                 survived.append(f"line {line}: {mutation.operator_name} (job {item.job_id})")
             else:  # killed, timed out, or a mutant that does not even import
                 killed += 1
+        pending = len(db.pending_work_items)
     survived.sort(key=lambda s: int(s.split()[1][:-1]))
-    return Tally(module, killed, survived, not_sampled)
+    return Tally(module, killed, survived, not_sampled, pending)
 
 
 def report(tallies: list[Tally]) -> str:
@@ -238,7 +241,11 @@ def report(tallies: list[Tally]) -> str:
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     for t in tallies:
-        run = f"{t.total} (sampled)" if t.not_sampled else f"{t.total}"
+        notes = [
+            *(["sampled"] if t.not_sampled else []),
+            *([f"{t.pending} pending"] if t.pending else []),
+        ]
+        run = f"{t.total} ({', '.join(notes)})" if notes else f"{t.total}"
         lines.append(f"| {t.module} | {t.mutants} | {run} | {t.killed} | {t.rate:.1%} |")
     if tallies:
         killed = sum(t.killed for t in tallies)
