@@ -44,8 +44,8 @@ bench: sync ## Run the benchmarks in bench/ (when there are any)
 	@if [ -f bench/__main__.py ]; then $(UV) run --frozen python -m bench; \
 	else echo "no benchmark to run: bench/__main__.py does not exist yet" >&2; exit 1; fi
 
-mutate: sync ## Mutation testing, on demand (MODULES="collect/http.py ..." for some; hours for all)
-	$(UV) run --frozen python scripts/mutate.py $(MODULES)
+mutate: sync ## Mutation testing, on demand (MODULES="collect/http.py ..." for some, SAMPLE=N mutants each; hours for all)
+	$(UV) run --frozen python scripts/mutate.py $(if $(SAMPLE),--sample $(SAMPLE)) $(MODULES)
 
 clean: ## Remove the test suite's embedded servers' data (.data/test); never your data
 	rm -rf .data/test

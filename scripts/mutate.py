@@ -4,6 +4,11 @@ module at a time and runs the tests that cover that module; a mutant the tests s
 
     uv run --frozen python scripts/mutate.py                       # every module below
     uv run --frozen python scripts/mutate.py collect/ratelimit.py  # some of them
+    uv run --frozen python scripts/mutate.py --sample 60 aggregates/service.py  # 60 of them
+
+`--sample N` (with `--seed`, 20261207 unless told) runs a fixed pseudo-random sample of N
+mutants of each module named and records the others as "not sampled": the report says
+"sampled N of M" for such a module, and the same seed picks the same mutants again.
 
 The tests need the servers the suite uses (HASHTAG_TEST_DATABASE_URL / _REDIS_URL, or the
 embedded ones). Each mutant is one niced pytest process over the module's own tests, one at a
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import shlex
 import shutil
 import sqlite3
@@ -30,6 +36,7 @@ SRC = ROOT / "src" / "hashtag_core"
 OUT = ROOT / ".mutation"
 
 _RECOMPUTE_TESTS = (
+    "tests/core/test_postcache.py",
     "tests/core/test_recompute_paths.py",
     "tests/core/test_incremental.py",
     "tests/core/test_recompute.py",
@@ -86,6 +93,9 @@ EXCLUDED_OPERATORS = (
 #: Seconds one mutant's tests may take before it counts as killed (a hang: e.g. a loop that
 #: no longer ends).
 TIMEOUT_S = {"collect": 120.0, "posts": 300.0, "ingest": 600.0, "aggregates": 1_800.0}
+#: The output recorded for a mutant left out of a sample (`--sample`).
+NOT_SAMPLED = "not sampled"
+DEFAULT_SEED = 20261207
 
 
 @dataclass(frozen=True)
@@ -93,10 +103,19 @@ class Tally:
     module: str
     killed: int
     survived: list[str]
+    #: Mutants left out of a sample (`--sample`); 0 when every mutant ran.
+    not_sampled: int = 0
+    #: Mutants not run yet (a session stopped half-way).
+    pending: int = 0
 
     @property
     def total(self) -> int:
         return self.killed + len(self.survived)
+
+    @property
+    def mutants(self) -> int:
+        """Every mutant of the module, run or not."""
+        return self.total + self.not_sampled + self.pending
 
     @property
     def rate(self) -> float:
@@ -135,9 +154,48 @@ def _run(*args: str) -> None:
     subprocess.run(args, cwd=ROOT, check=True)
 
 
-def mutate(module: str, *, retest_survivors: bool = False) -> Tally:
+def sample(session: Path, size: int, seed: int) -> None:
+    """Leave all but `size` of the session's pending mutants out, recorded as skipped with
+    the output `NOT_SAMPLED`. The pick depends on the seed and on the mutants (their line,
+    operator and occurrence), not on their random job ids: the same seed and source give the
+    same sample. Mutants already run, or already left out, stay as they are."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        pending = sorted(
+            db.pending_work_items,
+            key=lambda item: (
+                item.mutations[0].start_pos,
+                item.mutations[0].operator_name,
+                item.mutations[0].occurrence,
+            ),
+        )
+        already_run = sum(
+            1
+            for _, result in db.completed_work_items
+            if result.worker_outcome is not WorkerOutcome.SKIPPED
+        )
+        keep = max(size - already_run, 0)
+        if keep >= len(pending):
+            return
+        chosen = {item.job_id for item in random.Random(seed).sample(pending, keep)}
+        left_out = [item.job_id for item in pending if item.job_id not in chosen]
+        db.set_multiple_results(
+            left_out, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=NOT_SAMPLED)
+        )
+
+
+def mutate(
+    module: str,
+    *,
+    retest_survivors: bool = False,
+    sample_size: int | None = None,
+    seed: int = DEFAULT_SEED,
+) -> Tally:
     """Run (or resume) the session of one module; its tally. With `retest_survivors`, the
-    mutants that survived are run again (after new tests were written for them)."""
+    mutants that survived are run again (after new tests were written for them). With
+    `sample_size`, a fixed sample of that many mutants runs (see `sample`)."""
     config = _config(module, MODULES[module])
     session = config.with_suffix(".sqlite")
     if retest_survivors and session.exists():
@@ -149,6 +207,8 @@ def mutate(module: str, *, retest_survivors: bool = False) -> Tally:
         _run("cosmic-ray", "init", str(config), str(session))
         _run("cr-filter-operators", str(session), str(config))
         _run("cr-filter-pragma", str(session))
+    if sample_size is not None:
+        sample(session, sample_size, seed)
     _run("cosmic-ray", "exec", str(config), str(session))
     return tally(module, session)
 
@@ -157,24 +217,43 @@ def tally(module: str, session: Path) -> Tally:
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 
-    killed, survived = 0, []
+    killed, survived, not_sampled = 0, [], 0
     with use_db(str(session), WorkDB.Mode.open) as db:
         for item, result in db.completed_work_items:
             if result.worker_outcome is WorkerOutcome.SKIPPED:
-                continue  # a filtered operator or a `# pragma: no mutate` line
+                # a filtered operator, a `# pragma: no mutate` line, or out of the sample
+                not_sampled += result.output == NOT_SAMPLED
+                continue
             if result.test_outcome is TestOutcome.SURVIVED:
                 (mutation,) = item.mutations
                 line = mutation.start_pos[0]
                 survived.append(f"line {line}: {mutation.operator_name} (job {item.job_id})")
             else:  # killed, timed out, or a mutant that does not even import
                 killed += 1
-    return Tally(module, killed, sorted(survived, key=lambda s: int(s.split()[1][:-1])))
+        pending = len(db.pending_work_items)
+    survived.sort(key=lambda s: int(s.split()[1][:-1]))
+    return Tally(module, killed, survived, not_sampled, pending)
 
 
 def report(tallies: list[Tally]) -> str:
-    lines = ["| module | mutants | killed | kill rate |", "| --- | ---: | ---: | ---: |"]
+    lines = [
+        "| module | mutants | run | killed | kill rate |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
     for t in tallies:
-        lines.append(f"| {t.module} | {t.total} | {t.killed} | {t.rate:.1%} |")
+        notes = [
+            *(["sampled"] if t.not_sampled else []),
+            *([f"{t.pending} pending"] if t.pending else []),
+        ]
+        run = f"{t.total} ({', '.join(notes)})" if notes else f"{t.total}"
+        lines.append(f"| {t.module} | {t.mutants} | {run} | {t.killed} | {t.rate:.1%} |")
+    if tallies:
+        killed = sum(t.killed for t in tallies)
+        total = sum(t.total for t in tallies)
+        lines.append(
+            f"| all | {sum(t.mutants for t in tallies)} | {total} | {killed} | "
+            f"{killed / total if total else 1.0:.1%} |"
+        )
     for t in tallies:
         if t.survived:
             lines += ["", f"Survivors in {t.module} (`cosmic-ray apply` shows one):", ""]
@@ -191,6 +270,15 @@ def main() -> int:
     parser.add_argument(
         "--retest-survivors", action="store_true", help="run the surviving mutants again"
     )
+    parser.add_argument(
+        "--sample",
+        type=int,
+        metavar="N",
+        help="run a fixed pseudo-random sample of N mutants of each module (see --seed)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"the sample's seed ({DEFAULT_SEED})"
+    )
     args = parser.parse_args()
     unknown = sorted(set(args.modules) - set(MODULES))
     if unknown:
@@ -203,7 +291,14 @@ def main() -> int:
             if session.exists():
                 tallies.append(tally(module, session))
             continue
-        tallies.append(mutate(module, retest_survivors=args.retest_survivors))
+        tallies.append(
+            mutate(
+                module,
+                retest_survivors=args.retest_survivors,
+                sample_size=args.sample,
+                seed=args.seed,
+            )
+        )
     text = report(tallies)
     (OUT / "report.md").write_text(text, encoding="utf-8")
     sys.stdout.write(text)

@@ -101,6 +101,31 @@ class TestLimits:
         _, _, clock, _ = await _get(Platform.LINKEDIN, script, classify_linkedin)
         assert clock.slept == [0.5, 1.0, 2.0]
 
+    async def test_a_bare_meta_throttle_waits_minutes_doubling_up_to_the_allowed_total(
+        self,
+    ) -> None:
+        # No usage header, no Retry-After: 300 s, then 600 s (900 s spent, all allowed); the
+        # third throttle would need 1,200 s more, so the run stops, naming a wait beyond 900 s.
+        throttle = {"error": {"code": 4, "message": "Application request limit reached"}}
+        clock = FakeClock()
+        with pytest.raises(RateLimited, match="after 900 s and 3 waits") as caught:
+            await _get(Platform.INSTAGRAM, [(400, {}, throttle)], classify_meta, clock=clock)
+        assert clock.slept == [300.0, 600.0]
+        assert caught.value.wait_s is not None
+        assert caught.value.wait_s > 900
+
+    async def test_a_meta_throttle_wait_beyond_the_allowed_gives_up_at_once(self) -> None:
+        # A throttle wait set longer than max_wait_s is not cut down to exactly max_wait_s
+        # (which would be waited): the first throttle already stops the run.
+        throttle = {"error": {"code": 4, "message": "Application request limit reached"}}
+        clock = FakeClock()
+        with pytest.raises(RateLimited):
+            await _get(
+                Platform.FACEBOOK, [(400, {}, throttle)], classify_meta, clock=clock,
+                meta_throttle_wait_s=1000, max_wait_s=900,
+            )  # fmt: skip
+        assert clock.slept == []
+
 
 def _answer(outcome: Outcome) -> Any:
     def classify(response: httpx.Response, body: Any, now: float) -> Verdict:

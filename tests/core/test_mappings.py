@@ -253,6 +253,9 @@ def test_wrong_mapping_unknown_name_and_empty_file_raise(tmp_path: Path) -> None
     [
         (X_ANALYTICS_HEADER, "x-analytics"),
         ("\ufeff" + X_ANALYTICS_HEADER, "x-analytics"),  # BOM left on by a plain utf-8 read
+        # The same with an unquoted first name: nothing but the BOM is taken off it.
+        ("\ufeff" + FIVETHIRTYEIGHT_HEADER, "fivethirtyeight"),
+        ("\ufeff" + PFIZER_HEADER, "pfizer-kaggle"),
         (FIVETHIRTYEIGHT_HEADER, "fivethirtyeight"),
         (PFIZER_HEADER, "pfizer-kaggle"),
         ("date,caption,likes\n", None),

@@ -12,6 +12,7 @@ from typing import Any
 
 from arq.connections import ArqRedis
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -179,3 +180,87 @@ async def _blocked_by(engine: AsyncEngine, pid: int) -> None:
         while not (await watch.execute(query, {"pid": pid})).scalar_one():
             await watch.commit()
             await asyncio.sleep(0.01)
+
+
+async def test_within_one_import_the_last_row_giving_a_zone_sets_it(session, arq_redis):
+    """Rows of one batch name the same account's zone twice: the later row wins, and a row
+    after it without a zone changes nothing. Breaks: the first zone given wins (the rank
+    compared on `has zone` only, or with `==`)."""
+    rows = [
+        POST | {"post_id": "z1", "account_timezone": "Europe/London"},
+        POST | {"post_id": "z2", "account_timezone": "Asia/Tokyo"},
+        {k: v for k, v in POST.items() if k != "account_timezone"} | {"post_id": "z3"},
+    ]
+    await _import(session, arq_redis, *rows)
+    (zone,) = await _one(session, "SELECT timezone FROM account WHERE handle = 'writes_park'")
+    assert zone == "Asia/Tokyo"
+
+
+async def _lock_free(engine: AsyncEngine, post_id: str) -> bool:
+    """Whether another transaction can lock the post right now (NOWAIT: no waiting)."""
+    async with engine.connect() as other:
+        try:
+            await other.execute(
+                text("SELECT 1 FROM post WHERE platform_post_id = :id FOR UPDATE NOWAIT"),
+                {"id": post_id},
+            )
+        except DBAPIError as exc:
+            if "could not obtain lock" not in str(exc):
+                raise
+            return False
+        finally:
+            await other.rollback()
+    return True
+
+
+async def test_a_post_read_for_update_stays_locked_until_the_transaction_ends(
+    engine: AsyncEngine,
+) -> None:
+    """`get_post(lock=True)` (an update's read) holds the post's row lock, so concurrent
+    updates of one post queue instead of losing one another's change; a plain read takes no
+    lock. Break: the lock taken on the wrong branch (`if not lock`)."""
+    handle = f"lock_{uuid.uuid4().hex[:10]}"
+    record = PostRecord.model_validate(
+        POST | {"post_id": f"l-{handle}", "account": handle, "text": "no tags"}
+    )
+    async with engine.connect() as conn:
+        await conn.begin()
+        writer = AsyncSession(bind=conn, expire_on_commit=False)
+        staged = StagedPost(row=1, record=record, hashtags=[])
+        await repository.upsert_batch(writer, [staged], source="import")
+        await conn.commit()
+        try:
+            for lock in (False, True):
+                await conn.begin()
+                reader = AsyncSession(bind=conn, expire_on_commit=False)
+                post = await repository.get_post(reader, "instagram", record.post_id, lock=lock)
+                assert post is not None
+                assert post["post_id"] == record.post_id
+                assert await _lock_free(engine, record.post_id) is not lock
+                await conn.rollback()
+                assert await _lock_free(engine, record.post_id)
+        finally:
+            await conn.execute(text("DELETE FROM account WHERE handle = :h"), {"h": handle})
+            await conn.commit()
+
+
+async def test_an_update_sets_its_columns_and_records_a_snapshot(session, arq_redis):
+    """`update_post` writes the changed columns and appends a snapshot of the result; with no
+    change (an unchanged re-fetch) it still appends one. Break: the UPDATE skipped when there
+    are changes (and attempted, with an empty SET, when there are none)."""
+    await _import(session, arq_redis, POST)
+    (pk,) = await _one(session, "SELECT id FROM post WHERE platform_post_id = 'w1'")
+    count = "SELECT count(*) FROM post_metric_snapshot WHERE post_id = :pk"
+    (before,) = await _one(session, count, pk=pk)
+    await repository.update_post(session, pk, {"likes": 500, "text": "new words"})
+    (likes, words) = await _one(session, "SELECT likes, text FROM post WHERE id = :pk", pk=pk)
+    assert (likes, words) == (500, "new words")
+    (latest,) = await _one(
+        session,
+        "SELECT likes FROM post_metric_snapshot WHERE post_id = :pk ORDER BY id DESC LIMIT 1",
+        pk=pk,
+    )
+    assert latest == 500
+    await repository.update_post(session, pk, {}, source="collect")
+    (after,) = await _one(session, count, pk=pk)
+    assert after == before + 2
