@@ -23,6 +23,7 @@ from hashtag_api.routers import (
     dashboard,
     hashtags,
     health,
+    help,
     imports,
     insights,
     jobs,
@@ -194,6 +195,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (hashtags, trends, timeline, insights, posts, imports, accounts, jobs, health):
         app.include_router(module.router)
     dashboard.install(app)
+    app.include_router(help.router)
     # Innermost middleware: it keeps the bytes the routes answered.
     readcache.install(
         app,

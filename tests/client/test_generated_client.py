@@ -278,6 +278,11 @@ async def _figures(call: Calls, m: Any) -> None:
     assert isinstance(two, m.HashtagPage)
     assert two.sort == m.PostSort.ENGAGEMENT
     assert {p.post_id for p in two.items}.isdisjoint({p.post_id for p in one.items})
+    standouts = (await call("hashtags", "get_hashtag_standouts", "LEGOLAND", limit=2)).parsed
+    assert isinstance(standouts, m.HashtagStandouts)
+    assert len(standouts.best) == len(standouts.worst) == 2
+    assert all(isinstance(post, m.StandoutPost) for post in standouts.best)
+    assert standouts.best[0].relative >= standouts.worst[0].relative
     trends = (await call("trends", "get_engagement_trends", hashtag=["legoland"])).parsed
     assert isinstance(trends, m.TrendsPage)
     assert [t.hashtag.lower() for t in trends.items] == ["legoland"]
