@@ -170,6 +170,7 @@ async def check_csv(page: Any, table_id: str, folder: Path) -> list[dict[str, st
 
 async def check_chart_exports(page: Any, chart_id: str, folder: Path) -> None:
     """The chart downloads as an SVG that parses and as a PNG of twice its size."""
+    assert await page.locator(f"#{chart_id} svg[role='img']").count() == 1, chart_id
     svg_path = await download(page, f"export-svg-{chart_id}", folder)
     root = ET.fromstring(svg_path.read_bytes())
     assert root.tag == "{http://www.w3.org/2000/svg}svg"

@@ -145,6 +145,17 @@
     return w >= 200 ? Math.min(w, 1200) : fallback;
   }
 
+  function fitText(node, room) {
+    // Shorten a label that would run out of the chart; its full text stays in a title.
+    const full = node.textContent;
+    let text = full;
+    while (text.length > 4 && node.getComputedTextLength() > room) {
+      text = text.slice(0, -1);
+      node.textContent = `${text}…`;
+    }
+    if (text !== full) node.appendChild(svgEl("title", {}, full));
+  }
+
   function remember(chartId, draw) {
     // Charts are drawn to their container's width: redraw them when it changes.
     state.redraw.set(chartId, draw);
@@ -285,8 +296,9 @@
         svgEl("text", { x: sx(t), y: height - 8, "text-anchor": "middle" }, pct(t)),
       );
     });
-    axis.appendChild(svgEl("text", { x: labelW, y: 12 },
-      `Score for ${GOALS[state.goal] || "the goal"} (vs account median)`));
+    axis.appendChild(svgEl("text", { x: width < 480 ? 4 : labelW, y: 12 }, width < 480
+      ? "Score (vs account median)"
+      : `Score for ${GOALS[state.goal] || "the goal"} (vs account median)`));
     root.appendChild(svgEl("line", {
       class: "zero", x1: sx(0), x2: sx(0), y1: top - 4, y2: height - 24,
     }));
@@ -296,10 +308,11 @@
       const under = item.verdict === "underperforms";
       const g = root.appendChild(svgEl("g", { class: "bar-row", "data-key": item.key }));
       g.addEventListener("click", () => select(item.key));
-      g.appendChild(svgEl("text", {
+      const label = g.appendChild(svgEl("text", {
         class: "bar-label" + (under ? " under" : ""),
         x: labelW - 8, y: y + rowH / 2 + 4, "text-anchor": "end",
       }, (under ? "▼ " : "") + "#" + item.hashtag));
+      fitText(label, labelW - 12);
       const a = sx(Math.min(0, item.score));
       const b = sx(Math.max(0, item.score));
       const bar = g.appendChild(svgEl("rect", {
