@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -204,18 +205,19 @@ async def _check_goal(page: Any, served: str, generation: int) -> int:
 
 
 async def _pick_search_term(served: str, page: Any) -> tuple[str, list[str]]:
-    """A Japanese demo hashtag outside the top list (else any), and the keys it matches."""
+    """A Japanese demo hashtag outside the top list, and the keys it matches."""
     window = await page.input_value("#f-window")
     everything = await catalogue(served, window=window)
     top = {i["key"] for i in (await api(served, page, "api-top"))["items"]}
     assert len(everything) > len(top), "the demo must have more hashtags than the top list"
     outside = [i for i in everything if i["key"] not in top]
     japanese = [i for i in outside if any("\u3040" <= ch <= "\u9fff" for ch in i["hashtag"])]
-    term = (japanese or outside)[0]["hashtag"]
+    assert japanese, "the demo has Japanese hashtags outside the top list"
+    term = japanese[0]["hashtag"]
     return term, matching(everything, term)[:50]
 
 
-async def _search(page: Any, served: str) -> str:
+async def _search(page: Any, served: str) -> str:  # the key of the first match
     """Search by keyboard for a hashtag outside the top list; the results are the API's."""
     term, expected = await _pick_search_term(served, page)
     await page.locator("#f-until").focus()
@@ -232,9 +234,11 @@ async def _search(page: Any, served: str) -> str:
     assert shown == expected
     first = await api(served, page, "api-search")
     assert first["items"], "the search's first page"
-    # The CJK hashtag is drawn with a width (a font has its glyphs).
+    # The Japanese hashtag renders: its text has a width (CI installs fonts-noto-cjk).
     width = await page.evaluate(
-        "() => document.querySelector('#table-search tbody tr button').getBoundingClientRect().width"
+        "() => { const r = document.createRange();"
+        " r.selectNodeContents(document.querySelector('#table-search tbody tr button'));"
+        " return r.getBoundingClientRect().width; }"
     )
     assert width > 0
     return expected[0]
@@ -289,15 +293,61 @@ async def _open_tag_by_keyboard(page: Any, served: str, generation: int) -> None
     assert int((await api(served, page, "api-tag"))["figures"]["posts"]) >= posts_all
 
 
+async def _check_compare_against_api(page: Any, served: str, keys: list[str]) -> None:
+    trends = await api(served, page, "api-compare")
+    assert [t["key"] for t in trends["items"]] == keys
+    rows = await table_rows(page, "table-compare")
+    async with httpx.AsyncClient(base_url=served, timeout=30) as client:
+        for row, key in zip(rows, keys, strict=True):
+            window = await page.input_value("#f-window")
+            body = (await client.get(f"/hashtags/{key}", params={"window": window})).json()
+            assert row[0] == body["hashtag"]
+            assert int(row[1]) == (body["figures"] or {}).get("posts", 0)
+    lines = await page.locator("#chart-cmp-lines path.line").count()
+    assert lines == len([t for t in trends["items"] if t["series"]]) > 0
+    for i, trend in enumerate(trends["items"]):
+        cells = await page.locator(f"#chart-cmp-heat-{i} rect.cell:not(.empty)").count()
+        assert cells == len(trend["cells"])
+    assert await page.locator(f"#chart-cmp-heat-{len(keys)}").is_hidden()
+
+
+async def _compare(page: Any, served: str, generation: int, extra: str) -> int:
+    """Two to four hashtags side by side, typed and submitted from the keyboard."""
+    top = [i["key"] for i in (await api(served, page, "api-top"))["items"][:2]]
+    keys = [*top, extra]
+    await page.locator("#compare-tags").focus()
+    await page.keyboard.type(", ".join(keys))
+    await page.keyboard.press("Enter")
+    await page.wait_for_function(
+        "keys => document.body.dataset.compare === keys"
+        " && document.body.dataset.loading === 'false'",
+        arg=",".join(keys),
+    )
+    await _check_compare_against_api(page, served, keys)
+    # A filter re-queries the comparison.
+    await page.select_option("#f-window", "30d")
+    generation = await _idle(page, generation)
+    assert "window=30d" in (await page.get_attribute("#api-compare", "href") or "")
+    await _check_compare_against_api(page, served, keys)
+    # Too many is a clear message, not a request.
+    await page.fill("#compare-tags", "a, b, c, d, e")
+    await page.click("#compare-go")
+    assert "2 to 4" in (await page.text_content("#msg-compare") or "")
+    await page.fill("#compare-tags", ", ".join(keys))
+    await page.click("#compare-go")
+    await page.wait_for_function("() => document.body.dataset.loading === 'false'")
+    return generation
+
+
 async def _check_exports(page: Any, folder: Any) -> None:
     for table in ("table-top", "table-search", "table-tag-figures", "table-companions",
-                  "table-best", "table-worst"):  # fmt: skip
+                  "table-best", "table-worst", "table-compare"):  # fmt: skip
         records = await check_csv(page, table, folder)
         if table == "table-top":
             top = await table_rows(page, "table-top")
             assert [r["Hashtag"] for r in records] == [r[0] for r in top]
             assert [r["Score"] for r in records] == [r[1] for r in top]
-    for chart in CHARTS:
+    for chart in (*CHARTS, "chart-cmp-lines", "chart-cmp-heat-0"):
         await check_chart_exports(page, chart, folder)
 
 
@@ -353,7 +403,7 @@ async def test_dashboard_in_a_real_browser(chromium: str, served: str, tmp_path:
                 assert await svg.count() == 1
                 assert len(await svg.locator("title").first.text_content() or "") > 20
             assert await page.locator("#status").get_attribute("aria-live") == "polite"
-            assert await layout_problems(page) == []
+            assert (problems_now := await layout_problems(page)) == [], problems_now
             await _dev_section(page)
 
             # A filter changes the charts.
@@ -409,11 +459,15 @@ async def test_dashboard_in_a_real_browser(chromium: str, served: str, tmp_path:
             generation = await _idle(page, generation)
             generation = await _check_goal(page, served, generation)
             await page.screenshot(path=str(SCREENSHOTS / "dashboard-1400.png"), full_page=True)
-            await _search(page, served)
+            found = await _search(page, served)
             await _open_tag_by_keyboard(page, served, generation)
             await page.screenshot(path=str(SCREENSHOTS / "hashtag-page-1400.png"), full_page=True)
+            generation = await _compare(page, served, generation, found)
+            await page.locator("#panel-compare").screenshot(
+                path=str(SCREENSHOTS / "compare-1400.png")
+            )
             await _check_exports(page, tmp_path)
-            assert await layout_problems(page) == []
+            assert (problems_now := await layout_problems(page)) == [], problems_now
             assert await axe_violations(page, axe) == []
             await _check_print(page, "report-1400.pdf")
         finally:
@@ -437,7 +491,7 @@ async def test_dashboard_on_a_phone(chromium: str, served: str, tmp_path: Any) -
             state = await _chart_state(page)
             await _check_against_api(served, page, state)
             # Nothing runs off the screen: the account list, the tables, the charts' text.
-            assert await layout_problems(page) == []
+            assert (problems_now := await layout_problems(page)) == [], problems_now
             right = await page.evaluate(
                 "document.getElementById('f-account').getBoundingClientRect().right"
             )
@@ -450,10 +504,14 @@ async def test_dashboard_on_a_phone(chromium: str, served: str, tmp_path: Any) -
             )
             assert label == '"Score"'
             generation = await _check_goal(page, served, generation)
-            await _search(page, served)
+            found = await _search(page, served)
             await _open_tag_by_keyboard(page, served, generation)
-            assert await layout_problems(page) == []
+            generation = await _compare(page, served, generation, found)
+            assert (problems_now := await layout_problems(page)) == [], problems_now
             await page.screenshot(path=str(SCREENSHOTS / "hashtag-page-390.png"), full_page=True)
+            await page.locator("#panel-compare").screenshot(
+                path=str(SCREENSHOTS / "compare-390.png")
+            )
             await _check_exports(page, tmp_path)
             assert await axe_violations(page, axe) == []
 

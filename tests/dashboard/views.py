@@ -204,7 +204,12 @@ async def layout_problems(page: Any) -> list[str]:
             for (const t of document.querySelectorAll('figure.chart svg text')) {
                 if (!visible(t) || !t.textContent.trim()) continue;
                 const h = t.getBoundingClientRect().height;
-                if (h < 9) out.push(`chart text '${t.textContent}' ${h.toFixed(1)}px high`);
+                if (h < 9) {
+                    const svg = t.closest('svg');
+                    out.push(`chart text '${t.textContent}' ${h.toFixed(1)}px high in ` +
+                        `#${svg.parentElement.id} (${svg.getAttribute('viewBox')} drawn ` +
+                        `${svg.getBoundingClientRect().width.toFixed(0)}px wide)`);
+                }
             }
             return out.slice(0, 20);
         }"""

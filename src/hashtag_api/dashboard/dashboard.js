@@ -156,9 +156,24 @@
     if (text !== full) node.appendChild(svgEl("title", {}, full));
   }
 
+  // Charts are drawn to their container's width: redraw one when its width changes (the
+  // window is resized, or the chart was drawn while its panel was hidden).
+  const resized = new ResizeObserver((entries) => {
+    entries.forEach((entry) => {
+      const width = Math.floor(entry.contentRect.width);
+      const drawn = Number(entry.target.dataset.drawnWidth || 0);
+      const draw = state.redraw.get(entry.target.id);
+      if (draw && width >= 200 && Math.abs(width - drawn) > 1) {
+        requestAnimationFrame(() => {
+          if (state.redraw.get(entry.target.id) === draw) draw();
+        });
+      }
+    });
+  });
+
   function remember(chartId, draw) {
-    // Charts are drawn to their container's width: redraw them when it changes.
     state.redraw.set(chartId, draw);
+    resized.observe($(chartId));
     draw();
   }
 
@@ -178,6 +193,7 @@
 
   function newSvg(container, width, height, summary, chartName) {
     clear(container);
+    container.dataset.drawnWidth = String(Math.floor(container.getBoundingClientRect().width));
     const root = svgEl("svg", {
       viewBox: `0 0 ${width} ${height}`,
       role: "img",
@@ -413,8 +429,8 @@
     return `rgb(${c[0]},${c[1]},${c[2]})`;
   }
 
-  function drawHeat(trend) {
-    const container = $("chart-heat");
+  function drawHeat(trend, target) {
+    const container = target || $("chart-heat");
     const cells = trend.cells;
     const avail = chartWidth(container, 632);
     const left = avail < 480 ? 36 : 84;
@@ -977,6 +993,134 @@
     $("q").focus();
   }
 
+  // ---------------------------------------------------------------- side by side
+
+  const COMPARE_MAX = 4;
+
+  function compareKeys() {
+    const seen = [];
+    $("compare-tags").value.split(/[\s,]+/).map(normalise).forEach((k) => {
+      if (k && !seen.includes(k)) seen.push(k);
+    });
+    return seen;
+  }
+
+  function fillCompareTable(pages, goal) {
+    const body = $("table-compare").querySelector("tbody");
+    clear(body);
+    pages.forEach((page) => {
+      const fig = page.figures || {};
+      const lift = (page.insights && page.insights.lifts.find((l) => l.goal === goal)) || {};
+      const tr = body.appendChild(el("tr", { "data-key": page.key }));
+      cell(tr, `#${page.hashtag}`, page.hashtag);
+      cell(tr, num(fig.posts ?? 0), fig.posts ?? 0);
+      cell(tr, num(fig.avg_engagement, 1), fig.avg_engagement ?? "");
+      cell(tr, pct(lift.score), lift.score ?? "");
+      cell(tr, `${pct(lift.score_ci_low)} to ${pct(lift.score_ci_high)}`,
+        lift.score_ci_low === null || lift.score_ci_low === undefined
+          ? "" : `${lift.score_ci_low};${lift.score_ci_high}`);
+      cell(tr, lift.verdict || "n/a", lift.verdict || "");
+    });
+    cellLabels($("table-compare"));
+  }
+
+  function drawCompare(trends, unit) {
+    const withSeries = trends.filter((t) => t.series.length);
+    const lines = $("chart-cmp-lines");
+    if (withSeries.length) {
+      remember("chart-cmp-lines", () => drawLines(lines, withSeries.map((t, i) => ({
+        name: `#${t.hashtag}`, colour: LINE_COLOURS[i],
+        points: t.series.map((p) => ({
+          x: day(p.period_start), y: p.avg_engagement,
+          label: `#${t.hashtag} ${p.period_start}: mean ${num(p.avg_engagement, 1)} over ` +
+            `${p.posts} posts`,
+        })),
+      })), {
+        name: "compare-engagement", points: true, zeroBased: true, legend: true,
+        yLabel: `Mean engagement per post, by ${unit}`,
+        summary: `Line chart of mean engagement per post by ${unit} for ` +
+          withSeries.map((t) => `#${t.hashtag}`).join(", ") + ".",
+      }));
+    } else {
+      clearPanel("chart-cmp-lines", "msg-compare", "No posts with these hashtags in this period.",
+        "empty");
+    }
+    for (let i = 0; i < COMPARE_MAX; i += 1) {
+      const figure = $(`chart-cmp-heat-${i}`);
+      const trend = trends[i];
+      const slot = figure.closest(".cmp-heat");
+      slot.hidden = !trend;
+      if (!trend) {
+        state.redraw.delete(figure.id);
+        clear(figure);
+        continue;
+      }
+      slot.querySelector("h3").textContent = `When to post: #${trend.hashtag}`;
+      if (trend.cells.length) remember(figure.id, () => drawHeat(trend, figure));
+      else clearPanel(figure.id, "msg-compare", `No posts with #${trend.hashtag} in this scope.`,
+        "empty");
+    }
+  }
+
+  async function loadCompare(f, generation) {
+    const keys = compareKeys();
+    if (keys.length < 2) return;
+    $("panel-compare").hidden = false;
+    const w = seriesWindow(f);
+    const href = url("/engagement-trends", {
+      platform: f.platform, account: f.account, window: f.window,
+      granularity: w.granularity, since: w.since, until: w.until,
+    }) + keys.map((k) => `&hashtag=${encodeURIComponent(k)}`).join("");
+    showApi("api-compare", href);
+    setMsg("msg-compare", "Loading…", "empty");
+    const pages = keys.map((k) => url(`/hashtags/${encodeURIComponent(k)}`, {
+      platform: f.platform, account: f.account, window: f.window, limit: 1,
+    }));
+    let trends;
+    let figures;
+    try {
+      [trends, ...figures] = await Promise.all([getJson(href), ...pages.map(getJson)]);
+    } catch (err) {
+      if (generation !== state.generation) return;
+      setMsg("msg-compare", `Could not compare: ${err.message}`, "error");
+      throw err;
+    }
+    if (generation !== state.generation) return;
+    fillCompareTable(figures, f.goal);
+    setMsg("msg-compare", "");
+    drawCompare(trends.items, trends.granularity === "week" ? "week" : "day");
+  }
+
+  async function runCompare() {
+    const keys = compareKeys();
+    if (keys.length < 2 || keys.length > COMPARE_MAX) {
+      $("panel-compare").hidden = false;
+      setMsg("msg-compare", `Name 2 to ${COMPARE_MAX} hashtags, separated by commas or spaces ` +
+        `(${keys.length} given).`, "error");
+      return;
+    }
+    document.body.setAttribute("data-loading", "true");
+    const generation = state.generation;
+    let failed = false;
+    try {
+      await loadCompare(filters(), generation);
+    } catch (err) {
+      failed = true;
+    }
+    if (generation !== state.generation) return;
+    document.body.setAttribute("data-loading", "false");
+    document.body.setAttribute("data-compare", keys.join(","));
+    setStatus(failed ? "The comparison could not be loaded." : `Comparing ${keys.length} hashtags.`,
+      failed);
+  }
+
+  function addToCompare(key) {
+    const keys = compareKeys().filter((k) => k !== key);
+    keys.push(key);
+    $("compare-tags").value = keys.slice(-COMPARE_MAX).join(", ");
+    $("compare-tags").focus();
+  }
+
   // ---------------------------------------------------------------- orchestration
 
   function markSelection() {
@@ -1089,7 +1233,8 @@
     }
     if (generation !== state.generation) return;
     failed += await settle([loadTrend(f, generation), loadLanguages(f, generation),
-      loadFollowers(f, generation), loadRecs(f, generation), loadTag(f, generation)]);
+      loadFollowers(f, generation), loadRecs(f, generation), loadTag(f, generation),
+      loadCompare(f, generation)]);
     if (generation !== state.generation) return;
     if (!$("panel-search").hidden) await runSearch();
     if (generation !== state.generation) return;
@@ -1118,15 +1263,12 @@
       runSearch();
     });
     $("tag-close").addEventListener("click", closeTag);
-    $("print").addEventListener("click", () => window.print());
-    let resizeTimer = null;
-    let lastWidth = window.innerWidth;
-    window.addEventListener("resize", () => {
-      if (window.innerWidth === lastWidth) return;
-      lastWidth = window.innerWidth;
-      clearTimeout(resizeTimer);
-      resizeTimer = setTimeout(() => state.redraw.forEach((draw) => draw()), 150);
+    $("compare").addEventListener("submit", (event) => {
+      event.preventDefault();
+      runCompare();
     });
+    $("tag-compare").addEventListener("click", () => addToCompare(state.tag));
+    $("print").addEventListener("click", () => window.print());
     const match = /^#tag=(.+)$/.exec(window.location.hash);
     if (match) state.tag = decodeURIComponent(match[1]);
     $("filters").addEventListener("submit", async (event) => {
