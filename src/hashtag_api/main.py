@@ -27,6 +27,7 @@ from hashtag_api.routers import (
     imports,
     insights,
     jobs,
+    periods,
     posts,
     timeline,
     trends,
@@ -192,7 +193,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     openapi.install(app, read_requires_key=settings.read_requires_key)
-    for module in (hashtags, trends, timeline, insights, posts, imports, accounts, jobs, health):
+    for module in (
+        hashtags,
+        trends,
+        periods,
+        timeline,
+        insights,
+        posts,
+        imports,
+        accounts,
+        jobs,
+        health,
+    ):
         app.include_router(module.router)
     dashboard.install(app)
     app.include_router(help.router)

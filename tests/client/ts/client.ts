@@ -95,6 +95,10 @@ async function figures(): Promise<void> {
   }));
   check(standouts.best.length === 2 && standouts.best[0].relative >= standouts.worst[0].relative,
     "standouts");
+  const change = ok("get_period_change", await reader.GET("/period-change", {
+    params: { query: { since: "2025-04-01", until: "2025-06-10" } },
+  }));
+  check(change.items.some((item) => item.key === "legoland"), "period change");
   const trends = ok("get_engagement_trends", await reader.GET("/engagement-trends", {
     params: { query: { hashtag: ["legoland"] } },
   }));
