@@ -339,9 +339,47 @@ async def _compare(page: Any, served: str, generation: int, extra: str) -> int:
     return generation
 
 
+async def _check_period_against_api(page: Any, served: str) -> list[str]:
+    body = await api(served, page, "api-period")
+    rows = await table_rows(page, "table-period")
+    assert [r[0] for r in rows] == [i["hashtag"] for i in body["items"]]
+    assert [int(r[1]) for r in rows] == [i["current_posts"] for i in body["items"]]
+    assert [float(r[3]) if r[3] else None for r in rows] == [i["change"] for i in body["items"]]
+    assert [r[5] for r in rows] == [i["direction"] for i in body["items"]]
+    assert rows, "the demo must give period changes"
+    return [r[0] for r in rows]
+
+
+async def _check_period(page: Any, served: str, generation: int) -> int:
+    """The window's days against the days before; then any dates the analyst types."""
+    window = await page.input_value("#f-window")
+    href = await page.get_attribute("#api-period", "href") or ""
+    assert "since=" in href, href
+    assert "until=" in href, href
+    body = await api(served, page, "api-period")
+    days = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}[window]
+    since, until = (datetime.fromisoformat(body[k]) for k in ("since", "until"))
+    assert (until - since).days == days
+    before = await _check_period_against_api(page, served)
+    await page.fill("#f-since", "2025-06-01")
+    generation = await _idle(page, generation)
+    await page.fill("#f-until", "2025-09-01")
+    generation = await _idle(page, generation)
+    href = await page.get_attribute("#api-period", "href") or ""
+    assert "since=2025-06-01" in href, href
+    assert "until=2025-09-01" in href, href
+    assert (await api(served, page, "api-period"))["previous_since"] == "2025-03-01"
+    after = await _check_period_against_api(page, served)
+    assert after != before
+    for field in ("#f-since", "#f-until"):  # back to the window
+        await page.fill(field, "")
+        generation = await _idle(page, generation)
+    return generation
+
+
 async def _check_exports(page: Any, folder: Any) -> None:
     for table in ("table-top", "table-search", "table-tag-figures", "table-companions",
-                  "table-best", "table-worst", "table-compare"):  # fmt: skip
+                  "table-best", "table-worst", "table-compare", "table-period"):  # fmt: skip
         records = await check_csv(page, table, folder)
         if table == "table-top":
             top = await table_rows(page, "table-top")
@@ -459,6 +497,7 @@ async def test_dashboard_in_a_real_browser(chromium: str, served: str, tmp_path:
             generation = await _idle(page, generation)
             generation = await _check_goal(page, served, generation)
             await page.screenshot(path=str(SCREENSHOTS / "dashboard-1400.png"), full_page=True)
+            generation = await _check_period(page, served, generation)
             found = await _search(page, served)
             await _open_tag_by_keyboard(page, served, generation)
             await page.screenshot(path=str(SCREENSHOTS / "hashtag-page-1400.png"), full_page=True)
@@ -504,6 +543,7 @@ async def test_dashboard_on_a_phone(chromium: str, served: str, tmp_path: Any) -
             )
             assert label == '"Score"'
             generation = await _check_goal(page, served, generation)
+            generation = await _check_period(page, served, generation)
             found = await _search(page, served)
             await _open_tag_by_keyboard(page, served, generation)
             generation = await _compare(page, served, generation, found)

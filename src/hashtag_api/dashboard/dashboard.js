@@ -1121,6 +1121,71 @@
     $("compare-tags").focus();
   }
 
+  // ---------------------------------------------------------------- previous period
+
+  function periodRange(f) {
+    // The dates chosen; else the window, ending on the day the figures were computed.
+    if (f.since && f.until) return { since: f.since, until: f.until };
+    const days = WINDOW_DAYS[f.window];
+    if (!days || !state.computedAt) return null;
+    const end = new Date(state.computedAt);
+    end.setUTCHours(0, 0, 0, 0);
+    end.setUTCDate(end.getUTCDate() + 1);
+    const start = new Date(end);
+    start.setUTCDate(start.getUTCDate() - days);
+    return { since: start.toISOString().slice(0, 10), until: end.toISOString().slice(0, 10) };
+  }
+
+  async function loadPeriod(f, generation) {
+    const body = $("table-period").querySelector("tbody");
+    const range = periodRange(f);
+    if (!range) {
+      clear(body);
+      showApi("api-period", "/period-change");
+      setMsg("msg-period", "Choose the dates (From and Before) or a window of days to compare.",
+        "empty");
+      return;
+    }
+    const href = url("/period-change", {
+      since: range.since, until: range.until, platform: f.platform, account: f.account,
+      min_posts: 2, limit: 20,
+    });
+    showApi("api-period", href);
+    setMsg("msg-period", "Loading…", "empty");
+    let page;
+    try {
+      page = await getJson(href);
+    } catch (err) {
+      if (generation !== state.generation) return;
+      clear(body);
+      setMsg("msg-period", `Could not compare the periods: ${err.message}`, "error");
+      throw err;
+    }
+    if (generation !== state.generation) return;
+    $("period-range").textContent = `${page.since} to ${page.until} (exclusive), against ` +
+      `${page.previous_since} to ${page.since}`;
+    clear(body);
+    page.items.forEach((item) => {
+      const tr = body.appendChild(el("tr", { "data-key": item.key }));
+      const first = tr.appendChild(el("td", { "data-value": item.hashtag }));
+      const open = first.appendChild(el("button", {
+        type: "button", class: "tag-button", "data-open": item.key,
+        "aria-label": `Open the page of #${item.hashtag}`,
+      }, `#${item.hashtag}`));
+      open.addEventListener("click", () => openTag(item.key));
+      cell(tr, num(item.current_posts), item.current_posts);
+      cell(tr, num(item.previous_posts), item.previous_posts);
+      cell(tr, pct(item.change), item.change ?? "");
+      cell(tr, item.change_ci_low === null ? "n/a"
+        : `${pct(item.change_ci_low)} to ${pct(item.change_ci_high)}`,
+      item.change_ci_low === null ? "" : `${item.change_ci_low};${item.change_ci_high}`);
+      cell(tr, item.direction, item.direction);
+    });
+    cellLabels($("table-period"));
+    setMsg("msg-period", page.items.length ? ""
+      : "No hashtag has 2 posts in either period in this scope.", page.items.length ? "" : "empty");
+  }
+
   // ---------------------------------------------------------------- orchestration
 
   function markSelection() {
@@ -1234,7 +1299,7 @@
     if (generation !== state.generation) return;
     failed += await settle([loadTrend(f, generation), loadLanguages(f, generation),
       loadFollowers(f, generation), loadRecs(f, generation), loadTag(f, generation),
-      loadCompare(f, generation)]);
+      loadCompare(f, generation), loadPeriod(f, generation)]);
     if (generation !== state.generation) return;
     if (!$("panel-search").hidden) await runSearch();
     if (generation !== state.generation) return;

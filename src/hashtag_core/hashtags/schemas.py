@@ -411,8 +411,13 @@ class HashtagPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at end.")
 
 
+_STANDOUT_EXAMPLE: dict[str, Any] = {**POST_EXAMPLE, "relative": 2.4, "account_baseline": 5.0}
+
+
 class StandoutPost(PostPublic):
     """A post carrying the hashtag, with how it did against its account's usual post."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_STANDOUT_EXAMPLE]})
 
     relative: float = Field(
         description="Engagement relative to the account's median post in the window, "
@@ -427,6 +432,22 @@ class StandoutPost(PostPublic):
 
 class HashtagStandouts(BaseModel):
     """A hashtag's best and weakest posts against their own accounts' usual post."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "hashtag": "LEGOLAND",
+                    "key": "legoland",
+                    "window": "all",
+                    "baselines_at": "2025-06-09T08:00:04Z",
+                    "posts": 4,
+                    "best": [_STANDOUT_EXAMPLE],
+                    "worst": [{**_STANDOUT_EXAMPLE, "relative": 0.0}],
+                }
+            ]
+        }
+    )
 
     hashtag: str = Field(description="Display spelling, without '#'.")
     key: str = Field(description="Grouping key (NFKC + casefold) of the hashtag.")

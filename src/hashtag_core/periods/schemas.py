@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["PeriodChangeItem", "PeriodChangePage"]
 
 
+_ITEM_EXAMPLE: dict[str, Any] = {
+    "hashtag": "LEGOLAND",
+    "key": "legoland",
+    "current_posts": 2,
+    "previous_posts": 2,
+    "current_mean_log_ratio": 0.206,
+    "previous_mean_log_ratio": -0.177,
+    "change": 0.466,
+    "change_ci_low": -0.9996,
+    "change_ci_high": 5362.99,
+    "direction": "flat",
+}
+
+
 class PeriodChangeItem(BaseModel):
     """One hashtag's engagement in the range against the period before it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_ITEM_EXAMPLE]})
 
     hashtag: str = Field(description="Display spelling, without '#'.")
     key: str = Field(description="Grouping key (NFKC + casefold); use it in /hashtags/{key}.")
@@ -37,6 +54,22 @@ class PeriodChangeItem(BaseModel):
 
 class PeriodChangePage(BaseModel):
     """Change per hashtag between a date range and the period of the same length before it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "since": "2025-04-01",
+                    "until": "2025-06-10",
+                    "previous_since": "2025-01-21",
+                    "platform": None,
+                    "account": None,
+                    "total": 1,
+                    "items": [_ITEM_EXAMPLE],
+                }
+            ]
+        }
+    )
 
     since: date = Field(description="First day of the range (UTC).")
     until: date = Field(description="Day after the range (UTC; exclusive).")
