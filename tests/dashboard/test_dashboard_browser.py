@@ -344,7 +344,13 @@ async def _check_period_against_api(page: Any, served: str) -> list[str]:
     rows = await table_rows(page, "table-period")
     assert [r[0] for r in rows] == [i["hashtag"] for i in body["items"]]
     assert [int(r[1]) for r in rows] == [i["current_posts"] for i in body["items"]]
-    assert [float(r[3]) if r[3] else None for r in rows] == [i["change"] for i in body["items"]]
+    # Computed live on each call: the last bits of a parallel mean may differ between calls.
+    shown = [float(r[3]) if r[3] else None for r in rows]
+    answered = [i["change"] for i in body["items"]]
+    assert [x is None for x in shown] == [x is None for x in answered]
+    assert [x for x in shown if x is not None] == pytest.approx(
+        [x for x in answered if x is not None], rel=1e-9
+    )
     assert [r[5] for r in rows] == [i["direction"] for i in body["items"]]
     assert rows, "the demo must give period changes"
     return [r[0] for r in rows]
@@ -371,7 +377,7 @@ async def _check_period(page: Any, served: str, generation: int) -> int:
     assert (await api(served, page, "api-period"))["previous_since"] == "2025-03-01"
     after = await _check_period_against_api(page, served)
     assert after != before
-    for field in ("#f-since", "#f-until"):  # back to the window
+    for field in ("#f-until", "#f-since"):  # back to the window
         await page.fill(field, "")
         generation = await _idle(page, generation)
     return generation
@@ -385,8 +391,14 @@ async def _check_exports(page: Any, folder: Any) -> None:
             top = await table_rows(page, "table-top")
             assert [r["Hashtag"] for r in records] == [r[0] for r in top]
             assert [r["Score"] for r in records] == [r[1] for r in top]
-    for chart in (*CHARTS, "chart-cmp-lines", "chart-cmp-heat-0"):
+    # The heatmap first: on the phone, its SVG download after the bar chart's PNG was not
+    # reported by Chromium in some runs (under investigation; the page had made it).
+    for chart in sorted((*CHARTS, "chart-cmp-lines", "chart-cmp-heat-0"), key=_heat_first):
         await check_chart_exports(page, chart, folder)
+
+
+def _heat_first(chart: str) -> bool:
+    return chart != "chart-heat"
 
 
 async def _check_print(page: Any, name: str) -> None:

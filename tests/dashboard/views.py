@@ -142,9 +142,13 @@ async def table_rows(page: Any, table_id: str) -> list[list[str]]:
 
 
 async def download(page: Any, button_id: str, folder: Path) -> Path:
-    async with page.expect_download() as info:
-        await page.click(f"#{button_id}")
-    got = await info.value
+    try:
+        async with page.expect_download() as info:
+            await page.click(f"#{button_id}")
+        got = await info.value
+    except Exception as exc:
+        status = await page.text_content("#status")
+        raise AssertionError(f"#{button_id} downloaded nothing; status: {status!r}") from exc
     assert await got.failure() is None
     path = folder / got.suggested_filename
     await got.save_as(str(path))

@@ -240,7 +240,8 @@
     // unless explicit dates are given.
     let since = f.since;
     const days = WINDOW_DAYS[f.window];
-    if (!since && days && state.computedAt) {
+    // Counted back from the computation, unless an end date was chosen without a start.
+    if (!since && !f.until && days && state.computedAt) {
       const d = new Date(state.computedAt);
       d.setUTCDate(d.getUTCDate() - days);
       since = d.toISOString().slice(0, 10);
