@@ -167,10 +167,16 @@
     });
   }
 
-  // The PNG of a chart as base64, made exactly as its button makes it: the browser test checks
-  // every chart's PNG through this and one through a real download (Chromium's download
-  // throttling sometimes holds back a download that follows one started after an await).
+  // Each export's content, made exactly as its button makes it: the browser test checks every
+  // table and chart through these and one of each kind through a real download (Chromium
+  // holds back some downloads when a page starts many in a row).
   window.hashtagExports = Object.freeze({
+    csv(tableId) {
+      return tableCsv(document.getElementById(tableId));
+    },
+    svg(figureId) {
+      return standalone(document.getElementById(figureId).querySelector("svg[role='img']")).text;
+    },
     async pngBase64(figureId) {
       const svg = document.getElementById(figureId).querySelector("svg[role='img']");
       const { text, box } = standalone(svg);
