@@ -27,6 +27,8 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY README.md alembic.ini ./
 COPY alembic ./alembic
 COPY src ./src
+# /help/metrics renders the definitions from docs/metrics.md (the editable install reads it here).
+COPY docs/metrics.md ./docs/metrics.md
 RUN uv sync --frozen --no-dev
 
 # --- runtime: the environment and the sources, no build tools, not root ---------------------

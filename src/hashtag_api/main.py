@@ -25,9 +25,11 @@ from hashtag_api.routers import (
     dashboard,
     hashtags,
     health,
+    help,
     imports,
     insights,
     jobs,
+    periods,
     posts,
     timeline,
     trends,
@@ -199,6 +201,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (
         hashtags,
         trends,
+        periods,
         timeline,
         insights,
         campaigns,
@@ -211,6 +214,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     dashboard.install(app)
+    app.include_router(help.router)
     # Innermost middleware: it keeps the bytes the routes answered.
     readcache.install(
         app,

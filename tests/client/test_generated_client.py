@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import datetime
 import importlib
 import inspect
 import io
@@ -279,6 +280,22 @@ async def _figures(call: Calls, m: Any) -> None:
     assert isinstance(two, m.HashtagPage)
     assert two.sort == m.PostSort.ENGAGEMENT
     assert {p.post_id for p in two.items}.isdisjoint({p.post_id for p in one.items})
+    standouts = (await call("hashtags", "get_hashtag_standouts", "LEGOLAND", limit=2)).parsed
+    assert isinstance(standouts, m.HashtagStandouts)
+    assert len(standouts.best) == len(standouts.worst) == 2
+    assert all(isinstance(post, m.StandoutPost) for post in standouts.best)
+    assert standouts.best[0].relative >= standouts.worst[0].relative
+    change = (
+        await call(
+            "trends",
+            "get_period_change",
+            since=datetime.date(2025, 4, 1),
+            until=datetime.date(2025, 6, 10),
+        )
+    ).parsed
+    assert isinstance(change, m.PeriodChangePage)
+    assert all(isinstance(item, m.PeriodChangeItem) for item in change.items)
+    assert "legoland" in {item.key for item in change.items}
     trends = (await call("trends", "get_engagement_trends", hashtag=["legoland"])).parsed
     assert isinstance(trends, m.TrendsPage)
     assert [t.hashtag.lower() for t in trends.items] == ["legoland"]

@@ -4,15 +4,21 @@ nothing inline (the page must work air-gapped and under its Content-Security-Pol
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import zipfile
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
+from pathlib import Path
 
 import httpx
 import pytest
 
+from hashtag_api.help.render import METRICS_SOURCES, slug
 from hashtag_api.main import create_app
 from hashtag_api.routers.dashboard import CSP
 from hashtag_core.config import Settings
+from hashtag_core.migrate import PROJECT_ROOT
 from tests.helpers import API_KEY
 
 #: The only absolute URL allowed in an asset: the SVG namespace, which is never fetched.
@@ -66,6 +72,7 @@ async def test_page_and_assets_are_served_self_contained(app_client: httpx.Async
     assert sorted(parsed.refs) == [
         "/dashboard/static/dashboard.css",
         "/dashboard/static/dashboard.js",
+        "/dashboard/static/exports.js",
         "/dashboard/static/favicon.svg",
     ]
     assert set(URL.findall(page.text)) == set()
@@ -96,3 +103,76 @@ async def test_unknown_assets_are_404_and_the_page_is_not_in_the_schema(
     schema = (await app_client.get("/openapi.json")).json()
     assert not any(p.startswith("/dashboard") for p in schema["paths"])
     assert "/follower-trends" in schema["paths"]
+
+
+class _Doc(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.hrefs: list[str] = []
+        self.inline: list[str] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        for name, value in attrs:
+            if name == "id" and value:
+                self.ids.append(value)
+            if name == "href" and value:
+                self.hrefs.append(value)
+            if name == "style" or name.startswith("on"):
+                self.inline.append(f"{tag} {name}")
+        if tag == "script" or tag == "style":
+            self.inline.append(tag)
+
+
+async def test_metrics_definitions_are_a_page(app_client: httpx.AsyncClient) -> None:
+    page = await app_client.get("/help/metrics")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["content-security-policy"] == CSP
+    parsed = _Doc()
+    parsed.feed(page.text)
+    assert parsed.inline == []
+    assert "table" in parsed.tags
+    # Every in-page link of the definitions lands on a heading.
+    anchors = {h[1:] for h in parsed.hrefs if h.startswith("#")}
+    assert {"momentum", "relative-performance-per-post"} <= anchors
+    assert anchors <= set(parsed.ids), anchors - set(parsed.ids)
+    # What the dashboard links to exists.
+    dashboard = (await app_client.get("/dashboard")).text
+    linked = set(re.findall(r'href="/help/metrics#([^"]+)"', dashboard))
+    assert linked
+    assert linked <= set(parsed.ids), linked - set(parsed.ids)
+    # Markdown's raw HTML is escaped, not passed through.
+    assert "<script" not in page.text
+
+
+def test_slugs_are_githubs() -> None:
+    assert slug("Platform counters → canonical metrics") == "platform-counters--canonical-metrics"
+    assert slug("Posts (n)") == "posts-n"
+    assert slug("Engagement rate per follower (`er_follower`)") == (
+        "engagement-rate-per-follower-er_follower"
+    )
+
+
+def test_the_wheel_ships_the_definitions(tmp_path: Path) -> None:
+    """An installed package serves /help/metrics without the repository's docs/ folder."""
+    uv = shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv not found: it builds the wheel")
+    done = subprocess.run(
+        [uv, "build", "--wheel", "--out-dir", str(tmp_path)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    (wheel,) = tmp_path.glob("*.whl")
+    packaged = "hashtag_api/help/metrics.md"
+    with zipfile.ZipFile(wheel) as archive:
+        assert archive.read(packaged) == (PROJECT_ROOT / "docs" / "metrics.md").read_bytes()
+    # ... which is where the page looks first.
+    assert METRICS_SOURCES[0].as_posix().endswith(packaged)

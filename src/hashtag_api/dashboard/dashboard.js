@@ -15,7 +15,18 @@
   const TOP_LIMIT = 15;
   const KEY_STORAGE = "hashtag-dashboard-api-key";
 
-  const state = { selected: null, top: [], computedAt: null, generation: 0 };
+  const GOALS = {
+    engagement: "engagement", reach: "reach", virality: "virality (shares per view)",
+    er_follower: "engagement per follower", followers: "follower growth",
+  };
+  const SEARCH_PAGE = 1000;
+  const SEARCH_SHOWN = 50;
+  const POSTS_SHOWN = 5;
+
+  const state = {
+    selected: null, top: [], computedAt: null, generation: 0, redraw: new Map(),
+    catalogue: null, catalogueScope: null, tag: null,
+  };
 
   const $ = (id) => document.getElementById(id);
 
@@ -128,8 +139,61 @@
     while (node.firstChild) node.removeChild(node.firstChild);
   }
 
+  function chartWidth(container, fallback) {
+    // One SVG unit per CSS pixel, so labels keep their size on a phone.
+    const w = Math.floor(container.getBoundingClientRect().width);
+    return w >= 200 ? Math.min(w, 1200) : fallback;
+  }
+
+  function fitText(node, room) {
+    // Shorten a label that would run out of the chart; its full text stays in a title.
+    const full = node.textContent;
+    let text = full;
+    while (text.length > 4 && node.getComputedTextLength() > room) {
+      text = text.slice(0, -1);
+      node.textContent = `${text}…`;
+    }
+    if (text !== full) node.appendChild(svgEl("title", {}, full));
+  }
+
+  // Charts are drawn to their container's width: redraw one when its width changes (the
+  // window is resized, or the chart was drawn while its panel was hidden).
+  const resized = new ResizeObserver((entries) => {
+    entries.forEach((entry) => {
+      const width = Math.floor(entry.contentRect.width);
+      const drawn = Number(entry.target.dataset.drawnWidth || 0);
+      const draw = state.redraw.get(entry.target.id);
+      if (draw && width >= 200 && Math.abs(width - drawn) > 1) {
+        requestAnimationFrame(() => {
+          if (state.redraw.get(entry.target.id) === draw) draw();
+        });
+      }
+    });
+  });
+
+  function remember(chartId, draw) {
+    state.redraw.set(chartId, draw);
+    resized.observe($(chartId));
+    draw();
+  }
+
+  function cellLabels(table) {
+    // On a narrow screen the rows stack and each cell shows its column's name.
+    const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    table.querySelectorAll("tbody tr").forEach((tr) => {
+      [...tr.children].forEach((td, i) => td.setAttribute("data-label", heads[i] || ""));
+    });
+  }
+
+  function cell(tr, text, value) {
+    const td = tr.appendChild(el("td", {}, text));
+    if (value !== undefined && value !== null) td.setAttribute("data-value", String(value));
+    return td;
+  }
+
   function newSvg(container, width, height, summary, chartName) {
     clear(container);
+    container.dataset.drawnWidth = String(Math.floor(container.getBoundingClientRect().width));
     const root = svgEl("svg", {
       viewBox: `0 0 ${width} ${height}`,
       role: "img",
@@ -165,6 +229,7 @@
       platform: $("f-platform").value || null,
       account: $("f-account").value || null,
       window: $("f-window").value,
+      goal: $("f-goal").value,
       since: $("f-since").value || null,
       until: $("f-until").value || null,
     };
@@ -175,7 +240,8 @@
     // unless explicit dates are given.
     let since = f.since;
     const days = WINDOW_DAYS[f.window];
-    if (!since && days && state.computedAt) {
+    // Counted back from the computation, unless an end date was chosen without a start.
+    if (!since && !f.until && days && state.computedAt) {
       const d = new Date(state.computedAt);
       d.setUTCDate(d.getUTCDate() - days);
       since = d.toISOString().slice(0, 10);
@@ -221,9 +287,9 @@
       clear(container);
       return;
     }
-    const labelW = 170;
+    const width = chartWidth(container, 640);
+    const labelW = Math.min(170, Math.round(width * 0.36));
     const rowH = 24;
-    const width = 640;
     const top = 24;
     const height = top + rows.length * rowH + 28;
     const lo = Math.min(0, ...rows.map((i) => i.score_ci_low ?? i.score));
@@ -233,20 +299,23 @@
     const x1 = hi + pad;
     const plotW = width - labelW - 16;
     const sx = (v) => labelW + ((v - x0) / (x1 - x0)) * plotW;
-    const summary = `Bar chart of the top ${rows.length} hashtags by score: ` +
+    const summary = `Bar chart of the top ${rows.length} hashtags by score for ` +
+      `${GOALS[state.goal] || "the goal"}: ` +
       rows.slice(0, 3).map((i) => `#${i.hashtag} ${pct(i.score)}`).join(", ") +
       (rows.length > 3 ? ", …" : "") + ". The table beside it lists every value.";
     const root = newSvg(container, width, height, summary, "top");
     root.setAttribute("data-count", rows.length);
 
     const axis = root.appendChild(svgEl("g", { class: "axis" }));
-    niceTicks(x0, x1, 6).forEach((t) => {
+    niceTicks(x0, x1, width < 480 ? 3 : 6).forEach((t) => {
       axis.appendChild(svgEl("line", { x1: sx(t), x2: sx(t), y1: top - 4, y2: height - 24 }));
       axis.appendChild(
         svgEl("text", { x: sx(t), y: height - 8, "text-anchor": "middle" }, pct(t)),
       );
     });
-    axis.appendChild(svgEl("text", { x: labelW, y: 12 }, "Score (lift vs account median)"));
+    axis.appendChild(svgEl("text", { x: width < 480 ? 4 : labelW, y: 12 }, width < 480
+      ? "Score (vs account median)"
+      : `Score for ${GOALS[state.goal] || "the goal"} (vs account median)`));
     root.appendChild(svgEl("line", {
       class: "zero", x1: sx(0), x2: sx(0), y1: top - 4, y2: height - 24,
     }));
@@ -256,10 +325,11 @@
       const under = item.verdict === "underperforms";
       const g = root.appendChild(svgEl("g", { class: "bar-row", "data-key": item.key }));
       g.addEventListener("click", () => select(item.key));
-      g.appendChild(svgEl("text", {
+      const label = g.appendChild(svgEl("text", {
         class: "bar-label" + (under ? " under" : ""),
         x: labelW - 8, y: y + rowH / 2 + 4, "text-anchor": "end",
       }, (under ? "▼ " : "") + "#" + item.hashtag));
+      fitText(label, labelW - 12);
       const a = sx(Math.min(0, item.score));
       const b = sx(Math.max(0, item.score));
       const bar = g.appendChild(svgEl("rect", {
@@ -299,17 +369,31 @@
         "aria-label": `Show #${item.hashtag} in the heatmap and trend`,
       }, (under ? "▼ " : "") + "#" + item.hashtag);
       button.addEventListener("click", () => select(item.key));
-      tr.appendChild(el("td")).appendChild(button);
-      tr.appendChild(el("td", {}, pct(item.score)));
-      tr.appendChild(el("td", {}, `${pct(item.score_ci_low)} to ${pct(item.score_ci_high)}`));
-      tr.appendChild(el("td", {}, num(item.posts)));
-      tr.appendChild(el("td", {}, item.verdict || "n/a"));
+      const first = tr.appendChild(el("td"));
+      first.setAttribute("data-value", item.hashtag);
+      first.appendChild(button);
+      figureCells(tr, item);
+      const open = el("button", {
+        type: "button", class: "secondary open-page", "data-open": item.key,
+        "aria-label": `Open the page of #${item.hashtag}`,
+      }, "Open");
+      open.addEventListener("click", () => openTag(item.key));
+      tr.appendChild(el("td", { "data-value": "" })).appendChild(open);
     });
+    cellLabels($("table-top"));
+  }
+
+  function figureCells(tr, item) {
+    cell(tr, pct(item.score), item.score);
+    cell(tr, `${pct(item.score_ci_low)} to ${pct(item.score_ci_high)}`,
+      item.score_ci_low === null ? "" : `${item.score_ci_low};${item.score_ci_high}`);
+    cell(tr, num(item.posts), item.posts);
+    cell(tr, item.verdict || "n/a", item.verdict || "");
   }
 
   async function loadTop(f, generation) {
     const href = url("/hashtag-performance", {
-      platform: f.platform, account: f.account, window: f.window, limit: TOP_LIMIT,
+      platform: f.platform, account: f.account, window: f.window, goal: f.goal, limit: TOP_LIMIT,
     });
     showApi("api-top", href);
     setMsg("msg-top", "Loading…", "empty");
@@ -323,7 +407,9 @@
     if (!state.top.some((i) => i.key === state.selected)) {
       state.selected = state.top.length ? state.top[0].key : null;
     }
-    drawTop(page.items);
+    state.goal = page.goal;
+    $("goal-name").textContent = GOALS[page.goal] || page.goal;
+    remember("chart-top", () => drawTop(page.items));
     fillTopTable(page.items);
     if (!page.items.length) {
       setMsg("msg-top", "No hashtags in this scope and window: widen the window or " +
@@ -344,12 +430,13 @@
     return `rgb(${c[0]},${c[1]},${c[2]})`;
   }
 
-  function drawHeat(trend) {
-    const container = $("chart-heat");
+  function drawHeat(trend, target) {
+    const container = target || $("chart-heat");
     const cells = trend.cells;
-    const left = 84;
+    const avail = chartWidth(container, 632);
+    const left = avail < 480 ? 36 : 84;
     const top = 22;
-    const cw = 22;
+    const cw = Math.max(10, Math.min(22, Math.floor((avail - left - 10) / 24)));
     const ch = 22;
     const width = left + 24 * cw + 10;
     const height = top + 7 * ch + 56;
@@ -362,7 +449,7 @@
     root.setAttribute("data-count", cells.length);
     const byKey = new Map(cells.map((c) => [`${c.weekday}-${c.hour}`, c]));
     const axis = root.appendChild(svgEl("g", { class: "axis" }));
-    for (let h = 0; h < 24; h += 3) {
+    for (let h = 0; h < 24; h += cw < 16 ? 6 : 3) {
       axis.appendChild(svgEl("text", {
         x: left + h * cw + cw / 2, y: top - 6, "text-anchor": "middle",
       }, `${String(h).padStart(2, "0")}h`));
@@ -399,17 +486,20 @@
     const ly = top + 7 * ch + 18;
     legend.appendChild(svgEl("text", { x: left - 6, y: ly + 11, "text-anchor": "end" }, "Mean"));
     const steps = 10;
+    const sw = Math.min(24, Math.floor((width - left - 10) / steps));
     for (let i = 0; i < steps; i += 1) {
       legend.appendChild(svgEl("rect", {
-        x: left + i * 24, y: ly, width: 24, height: 14, fill: colour(i / (steps - 1)),
+        x: left + i * sw, y: ly, width: sw, height: 14, fill: colour(i / (steps - 1)),
       }));
     }
     legend.appendChild(svgEl("text", { x: left, y: ly + 30 }, "0"));
     legend.appendChild(svgEl("text", {
-      x: left + steps * 24, y: ly + 30, "text-anchor": "end",
+      x: left + steps * sw, y: ly + 30, "text-anchor": "end",
     }, num(max, 0)));
-    legend.appendChild(svgEl("text", { x: left + steps * 24 + 12, y: ly + 11 },
-      "engagement per post (grey: no posts)"));
+    if (width - left - steps * sw > 240) {
+      legend.appendChild(svgEl("text", { x: left + steps * sw + 12, y: ly + 11 },
+        "engagement per post (grey: no posts)"));
+    }
     hiddenTable(container, `Mean engagement by weekday and hour for #${trend.hashtag}`,
       ["Weekday", "Hour", "Posts", "Mean engagement", "Estimate", "Verdict", "Raw lift"],
       cells.map((c) => [WEEKDAYS[c.weekday - 1], `${c.hour}:00`, c.posts,
@@ -436,9 +526,9 @@
 
   function drawLines(container, series, opts) {
     // series: [{name, colour, points: [{x: Date, y: number, label: string}]}]
-    const width = 640;
-    const height = 260;
-    const m = { l: 56, r: 12, t: 18, b: 34 };
+    const width = chartWidth(container, 640);
+    const height = width < 480 ? 220 : 260;
+    const m = { l: 48, r: 12, t: 18, b: 34 };
     const all = series.flatMap((s) => s.points);
     const xs = all.map((p) => p.x.getTime());
     const ys = all.map((p) => p.y);
@@ -468,7 +558,7 @@
       axis.appendChild(svgEl("text", { x: m.l - 6, y: sy(t) + 4, "text-anchor": "end" },
         compact(t)));
     });
-    const nx = 5;
+    const nx = width < 480 ? 2 : 5;
     for (let i = 0; i <= nx; i += 1) {
       const v = xmin + ((xmax - xmin) * i) / nx;
       axis.appendChild(svgEl("text", {
@@ -513,6 +603,7 @@
   // ---------------------------------------------------------------- panels
 
   function clearPanel(chartId, msgId, text, kind) {
+    state.redraw.delete(chartId);
     clear($(chartId));
     setMsg(msgId, text, kind);
   }
@@ -555,7 +646,7 @@
       clearPanel("chart-heat", "msg-heat", "No posts with this hashtag in this scope.", "empty");
       $("best-slots").textContent = "";
     } else {
-      drawHeat(trend);
+      remember("chart-heat", () => drawHeat(trend));
       showBestSlots(trend);
       setMsg("msg-heat", "");
     }
@@ -570,15 +661,18 @@
     const container = $("chart-eng");
     const unit = page.granularity === "week" ? "week" : "day";
     const last = trend.series[trend.series.length - 1];
-    drawLines(container, [{ name: `#${trend.hashtag}`, colour: LINE_COLOURS[0], points }], {
-      name: "engagement", points: true, zeroBased: true, yLabel: `Mean engagement per post, by ${unit}`,
-      summary: `Line chart of mean engagement per post for #${trend.hashtag} by ${unit}, ` +
-        `${points.length} periods from ${trend.series[0].period_start} to ` +
-        `${last.period_start}. A table follows.`,
+    remember("chart-eng", () => {
+      drawLines(container, [{ name: `#${trend.hashtag}`, colour: LINE_COLOURS[0], points }], {
+        name: "engagement", points: true, zeroBased: true,
+        yLabel: `Mean engagement per post, by ${unit}`,
+        summary: `Line chart of mean engagement per post for #${trend.hashtag} by ${unit}, ` +
+          `${points.length} periods from ${trend.series[0].period_start} to ` +
+          `${last.period_start}. A table follows.`,
+      });
+      hiddenTable(container, `Mean engagement per ${unit} for #${trend.hashtag}`,
+        [`${unit} starting`, "Posts", "Mean engagement"],
+        trend.series.map((p) => [p.period_start, p.posts, num(p.avg_engagement, 1)]));
     });
-    hiddenTable(container, `Mean engagement per ${unit} for #${trend.hashtag}`,
-      [`${unit} starting`, "Posts", "Mean engagement"],
-      trend.series.map((p) => [p.period_start, p.posts, num(p.avg_engagement, 1)]));
     setMsg("msg-eng", "");
   }
 
@@ -612,19 +706,21 @@
       dashed: i >= LINE_COLOURS.length,
       points: a.series.map((p) => ({ x: day(p.period_start), y: p.followers, label: "" })),
     }));
-    drawLines(container, series, {
-      name: "followers", points: false, zeroBased: false, legend: true, logIfWide: true,
-      yLabel: `Followers, end of each ${page.granularity}`,
-      summary: `Line chart of follower counts for ${items.length} accounts. A table follows.`,
+    remember("chart-fol", () => {
+      drawLines(container, series, {
+        name: "followers", points: false, zeroBased: false, legend: true, logIfWide: true,
+        yLabel: `Followers, end of each ${page.granularity}`,
+        summary: `Line chart of follower counts for ${items.length} accounts. A table follows.`,
+      });
+      hiddenTable(container, "Followers per account: first and last count in the period",
+        ["Account", "From", "Followers then", "To", "Followers then"],
+        items.map((a) => {
+          const first = a.series[0];
+          const last = a.series[a.series.length - 1];
+          return [`${a.handle} (${a.platform})`, first.period_start, num(first.followers),
+            last.period_start, num(last.followers)];
+        }));
     });
-    hiddenTable(container, "Followers per account: first and last count in the period",
-      ["Account", "From", "Followers then", "To", "Followers then"],
-      items.map((a) => {
-        const first = a.series[0];
-        const last = a.series[a.series.length - 1];
-        return [`${a.handle} (${a.platform})`, first.period_start, num(first.followers),
-          last.period_start, num(last.followers)];
-      }));
     setMsg("msg-fol", "");
   }
 
@@ -651,7 +747,7 @@
 
   async function loadRecs(f, generation) {
     const href = url("/recommendations", {
-      platform: f.platform, account: f.account, window: f.window,
+      platform: f.platform, account: f.account, window: f.window, goal: f.goal,
     });
     showApi("api-rec", href);
     setMsg("msg-rec", "Loading…", "empty");
@@ -671,6 +767,424 @@
       page.note);
     fillRecs("rec-avoid", page.avoid, "avoid");
     setMsg("msg-rec", "");
+  }
+
+  // ---------------------------------------------------------------- search over all hashtags
+
+  function normalise(text) {
+    return text.trim().replace(/^#+/, "").normalize("NFKC").toLowerCase();
+  }
+
+  async function catalogue(f) {
+    // Every hashtag in the scope and window, most used first, paged through with the cursor.
+    const scope = [f.platform, f.account, f.window, f.goal].join("|");
+    if (state.catalogue && state.catalogueScope === scope) return state.catalogue;
+    const first = url("/hashtag-performance", {
+      platform: f.platform, account: f.account, window: f.window, goal: f.goal,
+      sort: "posts", limit: SEARCH_PAGE,
+    });
+    showApi("api-search", first);
+    const items = [];
+    let href = first;
+    while (href) {
+      const page = await getJson(href);
+      items.push(...page.items);
+      href = page.next_cursor ? url("/hashtag-performance", { cursor: page.next_cursor }) : null;
+    }
+    state.catalogue = items;
+    state.catalogueScope = scope;
+    return items;
+  }
+
+  async function runSearch() {
+    const term = $("q").value;
+    const wanted = normalise(term);
+    const panel = $("panel-search");
+    if (!wanted) {
+      panel.hidden = true;
+      return;
+    }
+    panel.hidden = false;
+    $("search-term").textContent = term.trim();
+    setMsg("msg-search", "Searching…", "empty");
+    const body = $("table-search").querySelector("tbody");
+    clear(body);
+    let items;
+    try {
+      items = await catalogue(filters());
+    } catch (err) {
+      setMsg("msg-search", `Could not search: ${err.message}`, "error");
+      return;
+    }
+    const found = items.filter((i) => i.key.includes(wanted) ||
+      i.hashtag.toLowerCase().includes(wanted));
+    found.slice(0, SEARCH_SHOWN).forEach((item) => {
+      const tr = body.appendChild(el("tr", { "data-key": item.key }));
+      const first = tr.appendChild(el("td", { "data-value": item.hashtag }));
+      const open = first.appendChild(el("button", {
+        type: "button", class: "tag-button", "data-open": item.key,
+        "aria-label": `Open the page of #${item.hashtag}`,
+      }, `#${item.hashtag}`));
+      open.addEventListener("click", () => openTag(item.key));
+      figureCells(tr, item);
+    });
+    cellLabels($("table-search"));
+    setMsg("msg-search", found.length
+      ? (found.length > SEARCH_SHOWN ? `${found.length} match; the ${SEARCH_SHOWN} most used ` +
+        "are shown: type more to narrow." : `${found.length} found.`)
+      : "No hashtag in this scope and window contains that text.", found.length ? "" : "empty");
+    setStatus(`Search: ${found.length} hashtag(s) match.`);
+  }
+
+  // ---------------------------------------------------------------- hashtag page
+
+  const FIGURE_ROWS = [
+    ["Posts", "posts", null, (v) => num(v)],
+    ["Mean engagement per post", "avg_engagement", "posts", (v) => num(v, 1)],
+    ["Median engagement per post", "median_engagement", "posts", (v) => num(v, 1)],
+    ["Engagement per follower", "engagement_rate_follower", "engagement_rate_follower_posts",
+      (v) => pctPlain(v, 2)],
+    ["Engagement per reach", "engagement_rate_reach", "engagement_rate_reach_posts",
+      (v) => pctPlain(v, 2)],
+    ["Virality (shares per view)", "virality", "virality_posts", (v) => pctPlain(v, 3)],
+    ["Mean reach", "avg_reach", "reach_posts", (v) => num(v)],
+    ["Mean impressions", "avg_impressions", "impressions_posts", (v) => num(v)],
+  ];
+
+  function pctPlain(x, digits) {
+    return x === null || x === undefined ? "n/a" : `${(x * 100).toFixed(digits)}%`;
+  }
+
+  function fillTagFigures(page, goal) {
+    const body = $("table-tag-figures").querySelector("tbody");
+    clear(body);
+    const fig = page.figures;
+    if (fig) {
+      FIGURE_ROWS.forEach(([label, field, nField, fmt]) => {
+        const tr = body.appendChild(el("tr", { "data-field": field }));
+        cell(tr, label, label);
+        cell(tr, fmt(fig[field]), fig[field] ?? "");
+        cell(tr, num(nField ? fig[nField] : fig.posts), nField ? fig[nField] : fig.posts);
+      });
+    }
+    const lift = page.insights && page.insights.lifts.find((l) => l.goal === goal);
+    if (lift) {
+      const name = GOALS[goal] || goal;
+      [[`Score for ${name} (95% interval)`, "score", lift.score,
+        `${pct(lift.score)} (${pct(lift.score_ci_low)} to ${pct(lift.score_ci_high)})`],
+      [`Raw lift for ${name} (95% interval)`, "lift", lift.lift,
+        `${pct(lift.lift)} (${pct(lift.lift_ci_low)} to ${pct(lift.lift_ci_high)})`],
+      [`Verdict for ${name}`, "verdict", lift.verdict || "", lift.verdict || "n/a"],
+      ].forEach(([label, field, value, text]) => {
+        const tr = body.appendChild(el("tr", { "data-field": field }));
+        cell(tr, label, label);
+        cell(tr, text, value ?? "");
+        cell(tr, num(lift.lift_posts), lift.lift_posts);
+      });
+    }
+    cellLabels($("table-tag-figures"));
+  }
+
+  function fillCompanions(page) {
+    const body = $("table-companions").querySelector("tbody");
+    clear(body);
+    const pairs = (page.insights && page.insights.pairs) || [];
+    pairs.forEach((p) => {
+      const tr = body.appendChild(el("tr", { "data-key": p.hashtag }));
+      const first = tr.appendChild(el("td", { "data-value": p.hashtag }));
+      const open = first.appendChild(el("button", {
+        type: "button", class: "tag-button", "aria-label": `Open the page of #${p.hashtag}`,
+      }, `#${p.hashtag}`));
+      open.addEventListener("click", () => openTag(p.hashtag));
+      cell(tr, num(p.posts), p.posts);
+      cell(tr, pct(p.pair_lift), p.pair_lift ?? "");
+      cell(tr, p.synergy === null ? "n/a"
+        : `${pct(p.synergy)} (${pct(p.synergy_ci_low)} to ${pct(p.synergy_ci_high)})`,
+      p.synergy ?? "");
+    });
+    if (!pairs.length) {
+      const tr = body.appendChild(el("tr"));
+      tr.appendChild(el("td", { colspan: "4" }, "No hashtag shares 5 or more posts with it."));
+    }
+    cellLabels($("table-companions"));
+  }
+
+  function fillPosts(tableId, posts) {
+    const body = $(tableId).querySelector("tbody");
+    clear(body);
+    posts.forEach((p) => {
+      const tr = body.appendChild(el("tr", { "data-post": p.post_id }));
+      const first = tr.appendChild(el("td", { "data-value": p.url || p.post_id }));
+      const text = p.text.length > 80 ? `${p.text.slice(0, 77)}…` : p.text;
+      if (p.url) {
+        first.appendChild(el("a", { href: p.url, rel: "noopener noreferrer", target: "_blank" },
+          text));
+      } else {
+        first.textContent = text;
+      }
+      cell(tr, `${p.account} (${p.platform})`, `${p.account} (${p.platform})`);
+      cell(tr, p.posted_at.slice(0, 10), p.posted_at);
+      cell(tr, num(p.engagement), p.engagement);
+      cell(tr, pct(p.relative), p.relative);
+    });
+    if (!posts.length) {
+      const tr = body.appendChild(el("tr"));
+      tr.appendChild(el("td", { colspan: "5" }, "No posts in this scope and window."));
+    }
+    cellLabels($(tableId));
+  }
+
+  async function loadTag(f, generation) {
+    const key = state.tag;
+    if (!key) return;
+    const panel = $("panel-tag");
+    panel.hidden = false;
+    const params = { platform: f.platform, account: f.account, window: f.window };
+    const href = url(`/hashtags/${encodeURIComponent(key)}`, { ...params, limit: 1 });
+    const postsHref = url(`/hashtags/${encodeURIComponent(key)}/standouts`,
+      { ...params, limit: POSTS_SHOWN });
+    showApi("api-tag", href);
+    showApi("api-tag-posts", postsHref);
+    setMsg("msg-tag", "Loading…", "empty");
+    let page;
+    let standouts;
+    try {
+      [page, standouts] = await Promise.all([getJson(href), getJson(postsHref)]);
+    } catch (err) {
+      if (generation !== state.generation) return;
+      setMsg("msg-tag", `Could not load the hashtag: ${err.message}`, "error");
+      throw err;
+    }
+    if (generation !== state.generation || key !== state.tag) return;
+    $("tag-name").textContent = `#${page.hashtag}`;
+    fillTagFigures(page, f.goal);
+    fillCompanions(page);
+    fillPosts("table-best", standouts.best);
+    fillPosts("table-worst", standouts.worst);
+    setMsg("msg-tag", page.figures ? "" : "No posts with this hashtag in this scope and window.",
+      page.figures ? "" : "empty");
+  }
+
+  async function openTag(key) {
+    state.tag = key;
+    if (window.location.hash !== `#tag=${encodeURIComponent(key)}`) {
+      window.history.replaceState(null, "", `#tag=${encodeURIComponent(key)}`);
+    }
+    document.body.setAttribute("data-loading", "true");
+    const generation = state.generation;
+    let failed = false;
+    try {
+      await loadTag(filters(), generation);
+    } catch (err) {
+      failed = true;
+    }
+    if (generation !== state.generation) return;
+    document.body.setAttribute("data-loading", "false");
+    document.body.setAttribute("data-tag", key);
+    setStatus(failed ? "The hashtag page could not be loaded." : `Hashtag page: #${key}.`, failed);
+    $("h-tag").scrollIntoView({ block: "start" });
+    $("tag-close").focus({ preventScroll: true });
+  }
+
+  function closeTag() {
+    state.tag = null;
+    $("panel-tag").hidden = true;
+    document.body.removeAttribute("data-tag");
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
+    $("q").focus();
+  }
+
+  // ---------------------------------------------------------------- side by side
+
+  const COMPARE_MAX = 4;
+
+  function compareKeys() {
+    const seen = [];
+    $("compare-tags").value.split(/[\s,]+/).map(normalise).forEach((k) => {
+      if (k && !seen.includes(k)) seen.push(k);
+    });
+    return seen;
+  }
+
+  function fillCompareTable(pages, goal) {
+    const body = $("table-compare").querySelector("tbody");
+    clear(body);
+    pages.forEach((page) => {
+      const fig = page.figures || {};
+      const lift = (page.insights && page.insights.lifts.find((l) => l.goal === goal)) || {};
+      const tr = body.appendChild(el("tr", { "data-key": page.key }));
+      cell(tr, `#${page.hashtag}`, page.hashtag);
+      cell(tr, num(fig.posts ?? 0), fig.posts ?? 0);
+      cell(tr, num(fig.avg_engagement, 1), fig.avg_engagement ?? "");
+      cell(tr, pct(lift.score), lift.score ?? "");
+      cell(tr, `${pct(lift.score_ci_low)} to ${pct(lift.score_ci_high)}`,
+        lift.score_ci_low === null || lift.score_ci_low === undefined
+          ? "" : `${lift.score_ci_low};${lift.score_ci_high}`);
+      cell(tr, lift.verdict || "n/a", lift.verdict || "");
+    });
+    cellLabels($("table-compare"));
+  }
+
+  function drawCompare(trends, unit) {
+    const withSeries = trends.filter((t) => t.series.length);
+    const lines = $("chart-cmp-lines");
+    if (withSeries.length) {
+      remember("chart-cmp-lines", () => drawLines(lines, withSeries.map((t, i) => ({
+        name: `#${t.hashtag}`, colour: LINE_COLOURS[i],
+        points: t.series.map((p) => ({
+          x: day(p.period_start), y: p.avg_engagement,
+          label: `#${t.hashtag} ${p.period_start}: mean ${num(p.avg_engagement, 1)} over ` +
+            `${p.posts} posts`,
+        })),
+      })), {
+        name: "compare-engagement", points: true, zeroBased: true, legend: true,
+        yLabel: `Mean engagement per post, by ${unit}`,
+        summary: `Line chart of mean engagement per post by ${unit} for ` +
+          withSeries.map((t) => `#${t.hashtag}`).join(", ") + ".",
+      }));
+    } else {
+      clearPanel("chart-cmp-lines", "msg-compare", "No posts with these hashtags in this period.",
+        "empty");
+    }
+    for (let i = 0; i < COMPARE_MAX; i += 1) {
+      const figure = $(`chart-cmp-heat-${i}`);
+      const trend = trends[i];
+      const slot = figure.closest(".cmp-heat");
+      slot.hidden = !trend;
+      if (!trend) {
+        state.redraw.delete(figure.id);
+        clear(figure);
+        continue;
+      }
+      slot.querySelector("h3").textContent = `When to post: #${trend.hashtag}`;
+      if (trend.cells.length) remember(figure.id, () => drawHeat(trend, figure));
+      else clearPanel(figure.id, "msg-compare", `No posts with #${trend.hashtag} in this scope.`,
+        "empty");
+    }
+  }
+
+  async function loadCompare(f, generation) {
+    const keys = compareKeys();
+    if (keys.length < 2) return;
+    $("panel-compare").hidden = false;
+    const w = seriesWindow(f);
+    const href = url("/engagement-trends", {
+      platform: f.platform, account: f.account, window: f.window,
+      granularity: w.granularity, since: w.since, until: w.until,
+    }) + keys.map((k) => `&hashtag=${encodeURIComponent(k)}`).join("");
+    showApi("api-compare", href);
+    setMsg("msg-compare", "Loading…", "empty");
+    const pages = keys.map((k) => url(`/hashtags/${encodeURIComponent(k)}`, {
+      platform: f.platform, account: f.account, window: f.window, limit: 1,
+    }));
+    let trends;
+    let figures;
+    try {
+      [trends, ...figures] = await Promise.all([getJson(href), ...pages.map(getJson)]);
+    } catch (err) {
+      if (generation !== state.generation) return;
+      setMsg("msg-compare", `Could not compare: ${err.message}`, "error");
+      throw err;
+    }
+    if (generation !== state.generation) return;
+    fillCompareTable(figures, f.goal);
+    setMsg("msg-compare", "");
+    drawCompare(trends.items, trends.granularity === "week" ? "week" : "day");
+  }
+
+  async function runCompare() {
+    const keys = compareKeys();
+    if (keys.length < 2 || keys.length > COMPARE_MAX) {
+      $("panel-compare").hidden = false;
+      setMsg("msg-compare", `Name 2 to ${COMPARE_MAX} hashtags, separated by commas or spaces ` +
+        `(${keys.length} given).`, "error");
+      return;
+    }
+    document.body.setAttribute("data-loading", "true");
+    const generation = state.generation;
+    let failed = false;
+    try {
+      await loadCompare(filters(), generation);
+    } catch (err) {
+      failed = true;
+    }
+    if (generation !== state.generation) return;
+    document.body.setAttribute("data-loading", "false");
+    document.body.setAttribute("data-compare", keys.join(","));
+    setStatus(failed ? "The comparison could not be loaded." : `Comparing ${keys.length} hashtags.`,
+      failed);
+  }
+
+  function addToCompare(key) {
+    const keys = compareKeys().filter((k) => k !== key);
+    keys.push(key);
+    $("compare-tags").value = keys.slice(-COMPARE_MAX).join(", ");
+    $("compare-tags").focus();
+  }
+
+  // ---------------------------------------------------------------- previous period
+
+  function periodRange(f) {
+    // The dates chosen; else the window, ending on the day the figures were computed.
+    if (f.since && f.until) return { since: f.since, until: f.until };
+    const days = WINDOW_DAYS[f.window];
+    if (!days || !state.computedAt) return null;
+    const end = new Date(state.computedAt);
+    end.setUTCHours(0, 0, 0, 0);
+    end.setUTCDate(end.getUTCDate() + 1);
+    const start = new Date(end);
+    start.setUTCDate(start.getUTCDate() - days);
+    return { since: start.toISOString().slice(0, 10), until: end.toISOString().slice(0, 10) };
+  }
+
+  async function loadPeriod(f, generation) {
+    const body = $("table-period").querySelector("tbody");
+    const range = periodRange(f);
+    if (!range) {
+      clear(body);
+      showApi("api-period", "/period-change");
+      setMsg("msg-period", "Choose the dates (From and Before) or a window of days to compare.",
+        "empty");
+      return;
+    }
+    const href = url("/period-change", {
+      since: range.since, until: range.until, platform: f.platform, account: f.account,
+      min_posts: 2, limit: 20,
+    });
+    showApi("api-period", href);
+    setMsg("msg-period", "Loading…", "empty");
+    let page;
+    try {
+      page = await getJson(href);
+    } catch (err) {
+      if (generation !== state.generation) return;
+      clear(body);
+      setMsg("msg-period", `Could not compare the periods: ${err.message}`, "error");
+      throw err;
+    }
+    if (generation !== state.generation) return;
+    $("period-range").textContent = `${page.since} to ${page.until} (exclusive), against ` +
+      `${page.previous_since} to ${page.since}`;
+    clear(body);
+    page.items.forEach((item) => {
+      const tr = body.appendChild(el("tr", { "data-key": item.key }));
+      const first = tr.appendChild(el("td", { "data-value": item.hashtag }));
+      const open = first.appendChild(el("button", {
+        type: "button", class: "tag-button", "data-open": item.key,
+        "aria-label": `Open the page of #${item.hashtag}`,
+      }, `#${item.hashtag}`));
+      open.addEventListener("click", () => openTag(item.key));
+      cell(tr, num(item.current_posts), item.current_posts);
+      cell(tr, num(item.previous_posts), item.previous_posts);
+      cell(tr, pct(item.change), item.change ?? "");
+      cell(tr, item.change_ci_low === null ? "n/a"
+        : `${pct(item.change_ci_low)} to ${pct(item.change_ci_high)}`,
+      item.change_ci_low === null ? "" : `${item.change_ci_low};${item.change_ci_high}`);
+      cell(tr, item.direction, item.direction);
+    });
+    cellLabels($("table-period"));
+    setMsg("msg-period", page.items.length ? ""
+      : "No hashtag has 2 posts in either period in this scope.", page.items.length ? "" : "empty");
   }
 
   // ---------------------------------------------------------------- orchestration
@@ -775,6 +1289,7 @@
       await loadTop(f, generation);
     } catch (err) {
       if (generation !== state.generation) return;
+      state.redraw.delete("chart-top");
       clear($("chart-top"));
       clear($("table-top").querySelector("tbody"));
       state.top = [];
@@ -784,7 +1299,10 @@
     }
     if (generation !== state.generation) return;
     failed += await settle([loadTrend(f, generation), loadLanguages(f, generation),
-      loadFollowers(f, generation), loadRecs(f, generation)]);
+      loadFollowers(f, generation), loadRecs(f, generation), loadTag(f, generation),
+      loadCompare(f, generation), loadPeriod(f, generation)]);
+    if (generation !== state.generation) return;
+    if (!$("panel-search").hidden) await runSearch();
     if (generation !== state.generation) return;
     document.body.setAttribute("data-loading", "false");
     document.body.setAttribute("data-generation", String(generation));
@@ -803,9 +1321,22 @@
       await loadAccounts();
       refresh();
     });
-    ["f-account", "f-window", "f-since", "f-until"].forEach((id) => {
+    ["f-account", "f-window", "f-goal", "f-since", "f-until"].forEach((id) => {
       $(id).addEventListener("change", refresh);
     });
+    $("search").addEventListener("submit", (event) => {
+      event.preventDefault();
+      runSearch();
+    });
+    $("tag-close").addEventListener("click", closeTag);
+    $("compare").addEventListener("submit", (event) => {
+      event.preventDefault();
+      runCompare();
+    });
+    $("tag-compare").addEventListener("click", () => addToCompare(state.tag));
+    $("print").addEventListener("click", () => window.print());
+    const match = /^#tag=(.+)$/.exec(window.location.hash);
+    if (match) state.tag = decodeURIComponent(match[1]);
     $("filters").addEventListener("submit", async (event) => {
       event.preventDefault();
       if (key.value) sessionStorage.setItem(KEY_STORAGE, key.value.trim());

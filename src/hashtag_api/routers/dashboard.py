@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 from starlette.types import Scope
 
-__all__ = ["ASSETS", "CSP", "install", "router"]
+__all__ = ["ASSETS", "CSP", "PAGE_HEADERS", "install", "router"]
 
 #: The page, its stylesheet and its scripts.
 ASSETS = Path(__file__).resolve().parent.parent / "dashboard"
@@ -25,7 +25,7 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; "
     "connect-src 'self'; frame-ancestors 'none'"
 )
-_HEADERS = {
+PAGE_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-cache",
@@ -38,7 +38,7 @@ router = APIRouter(include_in_schema=False)
 async def get_dashboard() -> FileResponse:
     """The dashboard page."""
     return FileResponse(
-        ASSETS / "index.html", media_type="text/html; charset=utf-8", headers=_HEADERS
+        ASSETS / "index.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS
     )
 
 
@@ -46,7 +46,7 @@ async def get_dashboard() -> FileResponse:
 async def get_campaigns_page() -> FileResponse:
     """The campaign plans page: make, list, view and export plans (/campaigns)."""
     return FileResponse(
-        ASSETS / "campaigns.html", media_type="text/html; charset=utf-8", headers=_HEADERS
+        ASSETS / "campaigns.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS
     )
 
 
@@ -55,7 +55,7 @@ class _Assets(StaticFiles):
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
-        response.headers.update(_HEADERS)
+        response.headers.update(PAGE_HEADERS)
         return response
 
 

@@ -15,6 +15,7 @@ from hashtag_core.hashtags.cursors import PerformanceQuery
 from hashtag_core.hashtags.schemas import (
     Goal,
     HashtagPage,
+    HashtagStandouts,
     PerformancePage,
     PerformanceSort,
     PostSort,
@@ -108,6 +109,42 @@ async def get_hashtag_performance(
         offset=offset,
         cursor=cursor,
         sent=frozenset(request.query_params.keys()),
+    )
+
+
+HashtagPath = Annotated[
+    str,
+    Path(
+        max_length=300,
+        description="With or without '#', any case; URL-encode non-ASCII (e.g. %23LEGOLAND).",
+        examples=["LEGOLAND"],
+    ),
+]
+
+
+@router.get(
+    "/hashtags/{hashtag}/standouts",
+    response_model=HashtagStandouts,
+    summary="One hashtag's best and weakest posts against their accounts' usual post",
+    responses=error_responses(404, 422, 503),
+)
+async def get_hashtag_standouts(
+    _: ReaderDep,
+    _cached: ReadCacheDep,  # after the key check: a cached answer needs the same rights
+    session: SnapshotDep,
+    hashtag: HashtagPath,
+    platform: PlatformQ = None,
+    account: AccountQ = None,
+    window: Annotated[
+        Window, Query(description="Posts from the last 7/30/90/365 days, or all (default).")
+    ] = Window.ALL,
+    limit: Annotated[int, Query(ge=1, le=50, description="Posts in each list (at most 50).")] = 5,
+) -> HashtagStandouts:
+    """The posts carrying the hashtag that did best and worst against their own account's
+    median post in the window (engagement, log-ratio capped at 20-fold; each post's link is
+    the platform URL it was stored with). Defined in docs/metrics.md, "Standout posts"."""
+    return await hashtag_service.standouts(
+        session, hashtag=hashtag, platform=platform, account=account, window=window, limit=limit
     )
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "performance_rows",
     "posts_page",
     "recompute_status",
+    "standout_posts",
 ]
 
 #: API figure name -> column of hashtag_performance.
@@ -244,3 +245,63 @@ async def insight_rows(
         "languages": languages,
         "pairs": pair_rows,
     }
+
+
+#: Relative performance is capped to +-ln 20 (docs/metrics.md, Relative performance).
+_LOG_CAP = "ln(20.0)"
+
+
+async def standout_posts(
+    session: AsyncSession,
+    *,
+    hashtag_id: int,
+    platform: str | None,
+    account_id: int | None,
+    window: str,
+    since: datetime | None,
+    limit: int,
+) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The hashtag's posts with an engagement baseline for `window`, counted, and the `limit`
+    best and worst by capped log-ratio against it (ties: newest first)."""
+    pool = f"""
+        WITH pool AS (
+            SELECT p.id, p.platform, p.platform_post_id AS post_id, a.handle AS account,
+                   p.text, p.url, p.posted_at, p.likes, p.comments, p.shares, p.saves,
+                   p.impressions, p.reach, p.followers, p.engagement, p.language, p.sentiment,
+                   b.baseline AS account_baseline,
+                   LEAST(GREATEST(ln((1 + p.engagement) / b.baseline), -{_LOG_CAP}),
+                         {_LOG_CAP}) AS log_ratio
+            FROM post_hashtag ph JOIN post p ON p.id = ph.post_id
+            JOIN account a ON a.id = p.account_id
+            JOIN account_baseline b ON b.account_id = p.account_id
+                 AND b."window" = :window AND b.goal = 'engagement' AND b.baseline > 0
+            WHERE ph.hashtag_id = :hid
+              AND (CAST(:platform AS text) IS NULL OR p.platform = :platform)
+              AND (CAST(:account AS bigint) IS NULL OR p.account_id = :account)
+              AND (CAST(:since AS timestamptz) IS NULL OR p.posted_at >= :since)
+        )
+    """
+    tags = (
+        "ARRAY(SELECT x.spelling FROM post_hashtag x WHERE x.post_id = pool.id "
+        "ORDER BY x.spelling) AS hashtags"
+    )
+    params: dict[str, Any] = {
+        "hid": hashtag_id,
+        "platform": platform,
+        "account": account_id,
+        "window": window,
+        "since": since,
+        "limit": limit,
+    }
+    count = await _rows(session, pool + "SELECT count(*) AS n FROM pool", params)
+    ends = []
+    for direction in ("DESC", "ASC"):
+        ends.append(
+            await _rows(
+                session,
+                pool + f"SELECT pool.*, {tags} FROM pool "
+                f"ORDER BY log_ratio {direction}, posted_at DESC, id DESC LIMIT :limit",
+                params,
+            )
+        )
+    return int(count[0]["n"]), ends[0], ends[1]

@@ -20,12 +20,14 @@ __all__ = [
     "PairFigures",
     "LiftFigures",
     "HashtagPage",
+    "HashtagStandouts",
     "LanguageShare",
     "PerformanceItem",
     "PerformancePage",
     "PerformanceSort",
     "PostSort",
     "SortOrder",
+    "StandoutPost",
     "Window",
 ]
 
@@ -407,3 +409,60 @@ class HashtagPage(BaseModel):
     sort: PostSort = Field(description="Order of items: newest first, or by engagement.")
     items: list[PostPublic] = Field(description="This page of the posts carrying the hashtag.")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at end.")
+
+
+_STANDOUT_EXAMPLE: dict[str, Any] = {**POST_EXAMPLE, "relative": 2.4, "account_baseline": 5.0}
+
+
+class StandoutPost(PostPublic):
+    """A post carrying the hashtag, with how it did against its account's usual post."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_STANDOUT_EXAMPLE]})
+
+    relative: float = Field(
+        description="Engagement relative to the account's median post in the window, "
+        "exp(log_ratio) - 1 with the log-ratio capped to +-ln 20 (1.5 = +150%; "
+        "docs/metrics.md, Standout posts)."
+    )
+    account_baseline: float = Field(
+        description="The account's median of 1 + engagement in the window (as of the last "
+        "full recompute)."
+    )
+
+
+class HashtagStandouts(BaseModel):
+    """A hashtag's best and weakest posts against their own accounts' usual post."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "hashtag": "LEGOLAND",
+                    "key": "legoland",
+                    "window": "all",
+                    "baselines_at": "2025-06-09T08:00:04Z",
+                    "posts": 4,
+                    "best": [_STANDOUT_EXAMPLE],
+                    "worst": [{**_STANDOUT_EXAMPLE, "relative": 0.0}],
+                }
+            ]
+        }
+    )
+
+    hashtag: str = Field(description="Display spelling, without '#'.")
+    key: str = Field(description="Grouping key (NFKC + casefold) of the hashtag.")
+    window: Window = Field(description="Posts covered: last 7/30/90/365 days, or all.")
+    baselines_at: datetime | None = Field(
+        description="When the account baselines were computed (the last full recompute); the "
+        "window ends then. Null before the first recompute (then no post is listed)."
+    )
+    posts: int = Field(
+        description="Posts carrying the hashtag in the scope and window that "
+        "have an account baseline (the pool both lists come from)."
+    )
+    best: list[StandoutPost] = Field(
+        description="Highest relative performance first (ties: newest first)."
+    )
+    worst: list[StandoutPost] = Field(
+        description="Lowest relative performance first (ties: newest first)."
+    )

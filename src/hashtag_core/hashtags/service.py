@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hashtag_core.accounts.service import Scope, resolve_scope
+from hashtag_core.analytics.performance import window_bounds
 from hashtag_core.errors import InvalidInput, NotFound
 from hashtag_core.hashtags import parse_hashtag_param
 from hashtag_core.hashtags import repository as repo
@@ -16,6 +18,7 @@ from hashtag_core.hashtags.schemas import (
     HashtagFigures,
     HashtagInsights,
     HashtagPage,
+    HashtagStandouts,
     LanguageShare,
     LiftFigures,
     PairFigures,
@@ -23,13 +26,14 @@ from hashtag_core.hashtags.schemas import (
     PerformancePage,
     PostSort,
     SortOrder,
+    StandoutPost,
     Window,
 )
 from hashtag_core.platforms import Platform
 from hashtag_core.posts.schemas import PostPublic
 from hashtag_core.sentiment import coverage_status
 
-__all__ = ["hashtag_page", "performance_page"]
+__all__ = ["hashtag_page", "performance_page", "standouts"]
 
 _PAIRS_SHOWN = 10
 
@@ -229,4 +233,50 @@ async def hashtag_page(
         items=[_post(r) for r in rows],
         next_cursor=next_cursor,
         insights=insights,
+    )
+
+
+def _standout(row: dict[str, Any]) -> StandoutPost:
+    fields = {k: v for k, v in row.items() if k not in ("id", "log_ratio")}
+    return StandoutPost.model_validate({**fields, "relative": math.expm1(row["log_ratio"])})
+
+
+async def standouts(
+    session: AsyncSession,
+    *,
+    hashtag: str,
+    platform: Platform | None = None,
+    account: str | None = None,
+    window: Window = Window.ALL,
+    limit: int,
+) -> HashtagStandouts:
+    """The hashtag's best and weakest posts by engagement relative to each post's account
+    baseline in the window (docs/metrics.md, Standout posts)."""
+    try:
+        key = parse_hashtag_param(hashtag)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="hashtag") from exc
+    found = await repo.get_hashtag(session, key)
+    if found is None:
+        raise NotFound(f"no post carries #{key}; GET /hashtag-performance lists known hashtags")
+    scope = await resolve_scope(session, platform=platform, account=account)
+    at = (await repo.recompute_status(session))["full_computed_at"]
+    since = window_bounds(at)[window.value][0] if at is not None else None
+    total, best, worst = await repo.standout_posts(
+        session,
+        hashtag_id=found["id"],
+        platform=platform.value if platform else None,
+        account_id=scope.account.id if scope.account else None,
+        window=window.value,
+        since=since,
+        limit=limit,
+    )
+    return HashtagStandouts(
+        hashtag=found["display"],
+        key=found["key"],
+        window=window,
+        baselines_at=at,
+        posts=total,
+        best=[_standout(r) for r in best],
+        worst=[_standout(r) for r in worst],
     )

@@ -90,6 +90,15 @@ async function figures(): Promise<void> {
     params: { path: { hashtag: "LEGOLAND" }, query: { cursor: first.next_cursor } },
   }));
   check(second.sort === "engagement" && second.items[0].post_id !== first.items[0].post_id, "page 2");
+  const standouts = ok("get_hashtag_standouts", await reader.GET("/hashtags/{hashtag}/standouts", {
+    params: { path: { hashtag: "LEGOLAND" }, query: { limit: 2, window: "all" } },
+  }));
+  check(standouts.best.length === 2 && standouts.best[0].relative >= standouts.worst[0].relative,
+    "standouts");
+  const change = ok("get_period_change", await reader.GET("/period-change", {
+    params: { query: { since: "2025-04-01", until: "2025-06-10" } },
+  }));
+  check(change.items.some((item) => item.key === "legoland"), "period change");
   const trends = ok("get_engagement_trends", await reader.GET("/engagement-trends", {
     params: { query: { hashtag: ["legoland"] } },
   }));

@@ -1,0 +1,109 @@
+"""Change per hashtag between a date range and the period of the same length just before it.
+
+As momentum (docs/metrics.md, "Momentum"), but over any range: each post's engagement
+log-ratio is taken against its account's median in its own period, the periods' mean
+log-ratios per hashtag are compared, and the difference gets a Welch interval. Defined in
+docs/metrics.md, "Period change".
+"""
+
+from datetime import datetime
+
+import polars as pl
+from polars._typing import PolarsDataType
+
+from hashtag_core.analytics.baseline import with_baseline
+from hashtag_core.analytics.engagement import conform
+from hashtag_core.analytics.stats import interval, moments, welch
+
+__all__ = ["PERIOD_CHANGE_SCHEMA", "PERIOD_POSTS_SCHEMA", "period_change"]
+
+#: One row per post of the scope: its account, time and engagement (unknown counts as 0).
+_PERIOD_POSTS_SCHEMA: dict[str, PolarsDataType] = {
+    "post_id": pl.Int64,
+    "account_id": pl.Int64,
+    "posted_at": pl.Datetime("us", "UTC"),
+    "engagement": pl.Int64,
+}
+PERIOD_POSTS_SCHEMA = pl.Schema(_PERIOD_POSTS_SCHEMA)
+
+_PERIOD_CHANGE_SCHEMA: dict[str, PolarsDataType] = {
+    "hashtag_id": pl.Int64,
+    "current_posts": pl.Int64,
+    "previous_posts": pl.Int64,
+    "current_mean_log_ratio": pl.Float64,
+    "previous_mean_log_ratio": pl.Float64,
+    "change": pl.Float64,
+    "change_ci_low": pl.Float64,
+    "change_ci_high": pl.Float64,
+    "direction": pl.String,
+}
+PERIOD_CHANGE_SCHEMA = pl.Schema(_PERIOD_CHANGE_SCHEMA)
+
+
+def _period_rows(
+    posts: pl.LazyFrame, *, start: datetime, split: datetime, end: datetime
+) -> pl.LazyFrame:
+    """Posts in [start, end) with ``period`` (0 current: from split, 1 previous) and log_ratio."""
+    posted_at = pl.col("posted_at")
+    return (
+        posts.filter(posted_at >= start, posted_at < end)
+        .select(
+            "post_id",
+            "account_id",
+            period=pl.when(posted_at >= split)
+            .then(pl.lit(0, pl.Int8))
+            .otherwise(pl.lit(1, pl.Int8)),
+            value=1.0 + pl.col("engagement").fill_null(0).cast(pl.Float64),
+        )
+        .pipe(with_baseline, keys=["account_id", "period"])
+    )
+
+
+def _side(levels: pl.LazyFrame, period: int, prefix: str) -> pl.LazyFrame:
+    return (
+        levels.filter(pl.col("period") == period)
+        .drop("period")
+        .rename({name: f"{prefix}{name}" for name in ("n", "mean", "m2")})
+    )
+
+
+def period_change(
+    posts: pl.LazyFrame, links: pl.LazyFrame, *, start: datetime, split: datetime, end: datetime
+) -> pl.LazyFrame:
+    """PERIOD_CHANGE_SCHEMA: per hashtag, current [split, end) against previous [start, split).
+
+    ``direction`` is "rising" / "falling" when the 95% Welch interval of the change excludes
+    0, else "flat" (which includes fewer than 2 posts in a period: no interval).
+    """
+    if not start < split < end:
+        raise ValueError("start < split < end is required")
+    rows = _period_rows(posts, start=start, split=split, end=end)
+    tagged = links.select("post_id", "hashtag_id").unique().join(rows, on="post_id", how="inner")
+    levels = tagged.group_by(["hashtag_id", "period"]).agg(moments(pl.col("log_ratio")))
+    both = _side(levels, 0, "c_").join(
+        _side(levels, 1, "p_"), on="hashtag_id", how="full", coalesce=True
+    )
+    current = [pl.col(f"c_{name}") for name in ("n", "mean", "m2")]
+    previous = [pl.col(f"p_{name}") for name in ("n", "mean", "m2")]
+    difference, se, df = welch(*current, *previous)
+    low, high = interval(difference, se, df)
+    direction = (
+        pl.when(pl.col("change_ci_low") > 0)
+        .then(pl.lit("rising"))
+        .when(pl.col("change_ci_high") < 0)
+        .then(pl.lit("falling"))
+        .otherwise(pl.lit("flat"))
+    )
+    return (
+        both.with_columns(
+            current_posts=pl.col("c_n").fill_null(0),
+            previous_posts=pl.col("p_n").fill_null(0),
+            current_mean_log_ratio=pl.col("c_mean"),
+            previous_mean_log_ratio=pl.col("p_mean"),
+            change=difference.exp() - 1,
+            change_ci_low=low,
+            change_ci_high=high,
+        )
+        .with_columns(direction=direction)
+        .pipe(conform, PERIOD_CHANGE_SCHEMA)
+    )

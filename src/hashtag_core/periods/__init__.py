@@ -1,0 +1,1 @@
+"""Period change: a date range against the period of the same length before it."""

@@ -1,0 +1,87 @@
+"""GET /period-change: the range's posts loaded, compared in polars, named and paged."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, time
+
+import polars as pl
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from hashtag_core.accounts.service import resolve_scope
+from hashtag_core.analytics.period_change import period_change
+from hashtag_core.errors import InvalidInput
+from hashtag_core.periods import repository as repo
+from hashtag_core.periods.schemas import PeriodChangeItem, PeriodChangePage
+from hashtag_core.platforms import Platform
+
+__all__ = ["MAX_RANGE_DAYS", "change_page"]
+
+#: Longest range: ten years (the previous period doubles what is read).
+MAX_RANGE_DAYS = 3660
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def _check_range(since: date, until: date) -> None:
+    if until <= since:
+        raise InvalidInput(f"until ({until}) must be after since ({since})", field="until")
+    if (until - since).days > MAX_RANGE_DAYS:
+        raise InvalidInput(f"the range may span at most {MAX_RANGE_DAYS} days", field="until")
+
+
+async def change_page(
+    session: AsyncSession,
+    *,
+    since: date,
+    until: date,
+    platform: Platform | None = None,
+    account: str | None = None,
+    min_posts: int = 1,
+    limit: int = 50,
+) -> PeriodChangePage:
+    """Per hashtag: engagement in [since, until) against the same number of days before."""
+    _check_range(since, until)
+    previous_since = since - (until - since)
+    scope = await resolve_scope(session, platform=platform, account=account)
+    posts, links = await repo.span_frames(
+        session,
+        platform=platform.value if platform else None,
+        account_id=scope.account.id if scope.account else None,
+        start=_midnight(previous_since),
+        end=_midnight(until),
+    )
+    split = _midnight(since)
+    plan = period_change(
+        posts.lazy(),
+        links.lazy(),
+        start=_midnight(previous_since),
+        split=split,
+        end=_midnight(until),
+    ).filter(pl.max_horizontal("current_posts", "previous_posts") >= min_posts)
+    frame = await asyncio.to_thread(plan.collect)
+    names = await repo.hashtag_names(session, frame["hashtag_id"].to_list())
+    rows = sorted(
+        frame.iter_rows(named=True),
+        key=lambda r: (-r["current_posts"], names[r["hashtag_id"]][1]),
+    )
+    return PeriodChangePage(
+        since=since,
+        until=until,
+        previous_since=previous_since,
+        platform=platform.value
+        if platform
+        else (scope.account.platform if scope.account else None),
+        account=scope.account.handle if scope.account else None,
+        total=len(rows),
+        items=[
+            PeriodChangeItem(
+                hashtag=names[r["hashtag_id"]][0],
+                key=names[r["hashtag_id"]][1],
+                **{k: v for k, v in r.items() if k != "hashtag_id"},
+            )
+            for r in rows[:limit]
+        ],
+    )
