@@ -1,7 +1,7 @@
 """The campaign plans page in a real headless Chromium (Playwright for Python), on the same
 served demo as the dashboard's browser test: make a plan with the form, see it listed and
 shown with the API's figures, export its CSV, get a field-naming error for bad dates, use it
-by keyboard and at 390 px, with no console error. Screenshot: artifacts/campaigns.png."""
+by keyboard and at 390 px, with no console error. Screenshots: artifacts/screenshots/campaigns*.png."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 
 from tests.dashboard.test_dashboard_browser import (  # noqa: F401 (fixtures)
-    ARTIFACTS,
-    TIMEOUT_MS,
     chromium,
     served,
 )
+from tests.dashboard.views import SCREENSHOTS as ARTIFACTS
+from tests.dashboard.views import TIMEOUT_MS
 from tests.helpers import API_KEY
 
 
@@ -134,7 +134,7 @@ async def test_campaign_page_in_a_real_browser(chromium: str, served: str) -> No
             generation = await _idle(page, generation)
             assert (await _shown(page))["title"] == "Winter"
 
-            ARTIFACTS.mkdir(exist_ok=True)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / "campaigns.png"), full_page=True)
             # At 390 px nothing runs off the screen sideways.
             await page.set_viewport_size({"width": 390, "height": 844})
