@@ -14,7 +14,7 @@ from tests.dashboard.test_dashboard_browser import (  # noqa: F401 (fixtures)
     served,
 )
 from tests.dashboard.views import SCREENSHOTS as ARTIFACTS
-from tests.dashboard.views import TIMEOUT_MS
+from tests.dashboard.views import TIMEOUT_MS, axe_source, axe_violations
 from tests.helpers import API_KEY
 
 
@@ -59,6 +59,7 @@ async def _shown(page: Any) -> dict[str, Any]:
 async def test_campaign_page_in_a_real_browser(chromium: str, served: str) -> None:  # noqa: F811
     from playwright.async_api import async_playwright
 
+    axe = axe_source()
     problems: list[str] = []
     expected_422: list[str] = []
     async with async_playwright() as pw:
@@ -136,10 +137,13 @@ async def test_campaign_page_in_a_real_browser(chromium: str, served: str) -> No
 
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / "campaigns.png"), full_page=True)
+            # axe-core: no serious or critical violation with a plan shown, at both widths.
+            assert await axe_violations(page, axe) == []
             # At 390 px nothing runs off the screen sideways.
             await page.set_viewport_size({"width": 390, "height": 844})
             width = await page.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, width
+            assert await axe_violations(page, axe) == []
             await page.screenshot(path=str(ARTIFACTS / "campaigns-390.png"), full_page=True)
         finally:
             await browser.close()
