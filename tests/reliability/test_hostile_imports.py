@@ -241,6 +241,21 @@ async def test_invalid_utf8_is_a_row_error_in_ndjson_and_csv(
     assert await stored_ids(session) == {"n1", "n2", "c1", "c3"}
 
 
+async def test_a_binary_file_sent_as_csv_is_a_clear_error_not_a_500(
+    client: httpx.AsyncClient, session: Any
+) -> None:
+    # A PNG's first bytes, as schemathesis sent them: the "header" is not UTF-8 text.
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x08\x00IEND\xaeB`\x82"
+    response = await client.post(
+        "/posts/import?format=csv",
+        content=png,
+        headers={**AUTH, "Content-Type": "application/octet-stream"},
+    )
+    assert response.status_code < 500, response.text
+    assert "the CSV header is not UTF-8 text (column 1, byte 0)" in response.text
+    assert await stored_ids(session) == set()
+
+
 async def test_invalid_utf8_in_a_json_array_stops_there_and_keeps_what_was_read(
     client: httpx.AsyncClient, session: Any
 ) -> None:

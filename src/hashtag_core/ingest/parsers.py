@@ -138,6 +138,16 @@ def _csv_rows(stream: IO[bytes]) -> Iterator[RawRow]:
         yield RawRow(1, None, f"unreadable CSV header: {exc}")
         return
     names = [name.strip() for name in header]
+    for column, name in enumerate(names, start=1):
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            # A binary file (an image, a spreadsheet) sent as CSV lands here: its header's
+            # undecodable bytes cannot be named back to the client, so say where they are.
+            yield RawRow(
+                1, None, f"the CSV header is not UTF-8 text (column {column}, byte {exc.start})"
+            )
+            return
     yield from _csv_records(reader, names)
 
 
