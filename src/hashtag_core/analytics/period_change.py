@@ -13,7 +13,7 @@ from polars._typing import PolarsDataType
 
 from hashtag_core.analytics.baseline import with_baseline
 from hashtag_core.analytics.engagement import conform
-from hashtag_core.analytics.stats import interval, moments, welch
+from hashtag_core.analytics.stats import direction, interval, moments, one_period, welch
 
 __all__ = ["PERIOD_CHANGE_SCHEMA", "PERIOD_POSTS_SCHEMA", "period_change"]
 
@@ -59,14 +59,6 @@ def _period_rows(
     )
 
 
-def _side(levels: pl.LazyFrame, period: int, prefix: str) -> pl.LazyFrame:
-    return (
-        levels.filter(pl.col("period") == period)
-        .drop("period")
-        .rename({name: f"{prefix}{name}" for name in ("n", "mean", "m2")})
-    )
-
-
 def period_change(
     posts: pl.LazyFrame, links: pl.LazyFrame, *, start: datetime, split: datetime, end: datetime
 ) -> pl.LazyFrame:
@@ -80,20 +72,13 @@ def period_change(
     rows = _period_rows(posts, start=start, split=split, end=end)
     tagged = links.select("post_id", "hashtag_id").unique().join(rows, on="post_id", how="inner")
     levels = tagged.group_by(["hashtag_id", "period"]).agg(moments(pl.col("log_ratio")))
-    both = _side(levels, 0, "c_").join(
-        _side(levels, 1, "p_"), on="hashtag_id", how="full", coalesce=True
+    both = one_period(levels, 0, "c_").join(
+        one_period(levels, 1, "p_"), on="hashtag_id", how="full", coalesce=True
     )
     current = [pl.col(f"c_{name}") for name in ("n", "mean", "m2")]
     previous = [pl.col(f"p_{name}") for name in ("n", "mean", "m2")]
     difference, se, df = welch(*current, *previous)
     low, high = interval(difference, se, df)
-    direction = (
-        pl.when(pl.col("change_ci_low") > 0)
-        .then(pl.lit("rising"))
-        .when(pl.col("change_ci_high") < 0)
-        .then(pl.lit("falling"))
-        .otherwise(pl.lit("flat"))
-    )
     return (
         both.with_columns(
             current_posts=pl.col("c_n").fill_null(0),
@@ -104,6 +89,6 @@ def period_change(
             change_ci_low=low,
             change_ci_high=high,
         )
-        .with_columns(direction=direction)
+        .with_columns(direction=direction(pl.col("change_ci_low"), pl.col("change_ci_high")))
         .pipe(conform, PERIOD_CHANGE_SCHEMA)
     )

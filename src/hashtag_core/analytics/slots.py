@@ -26,9 +26,11 @@ from hashtag_core.analytics.lift import account_platforms_of
 from hashtag_core.analytics.performance import window_bounds
 from hashtag_core.analytics.stats import (
     by_scope,
+    direction,
     interval,
     merged,
     moments,
+    one_period,
     roll_up_moments,
     sd,
     welch,
@@ -147,8 +149,8 @@ def hashtag_momentum(
     )
     platforms = account_platforms_of(posts)
     levels = by_scope(summed, platforms, ["hashtag_id", "period"], roll_up_moments(), merged())
-    recent = _period(levels, 0, "recent_")
-    previous = _period(levels, 1, "previous_")
+    recent = one_period(levels, 0, "recent_")
+    previous = one_period(levels, 1, "previous_")
     keys = [*_SCOPE, "hashtag_id"]
     both = recent.join(previous, on=keys, how="full", coalesce=True)
     return both.pipe(_momentum_figures).pipe(conform, MOMENTUM_SCHEMA)
@@ -181,28 +183,12 @@ def _period_rows(posts: pl.LazyFrame, *, now: datetime, days: int) -> pl.LazyFra
     )
 
 
-def _period(levels: pl.LazyFrame, period: int, prefix: str) -> pl.LazyFrame:
-    """The rows of one period with their moments renamed ``<prefix>n`` etc."""
-    return (
-        levels.filter(pl.col("period") == period)
-        .drop("period")
-        .rename({name: f"{prefix}{name}" for name in ("n", "mean", "m2")})
-    )
-
-
 def _momentum_figures(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Change, Welch interval and direction from the two periods' moments."""
     recent = [pl.col(f"recent_{name}") for name in ("n", "mean", "m2")]
     previous = [pl.col(f"previous_{name}") for name in ("n", "mean", "m2")]
     difference, se, df = welch(*recent, *previous)
     ci_low, ci_high = interval(difference, se, df)
-    direction = (
-        pl.when(pl.col("ci_low") > 0)
-        .then(pl.lit("rising"))
-        .when(pl.col("ci_high") < 0)
-        .then(pl.lit("falling"))
-        .otherwise(pl.lit("flat"))
-    )
     return (
         frame.with_columns(
             pl.col("recent_n", "previous_n").fill_null(0),
@@ -211,7 +197,7 @@ def _momentum_figures(frame: pl.LazyFrame) -> pl.LazyFrame:
             ci_low=ci_low,
             ci_high=ci_high,
         )
-        .with_columns(direction=direction)
+        .with_columns(direction=direction(pl.col("ci_low"), pl.col("ci_high")))
         .rename(
             {
                 "recent_n": "recent_posts",

@@ -22,7 +22,9 @@ __all__ = [
     "WELCH_DF_SLACK",
     "Z975",
     "by_scope",
+    "direction",
     "interval",
+    "one_period",
     "merged",
     "moments",
     "roll_up_moments",
@@ -238,6 +240,27 @@ def verdict(low: pl.Expr, high: pl.Expr) -> pl.Expr:
         .when(high < 0)
         .then(pl.lit("underperforms"))
         .otherwise(pl.lit("unclear"))
+    )
+
+
+def direction(low: pl.Expr, high: pl.Expr) -> pl.Expr:
+    """ "rising" if a change's interval is above 0, "falling" if below, else "flat"."""
+    return (
+        pl.when(low > 0)
+        .then(pl.lit("rising"))
+        .when(high < 0)
+        .then(pl.lit("falling"))
+        .otherwise(pl.lit("flat"))
+    )
+
+
+def one_period(levels: pl.LazyFrame, period: int, prefix: str) -> pl.LazyFrame:
+    """The rows of one ``period`` of two-period moments, with n, mean and m2 renamed
+    ``<prefix>n`` etc. (momentum and period change join the two periods side by side)."""
+    return (
+        levels.filter(pl.col("period") == period)
+        .drop("period")
+        .rename({name: f"{prefix}{name}" for name in ("n", "mean", "m2")})
     )
 
 
