@@ -965,21 +965,29 @@
       page.figures ? "" : "empty");
   }
 
+  // Runs load(filters, generation) with the page marked loading; null when a newer action
+  // has started meanwhile (the page is that action's now), else whether the load failed.
+  async function loadPanel(load) {
+    document.body.setAttribute("data-loading", "true");
+    const generation = state.generation;
+    let failed = false;
+    try {
+      await load(filters(), generation);
+    } catch (err) {
+      failed = true;
+    }
+    if (generation !== state.generation) return null;
+    document.body.setAttribute("data-loading", "false");
+    return failed;
+  }
+
   async function openTag(key) {
     state.tag = key;
     if (window.location.hash !== `#tag=${encodeURIComponent(key)}`) {
       window.history.replaceState(null, "", `#tag=${encodeURIComponent(key)}`);
     }
-    document.body.setAttribute("data-loading", "true");
-    const generation = state.generation;
-    let failed = false;
-    try {
-      await loadTag(filters(), generation);
-    } catch (err) {
-      failed = true;
-    }
-    if (generation !== state.generation) return;
-    document.body.setAttribute("data-loading", "false");
+    const failed = await loadPanel(loadTag);
+    if (failed === null) return;
     document.body.setAttribute("data-tag", key);
     setStatus(failed ? "The hashtag page could not be loaded." : `Hashtag page: #${key}.`, failed);
     $("h-tag").scrollIntoView({ block: "start" });
@@ -1100,16 +1108,8 @@
         `(${keys.length} given).`, "error");
       return;
     }
-    document.body.setAttribute("data-loading", "true");
-    const generation = state.generation;
-    let failed = false;
-    try {
-      await loadCompare(filters(), generation);
-    } catch (err) {
-      failed = true;
-    }
-    if (generation !== state.generation) return;
-    document.body.setAttribute("data-loading", "false");
+    const failed = await loadPanel(loadCompare);
+    if (failed === null) return;
     document.body.setAttribute("data-compare", keys.join(","));
     setStatus(failed ? "The comparison could not be loaded." : `Comparing ${keys.length} hashtags.`,
       failed);
