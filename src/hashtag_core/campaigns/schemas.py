@@ -159,8 +159,8 @@ class RelatedHashtag(BaseModel):
     related_posts: int = Field(description="Related posts carrying it.")
     posts: int | None = Field(description="Posts its estimate rests on (the plan's scope).")
     score: float | None = Field(description="The hashtag estimate for the goal (0.2 = +20%).")
-    score_low: float | None = Field(description="95% credible interval, low end.")
-    score_high: float | None = Field(description="95% credible interval, high end.")
+    score_low: float | None = Field(description="95% interval, low end.")
+    score_high: float | None = Field(description="95% interval, high end.")
     qvalue: float | None = Field(description="Its q-value across the list.")
     verdict: str | None = Field(description="lifts, underperforms, unclear or too_few_posts.")
 
@@ -177,8 +177,8 @@ class PlanSlot(BaseModel):
     posts: int = Field(description="Posts in the slot.")
     lift: float = Field(description="Raw engagement lift of the slot's posts.")
     score: float | None = Field(description="The slot estimate (adjusted, shrunk).")
-    score_low: float | None = Field(description="95% credible interval, low end.")
-    score_high: float | None = Field(description="95% credible interval, high end.")
+    score_low: float | None = Field(description="95% interval, low end.")
+    score_high: float | None = Field(description="95% interval, high end.")
     verdict: str | None = Field(
         description="lifts only when surely better than the account's typical slot."
     )

@@ -181,8 +181,8 @@ class LiftFigures(BaseModel):
         "for the hashtags used with it and the posting time, shrunk by its evidence "
         "(0.25 = +25%). Null under 5 posts (too few to judge)."
     )
-    score_ci_low: float | None = Field(description="95% credible interval of score, low end.")
-    score_ci_high: float | None = Field(description="95% credible interval of score, high end.")
+    score_ci_low: float | None = Field(description="95% interval of score, low end.")
+    score_ci_high: float | None = Field(description="95% interval of score, high end.")
     lfsr: float | None = Field(
         description="Local false sign rate: the probability that the sign of score is wrong."
     )

@@ -47,8 +47,8 @@ class RecommendationItem(BaseModel):
         description="The hashtag estimate (the score): the lift to expect, adjusted for the "
         "hashtags used with it and the posting time, shrunk by its evidence (0.2 = +20%)."
     )
-    expected_low: float = Field(description="95% credible interval of expected_lift, low end.")
-    expected_high: float = Field(description="95% credible interval of expected_lift, high end.")
+    expected_low: float = Field(description="95% interval of expected_lift, low end.")
+    expected_high: float = Field(description="95% interval of expected_lift, high end.")
     qvalue: float | None = Field(
         description="Expected share of wrong signs among the list's verdicts at this hashtag's "
         "evidence (s-value); a verdict needs <= 0.05."
@@ -160,10 +160,10 @@ class ReportRow(HashtagFigures):
         "the headline; null under 5 posts."
     )
     engagement_score_ci_low: float | None = Field(
-        description="95% credible interval of engagement_score, low end."
+        description="95% interval of engagement_score, low end."
     )
     engagement_score_ci_high: float | None = Field(
-        description="95% credible interval of engagement_score, high end."
+        description="95% interval of engagement_score, high end."
     )
     engagement_qvalue: float | None = Field(
         description="q-value (s-value) of engagement_score: share of wrong signs at its evidence."
@@ -181,12 +181,8 @@ class ReportRow(HashtagFigures):
         description="The hashtag estimate for reach (adjusted, shrunk): "
         "the headline; null under 5 posts."
     )
-    reach_score_ci_low: float | None = Field(
-        description="95% credible interval of reach_score, low."
-    )
-    reach_score_ci_high: float | None = Field(
-        description="95% credible interval of reach_score, high."
-    )
+    reach_score_ci_low: float | None = Field(description="95% interval of reach_score, low.")
+    reach_score_ci_high: float | None = Field(description="95% interval of reach_score, high.")
     reach_qvalue: float | None = Field(
         description="q-value (s-value) of reach_score: share of wrong signs at its evidence."
     )
@@ -206,10 +202,10 @@ class ReportRow(HashtagFigures):
         "the headline; null under 5 posts."
     )
     virality_score_ci_low: float | None = Field(
-        description="95% credible interval of virality_score, low end."
+        description="95% interval of virality_score, low end."
     )
     virality_score_ci_high: float | None = Field(
-        description="95% credible interval of virality_score, high end."
+        description="95% interval of virality_score, high end."
     )
     virality_qvalue: float | None = Field(
         description="q-value (s-value) of virality_score: share of wrong signs at its evidence."
@@ -230,10 +226,10 @@ class ReportRow(HashtagFigures):
         "the headline; null under 5 posts."
     )
     er_follower_score_ci_low: float | None = Field(
-        description="95% credible interval of er_follower_score, low end."
+        description="95% interval of er_follower_score, low end."
     )
     er_follower_score_ci_high: float | None = Field(
-        description="95% credible interval of er_follower_score, high end."
+        description="95% interval of er_follower_score, high end."
     )
     er_follower_qvalue: float | None = Field(
         description="q-value (s-value) of er_follower_score: share of wrong signs at its evidence."
@@ -252,10 +248,10 @@ class ReportRow(HashtagFigures):
         "the headline; null under 5 posts."
     )
     followers_score_ci_low: float | None = Field(
-        description="95% credible interval of followers_score, low end."
+        description="95% interval of followers_score, low end."
     )
     followers_score_ci_high: float | None = Field(
-        description="95% credible interval of followers_score, high end."
+        description="95% interval of followers_score, high end."
     )
     followers_qvalue: float | None = Field(
         description="q-value (s-value) of followers_score: share of wrong signs at its evidence."
