@@ -77,6 +77,8 @@ class TestPeriodChange:
         for params, field in (
             ({"since": "2025-06-10", "until": "2025-06-10"}, "until"),
             ({"since": "2000-01-01", "until": "2025-06-10"}, "until"),
+            # the previous period would start before year 1
+            ({"since": "0001-03-01", "until": "0001-06-01"}, "since"),
         ):
             response = await client.get("/period-change", params=params)
             assert response.status_code == 422, response.text

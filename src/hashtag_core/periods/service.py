@@ -25,11 +25,18 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
-def _check_range(since: date, until: date) -> None:
+def _check_range(since: date, until: date) -> date:
+    """The previous period's first day, once the range is known to be sound."""
     if until <= since:
         raise InvalidInput(f"until ({until}) must be after since ({since})", field="until")
     if (until - since).days > MAX_RANGE_DAYS:
         raise InvalidInput(f"the range may span at most {MAX_RANGE_DAYS} days", field="until")
+    if since.toordinal() - (until - since).days < 1:
+        raise InvalidInput(
+            f"the period before {since} of the same length would start before year 1",
+            field="since",
+        )
+    return since - (until - since)
 
 
 async def change_page(
@@ -43,8 +50,7 @@ async def change_page(
     limit: int = 50,
 ) -> PeriodChangePage:
     """Per hashtag: engagement in [since, until) against the same number of days before."""
-    _check_range(since, until)
-    previous_since = since - (until - since)
+    previous_since = _check_range(since, until)
     scope = await resolve_scope(session, platform=platform, account=account)
     posts, links = await repo.span_frames(
         session,
