@@ -172,11 +172,11 @@ def relative_performance_pd(
     """RELATIVE_SCHEMA columns: each post against its account's median in the window."""
     ids = ["post_id", "platform", "account_id"]
     values = posts[[*ids, "posted_at"]].copy()
-    values["slot"], values["month"] = _timing(posts)
+    values["slot"], values["month"], values["day"] = _timing(posts)
     for goal in goals:
         values[goal] = _goal_value(posts, goal)
     long = _windowed(values, now, windows).melt(
-        id_vars=[*ids, "window", "slot", "month"],
+        id_vars=[*ids, "window", "slot", "month", "day"],
         value_vars=list(goals),
         var_name="goal",
         value_name="value",
@@ -188,12 +188,15 @@ def relative_performance_pd(
     return long[list(RELATIVE_SCHEMA)].reset_index(drop=True)
 
 
-def _timing(posts: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Local (weekday - 1) * 24 + hour, and year * 12 + month - 1 of posted_at (UTC)."""
+def _timing(posts: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Local (weekday - 1) * 24 + hour, year * 12 + month - 1 of posted_at (UTC), and its
+    UTC day as days since 1970-01-01."""
     slot = (posts["local_weekday"].astype("Int64") - 1) * 24 + posts["local_hour"].astype("Int64")
     stamp = pd.to_datetime(posts["posted_at"], utc=True)
     month = stamp.dt.year.astype("Int64") * 12 + stamp.dt.month.astype("Int64") - 1
-    return slot, month
+    epoch = pd.Timestamp("1970-01-01", tz="UTC")
+    day = ((stamp - epoch) // pd.Timedelta(days=1)).astype("Int64")
+    return slot, month, day
 
 
 #: LIFT_SCHEMA columns of the hashtag estimate (joint fit by conjugate gradients, mixture
@@ -355,9 +358,10 @@ def follower_lift_pd(
 ) -> pd.DataFrame:
     """LIFT_SCHEMA columns for goal "followers": excess growth over the account's mean."""
     growth = post_follower_growth_pd(posts, followers, now=now, days=days, max_gap=max_gap)
-    slot, month = _timing(posts)
+    slot, month, day = _timing(posts)
     growth = growth.merge(
-        pd.DataFrame({"post_id": posts["post_id"], "slot": slot, "month": month}), on="post_id"
+        pd.DataFrame({"post_id": posts["post_id"], "slot": slot, "month": month, "day": day}),
+        on="post_id",
     )
     rows = _windowed(growth.dropna(subset=["growth"]), now, tuple(WINDOWS))
     rows = rows.rename(columns={"growth": "value"}).assign(goal=FOLLOWERS_GOAL)

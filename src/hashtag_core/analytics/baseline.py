@@ -59,7 +59,9 @@ def relative_performance(
     values = posts.select(*_IDS, "posted_at", *timing(), *(goal_value(g).alias(g) for g in goals))
     long = (
         values.pipe(window_rows, now=now, windows=windows)
-        .unpivot(on=list(goals), index=[*_IDS, "window", "slot", "month"], variable_name="goal")
+        .unpivot(
+            on=list(goals), index=[*_IDS, "window", "slot", "month", "day"], variable_name="goal"
+        )
         .drop_nulls("value")
         .with_columns(pl.col("goal").cast(GOAL_DTYPE))
     )
@@ -70,7 +72,9 @@ def relative_performance(
 
 def timing() -> list[pl.Expr]:
     """``slot`` (local weekday x hour, 0..167) and ``month`` (UTC) of a post: the timing
-    covariates of the hashtag estimate (`effects.joint_fit`)."""
+    covariates of the hashtag estimate (`effects.joint_fit`); and its ``day`` (UTC, days
+    since 1970-01-01), by which the estimate of follower growth counts posts whose growth
+    windows overlap as one (`effects.joint_fit`)."""
     posted_at = pl.col("posted_at")
     return [
         (
@@ -79,6 +83,7 @@ def timing() -> list[pl.Expr]:
         (posted_at.dt.year().cast(pl.Int32) * 12 + posted_at.dt.month().cast(pl.Int32) - 1).alias(
             "month"
         ),
+        posted_at.dt.epoch("d").cast(pl.Int32).alias("day"),
     ]
 
 

@@ -40,9 +40,10 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 from scipy import sparse
-from scipy.special import ndtr
+from scipy.special import ndtr, stdtrit
 
 from hashtag_core.analytics.frames import ALL_HASHTAGS
+from hashtag_core.analytics.insight_frames import FOLLOWER_GROWTH_DAYS, FOLLOWERS_GOAL
 from hashtag_core.analytics.stats import by_scope, merged, roll_up_moments
 
 __all__ = [
@@ -190,7 +191,7 @@ def joint_fit(relative: pl.LazyFrame, links: pl.LazyFrame, *, cells: bool = Fals
     fitted effect too (adjusted for its companions and the month).
     """
     rel = relative.select(
-        "post_id", "platform", "account_id", "window", "goal", "log_ratio", "slot", "month"
+        "post_id", "platform", "account_id", "window", "goal", "log_ratio", "slot", "month", "day"
     ).collect()
     pairs = links.select("post_id", "hashtag_id").drop_nulls().unique().collect()
     # Each (window, goal) is solved on its own, as the full pass's slices do: the figures do
@@ -218,9 +219,9 @@ def _fit(rel: pl.DataFrame, pairs: pl.DataFrame, *, cells: bool) -> Fit:
     obs = rel.with_columns(
         block=_dense((window * 64 + goal) * width + pl.col("account_id"))
     ).with_row_index("row")
-    tags = obs.select("row", "block", "post_id", "account_id", "window", "goal", "log_ratio").join(
-        pairs, on="post_id", how="inner"
-    )
+    tags = obs.select(
+        "row", "block", "post_id", "account_id", "window", "goal", "log_ratio", "day"
+    ).join(pairs, on="post_id", how="inner")
     if tags.height == 0:
         return Fit(pl.DataFrame(schema=_TAG_SCHEMA), no_cells)
     # Parameters are numbered by dense ranks of integer keys (ranks of structs are slow).
@@ -265,26 +266,20 @@ def _fit(rel: pl.DataFrame, pairs: pl.DataFrame, *, cells: bool) -> Fit:
     # Per (account, hashtag): partial residuals r = residual + theta_h over its posts.
     params = tags["param"].to_numpy()
     partial = residual[tags["row"].to_numpy()] + theta[params]
-    per_account = (
-        tags.select(
-            "account_id",
-            "window",
-            "goal",
-            "hashtag_id",
-            "log_ratio",
-            r=partial,
-            inflation=inflation[params],
-        )
-        .group_by("account_id", "window", "goal", "hashtag_id")
-        .agg(
-            n=pl.len().cast(pl.Int64),
-            mean=pl.col("r").mean(),
-            # The spread of the partial residuals, times the variance inflation that the
-            # hashtag's overlap with its companions and posting times brings (`_inflation`).
-            m2=pl.col("r").var(ddof=0) * pl.len() * pl.col("inflation").first(),
-            offset_sum=(pl.col("log_ratio") - pl.col("r")).sum(),
-        )
+    group = ["account_id", "window", "goal", "hashtag_id"]
+    partials = tags.select(
+        *group, "log_ratio", "day", r=partial, inflation=inflation[params]
+    ).with_columns(deviation=pl.col("r") - pl.col("r").mean().over(group))
+    per_account = partials.group_by(group).agg(
+        n=pl.len().cast(pl.Int64),
+        mean=pl.col("r").mean(),
+        # The spread of the partial residuals, times the variance inflation that the
+        # hashtag's overlap with its companions and posting times brings (`_inflation`).
+        m2=(pl.col("deviation") ** 2).sum() * pl.col("inflation").first(),
+        offset_sum=(pl.col("log_ratio") - pl.col("r")).sum(),
     )
+    if str(rel["goal"][0]) == FOLLOWERS_GOAL:
+        per_account = _overlapping(per_account, partials, group)
     platforms = rel.select("account_id", "platform").unique("account_id").lazy()
     keys = ["window", "goal", "hashtag_id"]
     levels = by_scope(
@@ -312,6 +307,101 @@ def _fit(rel: pl.DataFrame, pairs: pl.DataFrame, *, cells: bool) -> Fit:
     for found in placed[:3]:
         timing[found["row"].to_numpy()] += theta[found["param"].to_numpy()]
     return Fit(fitted, _cells(obs, tags, timed.select("row"), residual, timing, theta, platforms))
+
+
+def _overlapping(
+    per_account: pl.DataFrame, partials: pl.DataFrame, group: list[str]
+) -> pl.DataFrame:
+    """Follower growth: ``m2`` as a time-series (kernel, Newey-West) estimate of the spread of
+    the partial residuals' sum, so that posts whose growth windows overlap are not counted as
+    independent evidence, corrected for few independent pieces (`_few_pieces`).
+
+    A post's growth is measured over FOLLOWER_GROWTH_DAYS (L) days; two posts x days apart
+    share max(0, 1 - x / L) of their window, so their errors (the account's own follower walk
+    and the jumps after other posts in the shared days) are correlated in that proportion.
+    By UTC day: with D_t the sum of a hashtag's deviations from its mean on day t, two posts
+    k days apart at uniform hours share on average w_0 = 1 - 1 / (3L) (same day),
+    w_k = 1 - k / L (0 < k < L) and w_L = 1 / (6L) of their window, and
+    m2 = (1 - w_0) sum d^2 + w_0 sum_t D_t^2 + 2 sum_{k=1}^{L} w_k sum_t D_t D_{t+k}:
+    the plain m2 when no two posts are within L days. Then, as for every goal, times the
+    hashtag's variance inflation."""
+    span = float(FOLLOWER_GROWTH_DAYS)
+    same_day = 1.0 - 1.0 / (3.0 * span)
+    daily = partials.group_by(*group, "day").agg(total=pl.col("deviation").sum())
+    factors = partials.group_by(group).agg(inflation=pl.col("inflation").first())
+    hac = (
+        daily.group_by(group)
+        .agg(squares=(pl.col("total") ** 2).sum())
+        .join(per_account.select(*group, "m2"), on=group)
+        .join(factors, on=group)
+        .select(
+            *group,
+            "inflation",
+            m2=(1.0 - same_day) * pl.col("m2") + same_day * pl.col("squares") * pl.col("inflation"),
+        )
+    )
+    for lag in range(1, FOLLOWER_GROWTH_DAYS + 1):
+        weight = 1.0 - lag / span if lag < FOLLOWER_GROWTH_DAYS else 1.0 / (6.0 * span)
+        later = daily.select(*group, pl.col("day") - lag, later=pl.col("total"))
+        cross = (
+            daily.join(later, on=[*group, "day"])
+            .group_by(group)
+            .agg(cross=(pl.col("total") * pl.col("later")).sum())
+        )
+        hac = (
+            hac.join(cross, on=group, how="left")
+            .with_columns(
+                m2=pl.col("m2")
+                + 2.0 * weight * pl.col("cross").fill_null(0.0) * pl.col("inflation")
+            )
+            .drop("cross")
+        )
+    hac = hac.drop("inflation")
+    # Independent pieces of evidence (G): the hashtag's days fall into runs, a new run where
+    # L days or more pass without it; a run of d days counts as ceil(d / L) pieces.
+    gap = pl.col("day").diff().over(group, order_by="day")
+    run = (
+        (gap.fill_null(FOLLOWER_GROWTH_DAYS) >= FOLLOWER_GROWTH_DAYS)
+        .cum_sum()
+        .over(group, order_by="day")
+    )
+    blocks = (
+        daily.with_columns(run=run)
+        .group_by(*group, "run")
+        .agg(span=pl.col("day").max() - pl.col("day").min() + 1)
+        .group_by(group)
+        .agg(pieces=((pl.col("span") + FOLLOWER_GROWTH_DAYS - 1) // FOLLOWER_GROWTH_DAYS).sum())
+    )
+    return (
+        per_account.drop("m2")
+        .join(hac, on=group, how="left")
+        .join(blocks, on=group, how="left")
+        .with_columns(
+            m2=pl.col("m2").clip(lower_bound=0.0) * _few_pieces(pl.col("pieces"), pl.col("n"))
+        )
+        .drop("pieces")
+    )
+
+
+def _few_pieces(pieces: pl.Expr, posts: pl.Expr) -> pl.Expr:
+    """The correction of a clustered spread for G independent pieces among n posts:
+    G / (G - 1) * (n - 1) / n * (t_{0.975, G - 1} / t_{0.975, n - 1})^2 (G = 1 counts as 2).
+
+    1 when every post is a piece of its own (G = n). The first two factors undo the bias of
+    deviations taken from a mean of G pieces rather than n posts; the last widens the interval
+    from Student's t with n - 1 degrees of freedom (what the moderated variance assumes) to
+    t with G - 1, as cluster-robust inference with few clusters does (Cameron & Miller 2015,
+    "A practitioner's guide to cluster-robust inference", section VI)."""
+    n = posts.clip(lower_bound=2).cast(pl.Float64)
+    g = pieces.clip(lower_bound=2).cast(pl.Float64).clip(upper_bound=n)
+    ratio = pl.struct(g=g, n=n).map_batches(
+        lambda s: pl.Series(
+            stdtrit(s.struct.field("g").to_numpy() - 1.0, 0.975)
+            / stdtrit(s.struct.field("n").to_numpy() - 1.0, 0.975)
+        ),
+        return_dtype=pl.Float64,
+    )
+    return g / (g - 1.0) * (n - 1.0) / n * ratio**2
 
 
 def _cells(
@@ -546,9 +636,12 @@ def _densities(b: Floats, s: Floats, sds: Floats) -> Floats:
 
 
 def posterior(
-    b: Floats, s: Floats, weights: Floats, sds: Floats
+    b: Floats, s: Floats, weights: Floats, sds: Floats, *, credible: bool = True
 ) -> tuple[Floats, Floats, Floats, Floats]:
-    """Posterior mean, 95% credible bounds and lfsr of each effect (all log scale)."""
+    """Posterior mean, 95% credible bounds and lfsr of each effect (all log scale).
+
+    Without ``credible`` the bounds are NaN: the reported interval is not the credible one
+    (`interval`), and the bounds' bisection is most of the posterior's cost."""
     s = np.maximum(s, _MIN_SE)
     joint = _densities(b, s, sds) * weights[None, :]
     total = joint.sum(axis=1, keepdims=True)
@@ -567,6 +660,9 @@ def posterior(
     positive = (w * above).sum(axis=1)
     negative = (w * below).sum(axis=1)
     lfsr = np.clip(np.minimum(positive + zero, negative + zero), 0.0, 1.0)
+    if not credible:
+        nothing = np.full(len(b), np.nan)
+        return mean, nothing, nothing.copy(), lfsr
     low = _quantile(0.025, w, means, sd_k)
     high = _quantile(0.975, w, means, sd_k)
     return mean, low, high, lfsr
@@ -632,7 +728,7 @@ def apply_priors(rows: pl.DataFrame, priors: pl.DataFrame, *, exact_q: bool) -> 
         if judged.any():
             b = part["estimate"].to_numpy()[judged]
             se = np.maximum(part["estimate_se"].to_numpy()[judged], _MIN_SE)
-            found = posterior(b, se, weights, sds)
+            found = posterior(b, se, weights, sds, credible=False)
             for target, values in zip((mean, low, high, lfsr), found, strict=True):
                 target[judged] = values
             # The interval is the adjusted estimate's, holding the headline (`interval`).
@@ -812,9 +908,20 @@ def _null_scale() -> pl.Expr:
 
 
 def _pooled() -> pl.Expr:
-    """The pooled residual variance of a group: sum(resid_m2) / sum(posts - 1)."""
+    """The pooled residual variance of a group: sum(resid_m2) / sum(posts - 1).
+
+    Follower growth: the median of the judged hashtags' own variances resid_m2 / (posts - 1)
+    (the pooled one where none is judged). Its variances are corrected for overlapping growth
+    windows and few independent pieces (`_overlapping`), which makes those of hashtags used in
+    a burst of days many times the rest; summed, a few of them would widen every other
+    hashtag's interval."""
     pooled_df = (pl.col("posts") - 1).clip(lower_bound=0).sum().over(PRIOR_GROUP)
-    return pl.when(pooled_df > 0).then(pl.col("resid_m2").sum().over(PRIOR_GROUP) / pooled_df)
+    pooled = pl.when(pooled_df > 0).then(pl.col("resid_m2").sum().over(PRIOR_GROUP) / pooled_df)
+    judged = pl.col("posts") >= MIN_POSTS
+    own = (pl.col("resid_m2") / (pl.col("posts") - 1)).filter(judged)
+    median = own.median().over(PRIOR_GROUP)
+    followers = pl.col("goal") == FOLLOWERS_GOAL
+    return pl.when(followers).then(median.fill_null(pooled)).otherwise(pooled)
 
 
 def priors_of(lift: pl.DataFrame) -> pl.DataFrame:

@@ -24,6 +24,7 @@ from hashtag_core.analytics.engagement import (
 from hashtag_core.analytics.frames import POSTS_SCHEMA, WINDOWS
 from hashtag_core.analytics.insight_frames import (
     CONTENT_REACH_SCHEMA,
+    FOLLOWER_GROWTH_DAYS,
     FOLLOWERS_GOAL,
     FOLLOWERS_SCHEMA,
     GOAL_DTYPE,
@@ -40,7 +41,7 @@ __all__ = [
     "post_follower_growth",
 ]
 
-_DEFAULT_DAYS = 3
+_DEFAULT_DAYS = FOLLOWER_GROWTH_DAYS
 _DEFAULT_GAP = timedelta(days=1)
 
 

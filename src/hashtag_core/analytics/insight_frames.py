@@ -15,6 +15,7 @@ __all__ = [
     "CONTENT_REACH_SCHEMA",
     "COOCCURRENCE_SCHEMA",
     "FOLLOWERS_GOAL",
+    "FOLLOWER_GROWTH_DAYS",
     "FOLLOWERS_SCHEMA",
     "GOALS",
     "GOAL_DTYPE",
@@ -34,6 +35,9 @@ __all__ = [
 GOALS: tuple[str, ...] = ("engagement", "reach", "virality", "er_follower")
 #: Extra goal of the follower-growth analysis (`followers.follower_relative`).
 FOLLOWERS_GOAL = "followers"
+#: Days after a post over which its follower growth is measured (`followers`): posts less than
+#: this far apart share part of their growth window, so their errors are correlated.
+FOLLOWER_GROWTH_DAYS = 3
 #: Enum dtypes keep the hot group-by keys as small integers while reading like strings.
 GOAL_DTYPE = pl.Enum([*GOALS, FOLLOWERS_GOAL])
 WINDOW_DTYPE = pl.Enum(list(WINDOWS))
@@ -61,6 +65,7 @@ _RELATIVE_SCHEMA: _Columns = {
     "log_ratio": pl.Float64,  # ln(value / baseline); followers: value - baseline
     "slot": pl.Int16,  # local (weekday - 1) * 24 + hour, NULL when unknown
     "month": pl.Int32,  # calendar month of posted_at (UTC) as year * 12 + month - 1
+    "day": pl.Int32,  # day of posted_at (UTC), days since 1970-01-01
 }
 RELATIVE_SCHEMA = pl.Schema(_RELATIVE_SCHEMA)
 
