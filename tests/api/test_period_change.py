@@ -4,9 +4,16 @@
 from __future__ import annotations
 
 import math
+import random
+from datetime import UTC, datetime, timedelta
 
+import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
+from sqlalchemy import text
 
+from hashtag_core.analytics.period_change import PERIOD_POSTS_SCHEMA, period_levels
+from hashtag_core.periods.repository import span_levels
 from tests.api.data import POSTS
 from tests.helpers import NDJSON, ndjson
 
@@ -90,3 +97,82 @@ class TestPeriodChange:
             "/period-change", params={"since": "20250601", "until": "2025-06-10"}
         )
         assert compact.status_code == 422
+
+
+def _random_posts(seed: int) -> list[dict[str, object]]:
+    """300 posts of three accounts over 200 days: heavy-tailed engagement, some counters
+    unknown, 0-3 of 12 hashtags each."""
+    rng = random.Random(seed)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    posts: list[dict[str, object]] = []
+    for i in range(300):
+        account = rng.choice(["parkA", "parkB", "parkC"])
+        tags = " ".join(f"#tag{t}" for t in rng.sample(range(12), rng.randint(0, 3)))
+        likes = None if rng.random() < 0.1 else int(rng.lognormvariate(3, 1.5))
+        posts.append(
+            {
+                "platform": "instagram" if account != "parkC" else "x",
+                "account": account,
+                "post_id": f"r{i}",
+                "text": f"post {i} {tags}",
+                "posted_at": (start + timedelta(hours=rng.randint(0, 24 * 200))).isoformat(),
+                "likes": likes,
+                "comments": rng.randint(0, 5),
+            }
+        )
+    return posts
+
+
+async def _frames(session, start: datetime, end: datetime) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """The posts in [start, end) and their links, read whole (what the service no longer does)."""
+    conn = await session.connection()
+    posts = (
+        await conn.execute(
+            text(
+                "SELECT id, account_id, posted_at, engagement FROM post "
+                "WHERE posted_at >= :start AND posted_at < :end"
+            ),
+            {"start": start, "end": end},
+        )
+    ).all()
+    links = (await conn.execute(text("SELECT post_id, hashtag_id FROM post_hashtag"))).all()
+    return (
+        pl.DataFrame([tuple(r) for r in posts], schema=PERIOD_POSTS_SCHEMA, orient="row").lazy(),
+        pl.DataFrame(
+            [tuple(r) for r in links],
+            schema={"post_id": pl.Int64, "hashtag_id": pl.Int64},
+            orient="row",
+        ).lazy(),
+    )
+
+
+async def test_sql_levels_equal_the_polars_definition(client, session):
+    """`span_levels` sums in PostgreSQL what `period_levels` defines in polars (medians of
+    even counts, the cap, posts without a known engagement, untagged posts)."""
+    response = await client.post(
+        "/posts/import", content=ndjson(_random_posts(seed=5)), headers=NDJSON
+    )
+    assert response.status_code == 202, response.text
+    start, split, end = (datetime(2025, m, d, tzinfo=UTC) for m, d in ((1, 20), (4, 1), (7, 1)))
+    posts, links = await _frames(session, start, end)
+    want = period_levels(posts, links, start=start, split=split, end=end).collect()
+    got = await span_levels(
+        session, platform=None, account_id=None, start=start, split=split, end=end
+    )
+    keys = ["hashtag_id", "period"]
+    assert want.height > 20
+    assert want["n"].sum() > 200
+    assert_frame_equal(
+        got.sort(keys), want.sort(keys), check_exact=False, rel_tol=1e-9, abs_tol=1e-9
+    )
+    # One account's scope
+    conn = await session.connection()
+    account = int((await conn.execute(text("SELECT min(id) FROM account"))).scalar_one())
+    scoped = await span_levels(
+        session, platform=None, account_id=account, start=start, split=split, end=end
+    )
+    mine = posts.filter(pl.col("account_id") == account)
+    want = period_levels(mine, links, start=start, split=split, end=end).collect()
+    assert_frame_equal(
+        scoped.sort(keys), want.sort(keys), check_exact=False, rel_tol=1e-9, abs_tol=1e-9
+    )

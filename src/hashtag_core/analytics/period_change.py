@@ -15,7 +15,14 @@ from hashtag_core.analytics.baseline import with_baseline
 from hashtag_core.analytics.engagement import conform
 from hashtag_core.analytics.stats import direction, interval, moments, one_period, welch
 
-__all__ = ["PERIOD_CHANGE_SCHEMA", "PERIOD_POSTS_SCHEMA", "period_change"]
+__all__ = [
+    "PERIOD_CHANGE_SCHEMA",
+    "PERIOD_LEVELS_SCHEMA",
+    "PERIOD_POSTS_SCHEMA",
+    "change_of",
+    "period_change",
+    "period_levels",
+]
 
 #: One row per post of the scope: its account, time and engagement (unknown counts as 0).
 _PERIOD_POSTS_SCHEMA: dict[str, PolarsDataType] = {
@@ -25,6 +32,17 @@ _PERIOD_POSTS_SCHEMA: dict[str, PolarsDataType] = {
     "engagement": pl.Int64,
 }
 PERIOD_POSTS_SCHEMA = pl.Schema(_PERIOD_POSTS_SCHEMA)
+
+#: Per (hashtag, period): the moments of its posts' log-ratios (period 0 current, 1 previous).
+PERIOD_LEVELS_SCHEMA = pl.Schema(
+    {
+        "hashtag_id": pl.Int64,
+        "period": pl.Int8,
+        "n": pl.Int64,
+        "mean": pl.Float64,
+        "m2": pl.Float64,
+    }
+)
 
 _PERIOD_CHANGE_SCHEMA: dict[str, PolarsDataType] = {
     "hashtag_id": pl.Int64,
@@ -67,11 +85,27 @@ def period_change(
     ``direction`` is "rising" / "falling" when the 95% Welch interval of the change excludes
     0, else "flat" (which includes fewer than 2 posts in a period: no interval).
     """
+    return change_of(period_levels(posts, links, start=start, split=split, end=end))
+
+
+def period_levels(
+    posts: pl.LazyFrame, links: pl.LazyFrame, *, start: datetime, split: datetime, end: datetime
+) -> pl.LazyFrame:
+    """PERIOD_LEVELS_SCHEMA of the posts in [start, end) (the service reads the same from
+    PostgreSQL, `periods.repository.span_levels`, without loading the posts)."""
     if not start < split < end:
         raise ValueError("start < split < end is required")
     rows = _period_rows(posts, start=start, split=split, end=end)
     tagged = links.select("post_id", "hashtag_id").unique().join(rows, on="post_id", how="inner")
-    levels = tagged.group_by(["hashtag_id", "period"]).agg(moments(pl.col("log_ratio")))
+    return (
+        tagged.group_by(["hashtag_id", "period"])
+        .agg(moments(pl.col("log_ratio")))
+        .select(PERIOD_LEVELS_SCHEMA.names())
+    )
+
+
+def change_of(levels: pl.LazyFrame) -> pl.LazyFrame:
+    """PERIOD_CHANGE_SCHEMA from PERIOD_LEVELS_SCHEMA rows."""
     both = one_period(levels, 0, "c_").join(
         one_period(levels, 1, "p_"), on="hashtag_id", how="full", coalesce=True
     )

@@ -1,4 +1,5 @@
-"""The posts and hashtag links of a scope and time span, as polars frames."""
+"""Per hashtag and period, the moments of a scope's posts' log-ratios, computed in PostgreSQL
+(`span_levels`); hashtag names."""
 
 from __future__ import annotations
 
@@ -9,53 +10,63 @@ import polars as pl
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from hashtag_core.analytics.period_change import PERIOD_POSTS_SCHEMA
+from hashtag_core.analytics.baseline import LOG_RATIO_CAP
+from hashtag_core.analytics.period_change import PERIOD_LEVELS_SCHEMA
 
-__all__ = ["hashtag_names", "span_frames"]
+__all__ = ["hashtag_names", "span_levels"]
 
-_LINKS = pl.Schema({"post_id": pl.Int64, "hashtag_id": pl.Int64})
+#: `analytics.period_change.period_levels` in SQL: each post's value 1 + engagement against
+#: its account's median in its period (percentile_cont(0.5): the mean of the two middle values
+#: of an even count, as polars' median), ln capped at +/- LOG_RATIO_CAP, then n, mean and
+#: n * population variance per hashtag and period. Only the small result leaves the server.
+_LEVELS = """
+WITH scoped AS (
+    SELECT p.id, p.account_id,
+           CASE WHEN p.posted_at >= :split THEN 0 ELSE 1 END AS period,
+           1.0 + coalesce(p.engagement, 0)::float8 AS value
+    FROM post p
+    WHERE (CAST(:platform AS text) IS NULL OR p.platform = :platform)
+      AND (CAST(:account AS bigint) IS NULL OR p.account_id = :account)
+      AND p.posted_at >= :start AND p.posted_at < :end
+), baselines AS (
+    SELECT account_id, period,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS baseline
+    FROM scoped GROUP BY account_id, period
+), rated AS (
+    SELECT s.id, s.period,
+           greatest(-CAST(:cap AS float8), least(CAST(:cap AS float8), ln(s.value / b.baseline)))
+               AS log_ratio
+    FROM scoped s JOIN baselines b USING (account_id, period)
+)
+SELECT ph.hashtag_id, r.period, count(*) AS n, avg(r.log_ratio) AS mean,
+       coalesce(var_pop(r.log_ratio), 0) * count(*) AS m2
+FROM post_hashtag ph JOIN rated r ON r.id = ph.post_id
+GROUP BY ph.hashtag_id, r.period
+"""
 
 
-async def span_frames(
+async def span_levels(
     session: AsyncSession,
     *,
     platform: str | None,
     account_id: int | None,
     start: datetime,
+    split: datetime,
     end: datetime,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Posts with start <= posted_at < end in the scope (PERIOD_POSTS_SCHEMA) and their links."""
-    where = """
-        (CAST(:platform AS text) IS NULL OR p.platform = :platform)
-        AND (CAST(:account AS bigint) IS NULL OR p.account_id = :account)
-        AND p.posted_at >= :start AND p.posted_at < :end
-    """
+) -> pl.DataFrame:
+    """PERIOD_LEVELS_SCHEMA of the scope's posts with start <= posted_at < end (period 0 from
+    split on): the figures of `period_levels` over the same posts, without loading them."""
     params: dict[str, Any] = {
         "platform": platform,
         "account": account_id,
         "start": start,
+        "split": split,
         "end": end,
+        "cap": LOG_RATIO_CAP,
     }
     conn = await session.connection()
-    posts = (
-        await conn.execute(
-            text("SELECT p.id, p.account_id, p.posted_at, p.engagement FROM post p WHERE " + where),
-            params,
-        )
-    ).all()
-    links = (
-        await conn.execute(
-            text(
-                "SELECT ph.post_id, ph.hashtag_id FROM post_hashtag ph "
-                "JOIN post p ON p.id = ph.post_id WHERE " + where
-            ),
-            params,
-        )
-    ).all()
-    return (
-        pl.DataFrame([tuple(r) for r in posts], schema=PERIOD_POSTS_SCHEMA, orient="row"),
-        pl.DataFrame([tuple(r) for r in links], schema=_LINKS, orient="row"),
-    )
+    rows = (await conn.execute(text(_LEVELS), params)).all()
+    return pl.DataFrame([tuple(r) for r in rows], schema=PERIOD_LEVELS_SCHEMA, orient="row")
 
 
 async def hashtag_names(session: AsyncSession, ids: list[int]) -> dict[int, tuple[str, str]]:

@@ -1,4 +1,5 @@
-"""GET /period-change: the range's posts loaded, compared in polars, named and paged."""
+"""GET /period-change: per-hashtag moments summed in PostgreSQL, compared in polars, named
+and paged."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import polars as pl
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from hashtag_core.accounts.service import resolve_scope
-from hashtag_core.analytics.period_change import period_change
+from hashtag_core.analytics.period_change import change_of
 from hashtag_core.errors import InvalidInput
 from hashtag_core.periods import repository as repo
 from hashtag_core.periods.schemas import PeriodChangeItem, PeriodChangePage
@@ -52,21 +53,17 @@ async def change_page(
     """Per hashtag: engagement in [since, until) against the same number of days before."""
     previous_since = _check_range(since, until)
     scope = await resolve_scope(session, platform=platform, account=account)
-    posts, links = await repo.span_frames(
+    levels = await repo.span_levels(
         session,
         platform=platform.value if platform else None,
         account_id=scope.account.id if scope.account else None,
         start=_midnight(previous_since),
+        split=_midnight(since),
         end=_midnight(until),
     )
-    split = _midnight(since)
-    plan = period_change(
-        posts.lazy(),
-        links.lazy(),
-        start=_midnight(previous_since),
-        split=split,
-        end=_midnight(until),
-    ).filter(pl.max_horizontal("current_posts", "previous_posts") >= min_posts)
+    plan = change_of(levels.lazy()).filter(
+        pl.max_horizontal("current_posts", "previous_posts") >= min_posts
+    )
     frame = await asyncio.to_thread(plan.collect)
     names = await repo.hashtag_names(session, frame["hashtag_id"].to_list())
     rows = sorted(
