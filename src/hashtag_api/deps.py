@@ -44,6 +44,7 @@ __all__ = [
     "SnapshotDep",
     "SettingsDep",
     "WriterDep",
+    "bootstrap_principal",
 ]
 
 WRITE_SCHEME = "HTTPBearer"
@@ -130,7 +131,8 @@ AdminCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(_admi
 _ALL_SCOPES = frozenset(Scope)
 
 
-def _bootstrap(settings: Settings, given: str) -> Principal | None:
+def bootstrap_principal(settings: Settings, given: str) -> Principal | None:
+    """The principal of a bootstrap key, None for any other key (no database involved)."""
     raw = given.encode()
     # Compare against every key, in constant time, so timing does not reveal a near match.
     matches = [
@@ -144,7 +146,7 @@ def _bootstrap(settings: Settings, given: str) -> Principal | None:
 
 async def _authenticate(settings: Settings, session: AsyncSession, given: str) -> Principal:
     """The principal for a presented key; ApiError 401 invalid_token when it is refused."""
-    found = _bootstrap(settings, given)
+    found = bootstrap_principal(settings, given)
     if found is not None:
         return found
     try:
