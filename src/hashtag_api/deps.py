@@ -76,8 +76,9 @@ _admin_bearer = HTTPBearer(
 )
 
 
-def get_settings(request: Request) -> Settings:
-    """The settings the app was created with."""
+async def get_settings(request: Request) -> Settings:
+    """The settings the app was created with (async: a plain function would be run in the
+    thread pool, a thread hand-off on every request)."""
     settings: Settings = request.app.state.settings
     return settings
 

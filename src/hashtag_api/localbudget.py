@@ -64,8 +64,13 @@ class LocalBudget:
         self._counts: dict[tuple[str, int], _Count] = {}
         self._flusher: asyncio.Task[None] | None = None
         self._sent: asyncio.Event | None = None
+        self._pruned = 0
         #: Requests this budget let through without asking Redis (tests and metrics read it).
         self.served = 0
+
+    def __len__(self) -> int:
+        """(Caller, window) counts held."""
+        return len(self._counts)
 
     def margin(self, limit: int) -> int:
         """Requests at the end of each budget left to the exact limiter."""
@@ -109,9 +114,18 @@ class LocalBudget:
         """Redis answered `total` for this caller's window (the exact limiter's call)."""
         count = self._counts.get((identity, window))
         if count is None:
+            if window > self._pruned:
+                self._prune(window)
             self._counts[(identity, window)] = _Count(known=total)
         else:
             count.known = max(count.known, total)
+
+    def _prune(self, window: int) -> None:
+        """Forget the callers of windows before the previous one (nothing left to send)."""
+        self._pruned = window
+        for key in [k for k, c in self._counts.items() if k[1] < window - 1]:
+            if not (self._counts[key].pending or self._counts[key].sending):
+                del self._counts[key]
 
     async def _flush_soon(self, redis: Redis) -> None:
         try:
@@ -126,10 +140,6 @@ class LocalBudget:
     async def flush(self, redis: Redis) -> None:
         """Send every pending count in one round trip and note the totals Redis answers."""
         batch = [(key, c, c.pending) for key, c in self._counts.items() if c.pending]
-        current = int(time.time() // self.limiter.window_s)
-        for key in [k for k, c in self._counts.items() if k[1] < current - 1 and not c.pending]:
-            if not self._counts[key].sending:
-                del self._counts[key]
         if not batch:
             return
         pipe = redis.pipeline(transaction=False)

@@ -253,3 +253,15 @@ async def test_other_requests_take_the_usual_path(
     other = await served.get(PERFORMANCE + "&min_posts=2")
     assert other.status_code == 200
     assert _fast_count(served) == 0
+
+
+def test_the_budget_forgets_callers_of_past_windows() -> None:
+    budget = RateLimiter(per_minute=10, writes_per_minute=0).local
+    budget.seen("ip:a", 1, 3)
+    budget.seen("ip:b", 2, 1)
+    budget.seen("ip:a", 2, 4)
+    assert len(budget) == 3
+    budget.seen("ip:c", 3, 1)  # a new window: those before the previous one go
+    assert len(budget) == 3
+    budget.seen("ip:c", 5, 1)
+    assert len(budget) == 1
