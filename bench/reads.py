@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -131,8 +131,10 @@ def measure_reads(
     depth: int,
     workdir: Path,
     warmup: float = 1,
+    probe: Callable[[str, dict[str, str]], None] | None = None,
 ) -> dict[str, Any]:
-    """p50/p99 and throughput of the three reads on the API and on the bare app."""
+    """p50/p99 and throughput of the three reads on the API and on the bare app; `probe`, if
+    given, is called with the API's base URL and the targets while the API still runs."""
     workdir.mkdir(parents=True, exist_ok=True)
     hashtag = asyncio.run(_popular(database_url))
     api_port, bare_port = _free_port(), _free_port()
@@ -150,6 +152,8 @@ def measure_reads(
         targets = _targets(api_base, hashtag, depth)
         bodies = _bodies(api_base, targets)
         api = _run_all(api_base, targets, seconds, warmup)
+        if probe is not None:
+            probe(api_base, targets)
     spec = workdir / "bare_bodies.json"
     spec.write_text(json.dumps(bodies), encoding="utf-8")
     bare_cmd = [sys.executable, "-m", "bench.bare", "--port", str(bare_port), "--bodies"]

@@ -44,6 +44,7 @@ __all__ = [
     "SnapshotDep",
     "SettingsDep",
     "WriterDep",
+    "bootstrap_principal",
 ]
 
 WRITE_SCHEME = "HTTPBearer"
@@ -75,8 +76,9 @@ _admin_bearer = HTTPBearer(
 )
 
 
-def get_settings(request: Request) -> Settings:
-    """The settings the app was created with."""
+async def get_settings(request: Request) -> Settings:
+    """The settings the app was created with (async: a plain function would be run in the
+    thread pool, a thread hand-off on every request)."""
     settings: Settings = request.app.state.settings
     return settings
 
@@ -130,7 +132,8 @@ AdminCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(_admi
 _ALL_SCOPES = frozenset(Scope)
 
 
-def _bootstrap(settings: Settings, given: str) -> Principal | None:
+def bootstrap_principal(settings: Settings, given: str) -> Principal | None:
+    """The principal of a bootstrap key, None for any other key (no database involved)."""
     raw = given.encode()
     # Compare against every key, in constant time, so timing does not reveal a near match.
     matches = [
@@ -144,7 +147,7 @@ def _bootstrap(settings: Settings, given: str) -> Principal | None:
 
 async def _authenticate(settings: Settings, session: AsyncSession, given: str) -> Principal:
     """The principal for a presented key; ApiError 401 invalid_token when it is refused."""
-    found = _bootstrap(settings, given)
+    found = bootstrap_principal(settings, given)
     if found is not None:
         return found
     try:

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hashtag_api import errors, metrics, openapi, readcache, security
+from hashtag_api.fastpath import FastReads
 from hashtag_api.queue import EnqueueRelay
 from hashtag_api.ratelimit import RateLimiter
 from hashtag_api.readcache import CacheListener, ReadCache
@@ -180,6 +181,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await listener.stop()
         await app.state.relay.stop()
+        limiter: RateLimiter | None = getattr(app.state, "rate_limiter", None)
+        if limiter is not None:
+            await limiter.local.aclose(app.state.arq)  # the fast path's last counts
         await app.state.arq.aclose()
         await engine.dispose()
 
@@ -226,5 +230,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         writes_per_minute=settings.rate_limit_writes_per_minute,
     )
     security.install(app, settings)  # CORS (if configured) and security headers
-    metrics.install(app)  # outermost: measures every answer, the early 413 included
+    metrics.install(app)  # measures every answer, the early 413 included
+    # Outermost: cached reads answered before the framework (it observes and logs its own).
+    app.add_middleware(FastReads, state=app.state)
     return app

@@ -36,7 +36,7 @@ from hashtag_api.deps import SessionDep
 from hashtag_api.readcache import ReadCache
 from hashtag_core.hashtags import repository as hashtag_repo
 
-__all__ = ["ApiMetrics", "ObserveRequests", "install", "router"]
+__all__ = ["ApiMetrics", "ObserveRequests", "install", "log_access", "router"]
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("hashtag_api.access")
@@ -184,10 +184,11 @@ class ObserveRequests:
             status = seen["status"] if isinstance(seen["status"], int) else 500
             route = _route(scope)
             self.metrics.observe(scope["method"], route, status, seconds)
-            _log_access(scope, route, status, seconds, seen["request_id"])
+            log_access(scope, route, status, seconds, seen["request_id"])
 
 
-def _log_access(scope: Scope, route: str, status: int, seconds: float, request_id: object) -> None:
+def log_access(scope: Scope, route: str, status: int, seconds: float, request_id: object) -> None:
+    """The access-log line of one request (also written by hashtag_api.fastpath)."""
     path: str = scope.get("path", "")
     level = logging.DEBUG if path in _QUIET_PATHS and status < 500 else logging.INFO
     duration_ms = round(seconds * 1000, 1)

@@ -23,8 +23,10 @@ them again until anything they were computed from changes:
   most `read_cache_ttl_s` (some answers depend on the clock: posts scheduled for later are
   left out until their time).
 
-Authentication and rate limits run before the lookup (`ReadCacheDep` is the last dependency
-of each cached route), so a cached answer is given only to a caller allowed the request.
+Authentication and rate limits run before the lookup (`ReadCacheDep` comes after the key
+check in each cached route), so a cached answer is given only to a caller allowed the request.
+Most hits never reach the routes: the fast path (hashtag_api.fastpath) serves them before
+routing, with the same key check and rate limit, from this same store.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ class Entry:
     headers: tuple[tuple[bytes, bytes], ...]
     body: bytes
     stored_at: float
+    #: The route template that computed it (metrics label); "" when not known.
+    route: str = ""
 
 
 @dataclass
@@ -131,8 +135,28 @@ class ReadCache:
         self.stats.misses += 1
         return None
 
+    def peek(self, key: Key) -> Entry | None:
+        """The stored answer if it may be served, counting nothing (the fast path counts the
+        hit with `served` once it answers from it)."""
+        if not (self.live and self.enabled):
+            return None
+        found = self._entries.get(key)
+        if found is None or time.monotonic() - found.stored_at > self.ttl_s:
+            return None
+        return found
+
+    def served(self, key: Key) -> None:
+        """Count a hit on `key` (just returned by `peek`) and mark it recently used."""
+        self.stats.hits += 1
+        self._entries.move_to_end(key)
+
     def put(
-        self, key: Key, generation: int, headers: list[tuple[bytes, bytes]], body: bytes
+        self,
+        key: Key,
+        generation: int,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        route: str = "",
     ) -> bool:
         """Keep an answer computed since `generation`; False when something changed meanwhile
         (or the listener is down, or the body alone exceeds the budget)."""
@@ -140,7 +164,7 @@ class ReadCache:
             return False
         if key in self._entries:
             self._drop(key)
-        self._entries[key] = Entry(tuple(headers), body, time.monotonic())
+        self._entries[key] = Entry(tuple(headers), body, time.monotonic(), route)
         self.size += len(body)
         while self.size > self.max_bytes:
             self._drop(next(iter(self._entries)))
@@ -213,7 +237,9 @@ class ReadCacheCapture:
                     chunks.append(message.get("body", b""))
                     if not message.get("more_body", False):
                         key, generation = pending
-                        self.cache.put(key, generation, headers, b"".join(chunks))
+                        path = getattr(scope.get("route"), "path", "")
+                        route = path if isinstance(path, str) else ""
+                        self.cache.put(key, generation, headers, b"".join(chunks), route)
             await send(message)
 
         await self.app(scope, receive, capturing_send)

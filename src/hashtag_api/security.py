@@ -24,7 +24,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hashtag_core.config import Settings
 
-__all__ = ["CSP_API", "CSP_DASHBOARD", "CSP_DOCS", "SecurityHeaders", "content_security_policy"]
+__all__ = [
+    "CSP_API",
+    "CSP_DASHBOARD",
+    "CSP_DOCS",
+    "SecurityHeaders",
+    "base_headers",
+    "content_security_policy",
+]
 
 CSP_API = "default-src 'none'; frame-ancestors 'none'"
 CSP_DOCS = (
@@ -48,25 +55,27 @@ def content_security_policy(path: str) -> str:
     return CSP_API
 
 
+def base_headers(hsts_seconds: int) -> list[tuple[bytes, bytes]]:
+    """The headers every answer gets whatever its path (the policy comes after them)."""
+    base = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+    ]
+    if hsts_seconds > 0:
+        base.append(
+            (b"strict-transport-security", f"max-age={hsts_seconds}; includeSubDomains".encode())
+        )
+    return base
+
+
 class SecurityHeaders:
     """ASGI middleware: the headers above, without replacing any a handler set itself."""
 
     def __init__(self, app: ASGIApp, hsts_seconds: int = 0) -> None:
         self.app = app
-        base = [
-            (b"x-content-type-options", b"nosniff"),
-            (b"x-frame-options", b"DENY"),
-            (b"referrer-policy", b"no-referrer"),
-            (b"cross-origin-opener-policy", b"same-origin"),
-        ]
-        if hsts_seconds > 0:
-            base.append(
-                (
-                    b"strict-transport-security",
-                    f"max-age={hsts_seconds}; includeSubDomains".encode(),
-                )
-            )
-        self.base = base
+        self.base = base_headers(hsts_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -76,6 +76,10 @@ _PATTERNS = (
     # The password in scheme://user:password@host.
     (re.compile(r"(://[^/\s:@]*:)[^@\s/]+@"), rf"\1{REDACTED}@"),
 )
+#: A text none of these occur in (case-folded) cannot match a pattern above: each pattern needs
+#: "bearer", a keyword containing one of the next four, or "://". Checked first, so that most
+#: lines (every access-log line) skip the regular expressions.
+_PATTERN_NEEDLES = ("bearer", "token", "secret", "key", "password", "://")
 
 
 @contextmanager
@@ -155,8 +159,10 @@ class RedactSecrets(logging.Filter):
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
-        for pattern, replacement in _PATTERNS:
-            text = pattern.sub(replacement, text)
+        folded = text.casefold()
+        if any(needle in folded for needle in _PATTERN_NEEDLES):
+            for pattern, replacement in _PATTERNS:
+                text = pattern.sub(replacement, text)
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
