@@ -66,7 +66,11 @@ MODULES: dict[str, tuple[str, ...]] = {
     "collect/http.py": ("tests/collect/test_http.py", "tests/collect/test_pacer_edges.py"),
     "posts/repository.py": _IMPORT_TESTS,
     "posts/service.py": (*_IMPORT_TESTS, "tests/core/test_incremental.py"),
-    "posts/schemas.py": ("tests/api/test_endpoints.py", *_IMPORT_TESTS),
+    "posts/schemas.py": (
+        "tests/api/test_post_examples.py",
+        "tests/api/test_endpoints.py",
+        *_IMPORT_TESTS,
+    ),
     "ingest/parsers.py": _INGEST_TESTS,
     "ingest/validate.py": _INGEST_TESTS,
     "ingest/mappings.py": _INGEST_TESTS,
