@@ -55,6 +55,8 @@ _IMPORT_TESTS = (
     "tests/core/test_followers_at_post.py",
 )
 _INGEST_TESTS = (
+    "tests/core/test_post_record.py",
+    "tests/core/test_parsers.py",
     "tests/core/test_mappings.py",
     "tests/core/test_import_service.py",
     "tests/reliability/test_hostile_imports.py",
