@@ -67,7 +67,11 @@ MODULES: dict[str, tuple[str, ...]] = {
     "collect/ratelimit.py": ("tests/collect/test_http.py",),
     "collect/http.py": ("tests/collect/test_http.py", "tests/collect/test_pacer_edges.py"),
     "posts/repository.py": _IMPORT_TESTS,
-    "posts/service.py": (*_IMPORT_TESTS, "tests/core/test_incremental.py"),
+    "posts/service.py": (
+        "tests/core/test_import_preparer.py",
+        *_IMPORT_TESTS,
+        "tests/core/test_incremental.py",
+    ),
     "posts/schemas.py": (
         "tests/api/test_post_examples.py",
         "tests/api/test_endpoints.py",
