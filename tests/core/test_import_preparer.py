@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -92,3 +93,32 @@ async def test_batches_after_the_first_are_prepared_in_one_worker_process(
         preparer.close()
     assert [(b.read, b.errors) for b in batches] == [(2, []), (2, []), (2, []), (1, []), (0, [])]
     assert len(pools) == 1
+
+
+async def test_a_failed_batch_is_the_error_raised_not_the_read_ahead_behind_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Storing batch 1 fails while batch 2 is being read, and that read fails too: the import
+    # raises the store's error (the one that matters), and waits for the read ahead to end.
+    store_failed = threading.Event()
+
+    def rows() -> Iterator[RawRow]:
+        yield from _rows(2)
+        store_failed.wait(60)
+        raise ValueError("the read ahead failed as well")
+
+    async def refuse(*args: Any, **kwargs: Any) -> Any:
+        store_failed.set()
+        raise RuntimeError("the database refused the batch")
+
+    monkeypatch.setattr(service.repository, "upsert_staged", refuse)
+    with pytest.raises(RuntimeError, match="refused the batch"):
+        await service._store_all(
+            None,  # type: ignore[arg-type]  # never reached: the store is replaced
+            rows(),
+            batch_rows=2,
+            max_errors=10,
+            source="import",
+            progress=None,
+        )
+    assert store_failed.is_set()
