@@ -85,6 +85,10 @@ def test_the_history_example_ends_with_the_posts_current_metrics():
     assert {name: latest[name] for name in _METRICS} == {
         name: POST_EXAMPLE[name] for name in _METRICS
     }
+    # Stored once by an import and then collected: a collection keeps the follower count the
+    # post was stored with (posts/repository.py), so every snapshot records the post's.
+    assert [s["source"] for s in snapshots] == ["import", "collect"]
+    assert {s["followers"] for s in snapshots} == {POST_EXAMPLE["followers"]}
     for earlier, later in zip(snapshots, snapshots[1:], strict=False):
         for name in _METRICS:
             assert earlier[name] <= later[name], (name, earlier, later)
