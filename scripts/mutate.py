@@ -43,6 +43,7 @@ OUT = ROOT / ".mutation"
 
 _RECOMPUTE_TESTS = (
     "tests/core/test_staging_names.py",
+    "tests/core/test_delta.py",
     "tests/core/test_postcache.py",
     "tests/core/test_recompute_paths.py",
     "tests/core/test_incremental.py",
