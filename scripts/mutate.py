@@ -8,7 +8,8 @@ module at a time and runs the tests that cover that module; a mutant the tests s
 
 `--sample N` (with `--seed`, 20261207 unless told) runs a fixed pseudo-random sample of N
 mutants of each module named and records the others as "not sampled": the report says
-"sampled N of M" for such a module, and the same seed picks the same mutants again.
+"sampled N of M" for such a module, and the same seed picks the same mutants again. A larger
+N on a session sampled before grows its sample (the mutants already in it stay).
 
 Two kinds of mutant are equivalent by rule and never run (`equivalent_spots`): `frozen=True`
 -> `frozen=False` in a `@dataclass(...)`, and a signature's keyword-only `*` -> `/`. The
@@ -256,36 +257,46 @@ def exclude_equivalent(session: Path, module: str) -> None:
             )
 
 
+def _position(item: Any) -> tuple[Any, ...]:
+    """A mutant's place in its module (line, operator, occurrence), not its random job id."""
+    (mutation,) = item.mutations
+    return (mutation.start_pos, mutation.operator_name, mutation.occurrence)
+
+
 def sample(session: Path, size: int, seed: int) -> None:
     """Leave all but `size` of the session's pending mutants out, recorded as skipped with
     the output `NOT_SAMPLED`. The pick depends on the seed and on the mutants (their line,
     operator and occurrence), not on their random job ids: the same seed and source give the
-    same sample. Mutants already run, or already left out, stay as they are."""
+    same sample. Mutants already run stay as they are. A `size` larger than the session's
+    sample grows it: mutants left out are drawn back in (with the same seed) until `size`
+    have run or are pending; the ones already in the sample stay in it."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
     with use_db(str(session), WorkDB.Mode.open) as db:
-        pending = sorted(
-            db.pending_work_items,
-            key=lambda item: (
-                item.mutations[0].start_pos,
-                item.mutations[0].operator_name,
-                item.mutations[0].occurrence,
-            ),
-        )
+        pending = sorted(db.pending_work_items, key=_position)
+        completed = list(db.completed_work_items)
         already_run = sum(
-            1
-            for _, result in db.completed_work_items
-            if result.worker_outcome is not WorkerOutcome.SKIPPED
+            1 for _, result in completed if result.worker_outcome is not WorkerOutcome.SKIPPED
+        )
+        left_out = sorted(
+            (item for item, result in completed if result.output == NOT_SAMPLED), key=_position
         )
         keep = max(size - already_run, 0)
-        if keep >= len(pending):
+        if keep > len(pending) and left_out:
+            extra = min(keep - len(pending), len(left_out))
+            back = [item.job_id for item in random.Random(seed).sample(left_out, extra)]
+        elif keep < len(pending):
+            chosen = {item.job_id for item in random.Random(seed).sample(pending, keep)}
+            db.set_multiple_results(
+                [item.job_id for item in pending if item.job_id not in chosen],
+                WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=NOT_SAMPLED),
+            )
             return
-        chosen = {item.job_id for item in random.Random(seed).sample(pending, keep)}
-        left_out = [item.job_id for item in pending if item.job_id not in chosen]
-        db.set_multiple_results(
-            left_out, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=NOT_SAMPLED)
-        )
+        else:
+            return
+    with sqlite3.connect(session) as raw:
+        raw.executemany("DELETE FROM work_results WHERE job_id = ?", [(j,) for j in back])
 
 
 def mutate(
