@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+import pytest
+from pydantic import BaseModel, ValidationError
 
 from hashtag_core.posts.schemas import (
     POST_EXAMPLE,
@@ -92,3 +93,12 @@ def test_the_history_example_ends_with_the_posts_current_metrics():
     for earlier, later in zip(snapshots, snapshots[1:], strict=False):
         for name in _METRICS:
             assert earlier[name] <= later[name], (name, earlier, later)
+
+
+def test_an_update_names_its_post_by_an_id_of_1_to_200_characters():
+    # The same bounds as an imported post's id (ingest.schemas.Identifier).
+    for post_id in ("1", "x" * 200):
+        assert PostUpdate.model_validate({"platform": "x", "post_id": post_id}).post_id == post_id
+    for post_id in ("", "x" * 201):
+        with pytest.raises(ValidationError):
+            PostUpdate.model_validate({"platform": "x", "post_id": post_id})

@@ -75,3 +75,17 @@ def test_an_account_time_zone_is_kept_when_known_and_refused_when_not():
     record = PostRecord.model_validate(_record(account_timezone="Europe/Copenhagen"))
     assert record.account_timezone == "Europe/Copenhagen"
     _refused("account_timezone", account_timezone="Mars/Olympus")
+
+
+@pytest.mark.parametrize("field", ["likes", "comments", "shares", "saves", "followers"])
+def test_a_count_may_be_0_to_2_to_the_53(field: str):
+    assert getattr(PostRecord.model_validate(_record(**{field: 2**53})), field) == 2**53
+    assert getattr(PostRecord.model_validate(_record(**{field: 0})), field) == 0
+    _refused(field, **{field: 2**53 + 1})
+    _refused(field, **{field: -1})
+    _refused(field, **{field: True})
+
+
+def test_a_nul_character_is_refused_anywhere_in_the_text():
+    assert PostRecord.model_validate(_record(text="a\u0001b")).text == "a\u0001b"
+    _refused("text", text="a\x00b")
