@@ -35,6 +35,28 @@ class TestJsonArray:
         # decoded the element again after each.
         assert stream.reads <= 10
 
+    def test_no_read_asks_for_more_than_was_read_before(self) -> None:
+        # The buffer may double, not more: a read asks for 64 KiB or for as much as is
+        # buffered and not yet decoded, never for the decoded part too.
+        class SizedReader(io.BytesIO):
+            def __init__(self, data: bytes) -> None:
+                super().__init__(data)
+                self.sizes: list[int] = []
+
+            def read(self, size: int | None = -1, /) -> bytes:
+                self.sizes.append(-1 if size is None else size)
+                return super().read(size)
+
+        small = [_record(f"s{i}", text="w" * 500) for i in range(110)]  # ~60 KiB
+        big = _record("big", text="y" * 300_000)
+        stream = SizedReader(json.dumps([*small, big]).encode())
+        rows = list(iter_rows(stream, ImportFormat.JSON))
+        assert [r.data for r in rows] == [*small, big]
+        read_before = 0
+        for size in stream.sizes:
+            assert 0 < size <= max(2**16, read_before), (size, read_before, stream.sizes)
+            read_before += size
+
     def test_an_element_longer_than_a_record_stops_the_body(self) -> None:
         huge = _record("huge", text="z" * (MAX_RECORD_CHARS + 10))
         body = json.dumps([_record("a"), huge, _record("b")]).encode()
