@@ -122,3 +122,55 @@ async def test_a_failed_batch_is_the_error_raised_not_the_read_ahead_behind_it(
             progress=None,
         )
     assert store_failed.is_set()
+
+
+class _LostRace(Exception):
+    """What asyncpg raises for a deadlock (SQLSTATE 40P01)."""
+
+    sqlstate = "40P01"
+
+
+class _Session:
+    def __init__(self) -> None:
+        self.rollbacks = 0
+        self.commits = 0
+
+    async def rollback(self) -> None:
+        self.rollbacks += 1
+
+    async def commit(self) -> None:
+        self.commits += 1
+
+
+@pytest.mark.parametrize(
+    ("error", "rereadable", "attempts"),
+    [
+        (_LostRace, True, 5),  # docs/deployment.md: "re-run (up to 5 times)"
+        (_LostRace, False, 1),  # the input was read once and cannot be read again
+        (RuntimeError, True, 1),  # not a lost race: running it again would fail again
+    ],
+)
+async def test_an_import_losing_lock_races_is_run_up_to_5_times(
+    monkeypatch: pytest.MonkeyPatch, error: type[Exception], rereadable: bool, attempts: int
+) -> None:
+    runs = 0
+
+    async def store_all(session: Any, rows: Iterator[RawRow], **kwargs: Any) -> Any:
+        nonlocal runs
+        runs += 1
+        assert list(rows) == []
+        raise error("rolled back")
+
+    monkeypatch.setattr(service, "_store_all", store_all)
+    monkeypatch.setattr(service, "_RETRY_PAUSE_S", 0.0)
+    session = _Session()
+    rows: Any = (lambda: iter([])) if rereadable else iter([])
+    with pytest.raises(error):
+        await service.import_rows(
+            session,  # type: ignore[arg-type]
+            rows,
+            queue=None,  # type: ignore[arg-type]  # never reached
+            batch_rows=2,
+            max_errors=10,
+        )
+    assert (runs, session.rollbacks, session.commits) == (attempts, attempts, 0)
