@@ -89,3 +89,14 @@ def test_a_count_may_be_0_to_2_to_the_53(field: str):
 def test_a_nul_character_is_refused_anywhere_in_the_text():
     assert PostRecord.model_validate(_record(text="a\u0001b")).text == "a\u0001b"
     _refused("text", text="a\x00b")
+
+
+@pytest.mark.parametrize("name", ["Mars/Olympus", "../etc/passwd", "/UTC", ""])
+def test_an_unknown_time_zone_gets_the_same_clear_message(name: str):
+    # ZoneInfo raises ZoneInfoNotFoundError for an unknown name and ValueError for one that
+    # is not a key at all (a path): both read as an unknown IANA time zone.
+    with pytest.raises(ValidationError) as caught:
+        PostRecord.model_validate(_record(account_timezone=name))
+    (error,) = caught.value.errors()
+    assert error["loc"] == ("account_timezone",)
+    assert "unknown IANA time zone" in error["msg"], error["msg"]
