@@ -8,7 +8,12 @@ module at a time and runs the tests that cover that module; a mutant the tests s
 
 `--sample N` (with `--seed`, 20261207 unless told) runs a fixed pseudo-random sample of N
 mutants of each module named and records the others as "not sampled": the report says
-"sampled N of M" for such a module, and the same seed picks the same mutants again.
+"sampled N of M" for such a module, and the same seed picks the same mutants again. A larger
+N on a session sampled before grows its sample (the mutants already in it stay).
+
+Two kinds of mutant are equivalent by rule and never run (`equivalent_spots`): `frozen=True`
+-> `frozen=False` in a `@dataclass(...)`, and a signature's keyword-only `*` -> `/`. The
+report counts them apart, in "excluded as equivalent by rule".
 
 The tests need the servers the suite uses (HASHTAG_TEST_DATABASE_URL / _REDIS_URL, or the
 embedded ones). Each mutant is one niced pytest process over the module's own tests, one at a
@@ -23,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import shlex
 import shutil
 import sqlite3
@@ -30,12 +36,15 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "hashtag_core"
 OUT = ROOT / ".mutation"
 
 _RECOMPUTE_TESTS = (
+    "tests/core/test_staging_names.py",
+    "tests/core/test_delta.py",
     "tests/core/test_postcache.py",
     "tests/core/test_recompute_paths.py",
     "tests/core/test_incremental.py",
@@ -49,6 +58,8 @@ _IMPORT_TESTS = (
     "tests/core/test_followers_at_post.py",
 )
 _INGEST_TESTS = (
+    "tests/core/test_post_record.py",
+    "tests/core/test_parsers.py",
     "tests/core/test_mappings.py",
     "tests/core/test_import_service.py",
     "tests/reliability/test_hostile_imports.py",
@@ -59,8 +70,16 @@ MODULES: dict[str, tuple[str, ...]] = {
     "collect/ratelimit.py": ("tests/collect/test_http.py",),
     "collect/http.py": ("tests/collect/test_http.py", "tests/collect/test_pacer_edges.py"),
     "posts/repository.py": _IMPORT_TESTS,
-    "posts/service.py": (*_IMPORT_TESTS, "tests/core/test_incremental.py"),
-    "posts/schemas.py": ("tests/api/test_endpoints.py", *_IMPORT_TESTS),
+    "posts/service.py": (
+        "tests/core/test_import_preparer.py",
+        *_IMPORT_TESTS,
+        "tests/core/test_incremental.py",
+    ),
+    "posts/schemas.py": (
+        "tests/api/test_post_examples.py",
+        "tests/api/test_endpoints.py",
+        *_IMPORT_TESTS,
+    ),
     "ingest/parsers.py": _INGEST_TESTS,
     "ingest/validate.py": _INGEST_TESTS,
     "ingest/mappings.py": _INGEST_TESTS,
@@ -95,6 +114,9 @@ EXCLUDED_OPERATORS = (
 TIMEOUT_S = {"collect": 120.0, "posts": 300.0, "ingest": 600.0, "aggregates": 1_800.0}
 #: The output recorded for a mutant left out of a sample (`--sample`).
 NOT_SAMPLED = "not sampled"
+#: The output recorded for a mutant excluded as equivalent by rule (`equivalent_spots`); the
+#: rule's name follows it.
+EQUIVALENT = "equivalent by rule: "
 DEFAULT_SEED = 20261207
 
 
@@ -107,6 +129,8 @@ class Tally:
     not_sampled: int = 0
     #: Mutants not run yet (a session stopped half-way).
     pending: int = 0
+    #: Mutants excluded as equivalent by rule (`exclude_equivalent`), never run.
+    excluded: int = 0
 
     @property
     def total(self) -> int:
@@ -114,8 +138,8 @@ class Tally:
 
     @property
     def mutants(self) -> int:
-        """Every mutant of the module, run or not."""
-        return self.total + self.not_sampled + self.pending
+        """Every mutant of the module, run or not (operators filtered out not counted)."""
+        return self.total + self.not_sampled + self.pending + self.excluded
 
     @property
     def rate(self) -> float:
@@ -154,36 +178,125 @@ def _run(*args: str) -> None:
     subprocess.run(args, cwd=ROOT, check=True)
 
 
+def equivalent_spots(source: str) -> dict[tuple[int, int], tuple[str, str]]:
+    """The spots of `source` whose mutants are equivalent by rule: (line, column) -> (the
+    operator that mutates the spot, the rule's name).
+
+    * `frozen-dataclass`: the `True` of `frozen=True` in a `@dataclass(...)` decorator, which
+      `ReplaceTrueWithFalse` turns into `frozen=False`. Nothing in the code assigns to such an
+      object after it is built (mypy strict rejects an assignment to a frozen dataclass's
+      field), so making it mutable changes nothing the tests could observe.
+    * `keyword-only-marker`: a signature's bare `*` (keyword-only marker), which cosmic-ray
+      takes for a multiplication and `ReplaceBinaryOperator_Mul_Div` turns into `/`
+      (positional-only marker). The parameters after it become callable by position too, the
+      ones before it positional-only: only a caller naming one of those by keyword would
+      notice, and mypy strict flags such a call against the real signature.
+    """
+    import parso  # cosmic-ray's own parser: the same positions as its mutations
+
+    spots: dict[tuple[int, int], tuple[str, str]] = {}
+
+    def walk(node: Any) -> None:
+        for child in getattr(node, "children", ()):
+            parent = child.parent
+            if (
+                child.type == "operator"
+                and child.value == "*"
+                and parent.type in ("parameters", "lambdef")
+            ):
+                spots[child.start_pos] = (
+                    "core/ReplaceBinaryOperator_Mul_Div",
+                    "keyword-only-marker",
+                )
+            elif (
+                child.type == "keyword"
+                and child.value == "True"
+                and parent.type == "argument"
+                and parent.children[0].type == "name"
+                and parent.children[0].value == "frozen"
+                and _in_dataclass_decorator(parent)
+            ):
+                spots[child.start_pos] = ("core/ReplaceTrueWithFalse", "frozen-dataclass")
+            walk(child)
+
+    walk(parso.parse(source))
+    return spots
+
+
+def _in_dataclass_decorator(node: Any) -> bool:
+    """Whether `node` is in a `@dataclass(...)` (`@dataclasses.dataclass(...)`) decorator."""
+    while node is not None and node.type != "decorator":
+        node = node.parent
+    return node is not None and bool(re.match(r"\s*@\s*([\w.]+\.)?dataclass\(", node.get_code()))
+
+
+def exclude_equivalent(session: Path, module: str) -> None:
+    """Record the session's mutants that are equivalent by rule (`equivalent_spots`) as
+    skipped with the output `EQUIVALENT` + the rule, whether pending or already run: they are
+    never run and the report counts them apart ("excluded"), not as survivors."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    spots = equivalent_spots((SRC / module).read_text(encoding="utf-8"))
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        done = {item.job_id: result for item, result in db.completed_work_items}
+        by_rule: dict[str, list[str]] = {}
+        for item in db.work_items:
+            (mutation,) = item.mutations
+            spot = spots.get(tuple(mutation.start_pos))
+            if spot is None or spot[0] != mutation.operator_name:
+                continue
+            result = done.get(item.job_id)
+            if result is not None and (result.output or "").startswith(EQUIVALENT):
+                continue
+            by_rule.setdefault(spot[1], []).append(item.job_id)
+        for rule, job_ids in by_rule.items():
+            db.set_multiple_results(
+                job_ids,
+                WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=EQUIVALENT + rule),
+            )
+
+
+def _position(item: Any) -> tuple[Any, ...]:
+    """A mutant's place in its module (line, operator, occurrence), not its random job id."""
+    (mutation,) = item.mutations
+    return (mutation.start_pos, mutation.operator_name, mutation.occurrence)
+
+
 def sample(session: Path, size: int, seed: int) -> None:
     """Leave all but `size` of the session's pending mutants out, recorded as skipped with
     the output `NOT_SAMPLED`. The pick depends on the seed and on the mutants (their line,
     operator and occurrence), not on their random job ids: the same seed and source give the
-    same sample. Mutants already run, or already left out, stay as they are."""
+    same sample. Mutants already run stay as they are. A `size` larger than the session's
+    sample grows it: mutants left out are drawn back in (with the same seed) until `size`
+    have run or are pending; the ones already in the sample stay in it."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
     with use_db(str(session), WorkDB.Mode.open) as db:
-        pending = sorted(
-            db.pending_work_items,
-            key=lambda item: (
-                item.mutations[0].start_pos,
-                item.mutations[0].operator_name,
-                item.mutations[0].occurrence,
-            ),
-        )
+        pending = sorted(db.pending_work_items, key=_position)
+        completed = list(db.completed_work_items)
         already_run = sum(
-            1
-            for _, result in db.completed_work_items
-            if result.worker_outcome is not WorkerOutcome.SKIPPED
+            1 for _, result in completed if result.worker_outcome is not WorkerOutcome.SKIPPED
+        )
+        left_out = sorted(
+            (item for item, result in completed if result.output == NOT_SAMPLED), key=_position
         )
         keep = max(size - already_run, 0)
-        if keep >= len(pending):
+        if keep > len(pending) and left_out:
+            extra = min(keep - len(pending), len(left_out))
+            back = [item.job_id for item in random.Random(seed).sample(left_out, extra)]
+        elif keep < len(pending):
+            chosen = {item.job_id for item in random.Random(seed).sample(pending, keep)}
+            db.set_multiple_results(
+                [item.job_id for item in pending if item.job_id not in chosen],
+                WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=NOT_SAMPLED),
+            )
             return
-        chosen = {item.job_id for item in random.Random(seed).sample(pending, keep)}
-        left_out = [item.job_id for item in pending if item.job_id not in chosen]
-        db.set_multiple_results(
-            left_out, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=NOT_SAMPLED)
-        )
+        else:
+            return
+    with sqlite3.connect(session) as raw:
+        raw.executemany("DELETE FROM work_results WHERE job_id = ?", [(j,) for j in back])
 
 
 def mutate(
@@ -207,6 +320,7 @@ def mutate(
         _run("cosmic-ray", "init", str(config), str(session))
         _run("cr-filter-operators", str(session), str(config))
         _run("cr-filter-pragma", str(session))
+    exclude_equivalent(session, module)
     if sample_size is not None:
         sample(session, sample_size, seed)
     _run("cosmic-ray", "exec", str(config), str(session))
@@ -217,12 +331,14 @@ def tally(module: str, session: Path) -> Tally:
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 
-    killed, survived, not_sampled = 0, [], 0
+    killed, survived, not_sampled, excluded = 0, [], 0, 0
     with use_db(str(session), WorkDB.Mode.open) as db:
         for item, result in db.completed_work_items:
             if result.worker_outcome is WorkerOutcome.SKIPPED:
-                # a filtered operator, a `# pragma: no mutate` line, or out of the sample
+                # a filtered operator, a `# pragma: no mutate` line, out of the sample, or
+                # equivalent by rule
                 not_sampled += result.output == NOT_SAMPLED
+                excluded += (result.output or "").startswith(EQUIVALENT)
                 continue
             if result.test_outcome is TestOutcome.SURVIVED:
                 (mutation,) = item.mutations
@@ -232,13 +348,13 @@ def tally(module: str, session: Path) -> Tally:
                 killed += 1
         pending = len(db.pending_work_items)
     survived.sort(key=lambda s: int(s.split()[1][:-1]))
-    return Tally(module, killed, survived, not_sampled, pending)
+    return Tally(module, killed, survived, not_sampled, pending, excluded)
 
 
 def report(tallies: list[Tally]) -> str:
     lines = [
-        "| module | mutants | run | killed | kill rate |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| module | mutants | excluded as equivalent by rule | run | killed | kill rate |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for t in tallies:
         notes = [
@@ -246,12 +362,15 @@ def report(tallies: list[Tally]) -> str:
             *([f"{t.pending} pending"] if t.pending else []),
         ]
         run = f"{t.total} ({', '.join(notes)})" if notes else f"{t.total}"
-        lines.append(f"| {t.module} | {t.mutants} | {run} | {t.killed} | {t.rate:.1%} |")
+        lines.append(
+            f"| {t.module} | {t.mutants} | {t.excluded} | {run} | {t.killed} | {t.rate:.1%} |"
+        )
     if tallies:
         killed = sum(t.killed for t in tallies)
         total = sum(t.total for t in tallies)
         lines.append(
-            f"| all | {sum(t.mutants for t in tallies)} | {total} | {killed} | "
+            f"| all | {sum(t.mutants for t in tallies)} | {sum(t.excluded for t in tallies)} "
+            f"| {total} | {killed} | "
             f"{killed / total if total else 1.0:.1%} |"
         )
     for t in tallies:

@@ -34,6 +34,21 @@ def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(keys, nulls_last=True)
 
 
+@pytest.mark.parametrize("optional", [(), ("sentiment",), ("language",), ("sentiment", "language")])
+def test_the_sentiment_and_language_tables_are_sliced_only_when_their_columns_are_there(
+    inputs, optional: tuple[str, ...]
+) -> None:
+    # The sentiment and language columns of the posts frame are optional (`compute_frames`
+    # checks them the same way): no scores, no sentiment table; the language table needs the
+    # languages and the scores.
+    posts, links, followers = inputs
+    posts = posts.drop([c for c in ("sentiment", "language") if c not in optional])
+    tables = {t for piece in slices(posts, links, followers, now=END) for t in piece.plans}
+    assert ("hashtag_sentiment" in tables) == ("sentiment" in optional)
+    assert ("hashtag_language" in tables) == ("sentiment" in optional and "language" in optional)
+    assert tables >= {"hashtag_performance", "hashtag_lift", "hashtag_pair"}
+
+
 def test_slices_concatenated_equal_the_whole_tables(inputs) -> None:
     posts, links, followers = inputs
     whole = compute_frames(posts, links, now=END, followers=followers, baselines=True)

@@ -160,8 +160,8 @@ class PostUpdate(BaseModel):
                 {
                     "platform": "instagram",
                     "post_id": "17890000000000001",
-                    "likes": 130,
-                    "saves": 12,
+                    "likes": 1302,
+                    "saves": 224,
                 },
                 {
                     "platform": "x",
