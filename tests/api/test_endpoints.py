@@ -366,6 +366,19 @@ class TestUpdatePost:
         assert response.status_code == 422
         assert response.json()["details"][0]["field"] == "body.likes"
 
+    async def test_a_delay_without_a_refetch_is_refused_not_ignored(self, client, loaded):
+        for body in (
+            {"platform": "x", "post_id": "b1", "likes": 3, "after": 3600},
+            {"platform": "x", "post_id": "b1", "refetch": False, "after": 0},
+        ):
+            response = await client.post("/update-post", json=body, headers=AUTH)
+            assert response.status_code == 422, response.text
+            detail = response.json()["details"][0]
+            assert detail["field"] == "body.after"
+            assert "refetch: true" in detail["message"]
+        post = (await client.get("/posts/x/b1", headers=AUTH)).json()
+        assert post["likes"] != 3  # nothing half-applied
+
     async def test_refetch_is_queued_with_delay(self, client, loaded, arq_redis):
         response = await client.post(
             "/update-post",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from hashtag_core.ingest.schemas import Count, StorableText
 from hashtag_core.platforms import Platform
@@ -190,8 +190,19 @@ class PostUpdate(BaseModel):
         strict=True,  # `false` is not 0 seconds
         ge=0,
         le=30 * 86400,
-        description="With refetch: wait this many seconds first (let engagement settle).",
+        description=(
+            "With refetch: wait this many seconds first (let engagement settle). Only with "
+            "refetch: true."
+        ),
     )
+
+    @field_validator("after")
+    @classmethod
+    def _only_with_refetch(cls, value: int | None, info: ValidationInfo) -> int | None:
+        """A delay without a re-fetch would be silently ignored: refuse it instead."""
+        if value is not None and not info.data.get("refetch", False):
+            raise ValueError("after is the delay of a re-fetch: send it with refetch: true")
+        return value
 
 
 class UpdatePostResult(BaseModel):
