@@ -311,6 +311,13 @@ UNAVAILABLE_TYPES: tuple[type[Exception], ...] = (
 )
 
 
+#: asyncpg's message for a query sent on a connection that is still taking in an error the
+#: server sent (state 2, PROTOCOL_ERROR_CONSUME): PostgreSQL shutting down sends its FATAL
+#: to every connection, and a query sent in that moment fails with this, not with the
+#: shutdown error (seen in `test_faults_import.py`: a 500 where the outage is a 503).
+_CONSUMING_AN_ERROR = "another operation (2) is in progress"
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """True for errors that mean Postgres or Redis cannot be reached right now."""
     if isinstance(
@@ -330,6 +337,8 @@ def is_unavailable(exc: BaseException) -> bool:
         return True
     cause = exc.__cause__ or exc.__context__
     name = type(exc).__name__
+    if name == "InternalClientError" and _CONSUMING_AN_ERROR in str(exc):
+        return True
     return name in {
         "CannotConnectNowError",
         "ConnectionDoesNotExistError",
