@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from hashtag_core.analytics.period_change import PERIOD_POSTS_SCHEMA, period_change
+from hashtag_core.analytics.period_change import PERIOD_POSTS_SCHEMA
+from tests.oracles.period_change import period_change
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 SPLIT = datetime(2025, 1, 11, tzinfo=UTC)

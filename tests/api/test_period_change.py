@@ -12,10 +12,11 @@ import pytest
 from polars.testing import assert_frame_equal
 from sqlalchemy import text
 
-from hashtag_core.analytics.period_change import PERIOD_POSTS_SCHEMA, period_levels
+from hashtag_core.analytics.period_change import PERIOD_POSTS_SCHEMA
 from hashtag_core.periods.repository import span_levels
 from tests.api.data import POSTS
 from tests.helpers import NDJSON, ndjson
+from tests.oracles.period_change import period_levels
 
 T975_DF1 = 12.706204736174698
 

@@ -125,7 +125,6 @@ _EM_STEPS = 200  # SQUAREM cycles (three EM steps each)
 _EM_TOLERANCE = 1e-8
 _CG_STEPS = 300
 _CG_TOLERANCE = 1e-16  # on squared norms: residual 1e-8 of the right-hand side
-_BISECTION_STEPS = 44  # the bracket's width / 2^44: far below any shown digit
 _MIN_SE = 1e-6
 _Z975 = 1.959963984540054
 
@@ -327,36 +326,28 @@ def _overlapping(
     hashtag's variance inflation."""
     span = float(FOLLOWER_GROWTH_DAYS)
     same_day = 1.0 - 1.0 / (3.0 * span)
-    daily = partials.group_by(*group, "day").agg(total=pl.col("deviation").sum())
-    factors = partials.group_by(group).agg(inflation=pl.col("inflation").first())
-    hac = (
-        daily.group_by(group)
-        .agg(squares=(pl.col("total") ** 2).sum())
-        .join(per_account.select(*group, "m2"), on=group)
-        .join(factors, on=group)
-        .select(
-            *group,
-            "inflation",
-            m2=(1.0 - same_day) * pl.col("m2") + same_day * pl.col("squares") * pl.col("inflation"),
-        )
+    daily = partials.group_by(*group, "day").agg(
+        total=pl.col("deviation").sum(),
+        squares=(pl.col("deviation") ** 2).sum(),
+        inflation=pl.col("inflation").first(),
     )
+    kernel = (1.0 - same_day) * pl.col("squares") + same_day * pl.col("total") ** 2
     for lag in range(1, FOLLOWER_GROWTH_DAYS + 1):
         weight = 1.0 - lag / span if lag < FOLLOWER_GROWTH_DAYS else 1.0 / (6.0 * span)
-        later = daily.select(*group, pl.col("day") - lag, later=pl.col("total"))
-        cross = (
-            daily.join(later, on=[*group, "day"])
-            .group_by(group)
-            .agg(cross=(pl.col("total") * pl.col("later")).sum())
+        # D_{t+lag}: the hashtag's days are distinct, so day t + lag is at most `lag` of its
+        # days after t.
+        later = pl.sum_horizontal(
+            pl.when(_ahead(pl.col("day"), step, group) - pl.col("day") == lag)
+            .then(_ahead(pl.col("total"), step, group))
+            .otherwise(0.0)
+            for step in range(1, lag + 1)
         )
-        hac = (
-            hac.join(cross, on=group, how="left")
-            .with_columns(
-                m2=pl.col("m2")
-                + 2.0 * weight * pl.col("cross").fill_null(0.0) * pl.col("inflation")
-            )
-            .drop("cross")
-        )
-    hac = hac.drop("inflation")
+        kernel = kernel + 2.0 * weight * pl.col("total") * later
+    hac = (
+        daily.with_columns(term=kernel)
+        .group_by(group)
+        .agg(m2=pl.col("term").sum() * pl.col("inflation").first())
+    )
     # Independent pieces of evidence (G): the hashtag's days fall into runs, a new run where
     # L days or more pass without it; a run of d days counts as ceil(d / L) pieces.
     gap = pl.col("day").diff().over(group, order_by="day")
@@ -381,6 +372,11 @@ def _overlapping(
         )
         .drop("pieces")
     )
+
+
+def _ahead(column: pl.Expr, step: int, group: list[str]) -> pl.Expr:
+    """`column` of the hashtag's `step`-th next day (NULL past its last)."""
+    return column.shift(-step).over(group, order_by="day")
 
 
 def _few_pieces(pieces: pl.Expr, posts: pl.Expr) -> pl.Expr:
@@ -649,54 +645,31 @@ def _densities(b: Floats, s: Floats, sds: Floats) -> Floats:
     return np.exp(-0.5 * b[:, None] ** 2 / var) / np.sqrt(2 * np.pi * var)
 
 
-def posterior(
-    b: Floats, s: Floats, weights: Floats, sds: Floats, *, credible: bool = True
-) -> tuple[Floats, Floats, Floats, Floats]:
-    """Posterior mean, 95% credible bounds and lfsr of each effect (all log scale).
-
-    Without ``credible`` the bounds are NaN: the reported interval is not the credible one
-    (`interval`), and the bounds' bisection is most of the posterior's cost."""
+def components(b: Floats, s: Floats, weights: Floats, sds: Floats) -> tuple[Floats, ...]:
+    """Per effect and mixture component (shape (H, K)): the posterior component weights,
+    means and standard deviations (sd 0: the point mass at 0)."""
     s = np.maximum(s, _MIN_SE)
     joint = _densities(b, s, sds) * weights[None, :]
     total = joint.sum(axis=1, keepdims=True)
     total[total <= 0] = 1e-300
-    w = joint / total  # posterior component weights
     var_k = sds[None, :] ** 2
     shrink = var_k / (var_k + s[:, None] ** 2)
-    means = shrink * b[:, None]  # component posterior means (0 for the point mass)
-    sd_k = np.sqrt(shrink * s[:, None] ** 2)
-    mean = (w * means).sum(axis=1)
+    return joint / total, shrink * b[:, None], np.sqrt(shrink * s[:, None] ** 2)
+
+
+def posterior(b: Floats, s: Floats, weights: Floats, sds: Floats) -> tuple[Floats, Floats]:
+    """Posterior mean and lfsr of each effect (log scale). The reported interval is not the
+    posterior's credible one but `interval`."""
+    w, means, sd_k = components(b, s, weights, sds)
+    mean: Floats = (w * means).sum(axis=1)
     safe = np.where(sd_k > 0, sd_k, 1.0)
     above = np.where(sd_k > 0, ndtr(means / safe), 0.0)
     below = np.where(sd_k > 0, ndtr(-means / safe), 0.0)
-    point = np.where(sd_k > 0, 0.0, w)  # mass at exactly 0
-    zero = point.sum(axis=1)
+    zero = np.where(sd_k > 0, 0.0, w).sum(axis=1)  # mass at exactly 0
     positive = (w * above).sum(axis=1)
     negative = (w * below).sum(axis=1)
-    lfsr = np.clip(np.minimum(positive + zero, negative + zero), 0.0, 1.0)
-    if not credible:
-        nothing = np.full(len(b), np.nan)
-        return mean, nothing, nothing.copy(), lfsr
-    low = _quantile(0.025, w, means, sd_k)
-    high = _quantile(0.975, w, means, sd_k)
-    return mean, low, high, lfsr
-
-
-def _quantile(p: float, w: Floats, means: Floats, sd_k: Floats) -> Floats:
-    """The p quantile of each row's normal mixture (point masses where sd_k = 0)."""
-    spread = np.where(sd_k > 0, sd_k, 0.0)
-    low = np.minimum((means - 8 * spread).min(axis=1), 0.0) - 1e-9
-    high = np.maximum((means + 8 * spread).max(axis=1), 0.0) + 1e-9
-    safe = np.where(sd_k > 0, sd_k, 1.0)
-    for _ in range(_BISECTION_STEPS):
-        middle = (low + high) / 2
-        x = middle[:, None]
-        cdf_k = np.where(sd_k > 0, ndtr((x - means) / safe), (x >= means).astype(np.float64))
-        below = (w * cdf_k).sum(axis=1) >= p
-        high = np.where(below, middle, high)
-        low = np.where(below, low, middle)
-    result: Floats = np.where(np.abs(high) < 1e-12, 0.0, high)  # bisection noise at 0
-    return result
+    lfsr: Floats = np.clip(np.minimum(positive + zero, negative + zero), 0.0, 1.0)
+    return mean, lfsr
 
 
 def interval(b: Floats, se: Floats, mean: Floats) -> tuple[Floats, Floats]:
@@ -742,11 +715,9 @@ def apply_priors(rows: pl.DataFrame, priors: pl.DataFrame, *, exact_q: bool) -> 
         if judged.any():
             b = part["estimate"].to_numpy()[judged]
             se = np.maximum(part["estimate_se"].to_numpy()[judged], _MIN_SE)
-            found = posterior(b, se, weights, sds, credible=False)
-            for target, values in zip((mean, low, high, lfsr), found, strict=True):
-                target[judged] = values
+            mean[judged], lfsr[judged] = posterior(b, se, weights, sds)
             # The interval is the adjusted estimate's, holding the headline (`interval`).
-            low[judged], high[judged] = interval(b, se, found[0])
+            low[judged], high[judged] = interval(b, se, mean[judged])
         if exact_q:
             qvalue = _svalues(lfsr, judged)
         else:

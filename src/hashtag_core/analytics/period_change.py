@@ -3,25 +3,22 @@
 As momentum (docs/metrics.md, "Momentum"), but over any range: each post's engagement
 log-ratio is taken against its account's median in its own period, the periods' mean
 log-ratios per hashtag are compared, and the difference gets a Welch interval. Defined in
-docs/metrics.md, "Period change".
+docs/metrics.md, "Period change". PostgreSQL computes the per-period moments
+(`periods.repository.span_levels`); `change_of` compares them. The same moments computed in
+polars from the posts are the tests' oracle (tests/oracles/period_change.py).
 """
-
-from datetime import datetime
 
 import polars as pl
 from polars._typing import PolarsDataType
 
-from hashtag_core.analytics.baseline import with_baseline
 from hashtag_core.analytics.engagement import conform
-from hashtag_core.analytics.stats import direction, interval, moments, one_period, welch
+from hashtag_core.analytics.stats import direction, interval, one_period, welch
 
 __all__ = [
     "PERIOD_CHANGE_SCHEMA",
     "PERIOD_LEVELS_SCHEMA",
     "PERIOD_POSTS_SCHEMA",
     "change_of",
-    "period_change",
-    "period_levels",
 ]
 
 #: One row per post of the scope: its account, time and engagement (unknown counts as 0).
@@ -56,52 +53,6 @@ _PERIOD_CHANGE_SCHEMA: dict[str, PolarsDataType] = {
     "direction": pl.String,
 }
 PERIOD_CHANGE_SCHEMA = pl.Schema(_PERIOD_CHANGE_SCHEMA)
-
-
-def _period_rows(
-    posts: pl.LazyFrame, *, start: datetime, split: datetime, end: datetime
-) -> pl.LazyFrame:
-    """Posts in [start, end) with ``period`` (0 current: from split, 1 previous) and log_ratio."""
-    posted_at = pl.col("posted_at")
-    return (
-        posts.filter(posted_at >= start, posted_at < end)
-        .select(
-            "post_id",
-            "account_id",
-            period=pl.when(posted_at >= split)
-            .then(pl.lit(0, pl.Int8))
-            .otherwise(pl.lit(1, pl.Int8)),
-            value=1.0 + pl.col("engagement").fill_null(0).cast(pl.Float64),
-        )
-        .pipe(with_baseline, keys=["account_id", "period"])
-    )
-
-
-def period_change(
-    posts: pl.LazyFrame, links: pl.LazyFrame, *, start: datetime, split: datetime, end: datetime
-) -> pl.LazyFrame:
-    """PERIOD_CHANGE_SCHEMA: per hashtag, current [split, end) against previous [start, split).
-
-    ``direction`` is "rising" / "falling" when the 95% Welch interval of the change excludes
-    0, else "flat" (which includes fewer than 2 posts in a period: no interval).
-    """
-    return change_of(period_levels(posts, links, start=start, split=split, end=end))
-
-
-def period_levels(
-    posts: pl.LazyFrame, links: pl.LazyFrame, *, start: datetime, split: datetime, end: datetime
-) -> pl.LazyFrame:
-    """PERIOD_LEVELS_SCHEMA of the posts in [start, end) (the service reads the same from
-    PostgreSQL, `periods.repository.span_levels`, without loading the posts)."""
-    if not start < split < end:
-        raise ValueError("start < split < end is required")
-    rows = _period_rows(posts, start=start, split=split, end=end)
-    tagged = links.select("post_id", "hashtag_id").unique().join(rows, on="post_id", how="inner")
-    return (
-        tagged.group_by(["hashtag_id", "period"])
-        .agg(moments(pl.col("log_ratio")))
-        .select(PERIOD_LEVELS_SCHEMA.names())
-    )
 
 
 def change_of(levels: pl.LazyFrame) -> pl.LazyFrame:

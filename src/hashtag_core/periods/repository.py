@@ -15,10 +15,11 @@ from hashtag_core.analytics.period_change import PERIOD_LEVELS_SCHEMA
 
 __all__ = ["hashtag_names", "span_levels"]
 
-#: `analytics.period_change.period_levels` in SQL: each post's value 1 + engagement against
-#: its account's median in its period (percentile_cont(0.5): the mean of the two middle values
-#: of an even count, as polars' median), ln capped at +/- LOG_RATIO_CAP, then n, mean and
-#: n * population variance per hashtag and period. Only the small result leaves the server.
+#: The period-change moments in SQL (tests/oracles/period_change.py in polars): each post's
+#: value 1 + engagement against its account's median in its period (percentile_cont(0.5):
+#: the mean of the two middle values of an even count, as polars' median), ln capped at
+#: +/- LOG_RATIO_CAP, then n, mean and n * population variance per hashtag and period. Only
+#: the small result leaves the server.
 _LEVELS = """
 WITH scoped AS (
     SELECT p.id, p.account_id,
@@ -55,7 +56,7 @@ async def span_levels(
     end: datetime,
 ) -> pl.DataFrame:
     """PERIOD_LEVELS_SCHEMA of the scope's posts with start <= posted_at < end (period 0 from
-    split on): the figures of `period_levels` over the same posts, without loading them."""
+    split on), as tests/oracles/period_change.py defines them, without loading the posts."""
     params: dict[str, Any] = {
         "platform": platform,
         "account": account_id,
