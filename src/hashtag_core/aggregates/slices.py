@@ -1,5 +1,6 @@
 """The full recompute in slices: each aggregate table one window at a time (the lift one window
 and goal at a time), so the worker holds one slice of the results, never every table at once.
+The slots of a window come in its engagement lift's slice: both rest on one regression.
 
 Slicing changes no figure: every group a table aggregates over lies within one window, and
 within one goal for the lift, including the (scope, window, goal) groups that share an
@@ -20,6 +21,7 @@ import polars as pl
 from hashtag_core.aggregates.incremental import baselines_of, priors_of
 from hashtag_core.analytics.baseline import relative_performance
 from hashtag_core.analytics.cooccurrence import cooccurrence
+from hashtag_core.analytics.effects import joint_fit
 from hashtag_core.analytics.followers import content_reach, follower_lift
 from hashtag_core.analytics.frames import POSTS_SCHEMA, WINDOWS
 from hashtag_core.analytics.insight_frames import GOALS
@@ -27,7 +29,7 @@ from hashtag_core.analytics.languages import hashtag_languages
 from hashtag_core.analytics.lift import hashtag_lift
 from hashtag_core.analytics.performance import hashtag_performance
 from hashtag_core.analytics.sentiment import hashtag_sentiment
-from hashtag_core.analytics.slots import best_slots, hashtag_momentum, slot_lift
+from hashtag_core.analytics.slots import SLOT_GOAL, best_slots, hashtag_momentum, slot_lift
 from hashtag_core.analytics.trends import daily_series, trend_cells
 
 __all__ = ["Slice", "collect_slice", "slices"]
@@ -37,15 +39,17 @@ __all__ = ["Slice", "collect_slice", "slices"]
 FROZEN = ("account_baseline", "lift_prior")
 
 
+#: Computes a frame from a slice's collected frames.
+Derive = Callable[[dict[str, pl.DataFrame]], pl.DataFrame]
+
+
 @dataclass(frozen=True)
 class Slice:
     """Plans for one slice: table -> plan, plus frames derived from the collected ones."""
 
     label: str
     plans: dict[str, pl.LazyFrame]
-    derived: dict[str, Callable[[dict[str, pl.DataFrame]], pl.DataFrame]] = field(
-        default_factory=dict
-    )
+    derived: dict[str, Derive] = field(default_factory=dict)
 
 
 def collect_slice(piece: Slice) -> dict[str, pl.DataFrame]:
@@ -83,21 +87,24 @@ def slices(
     for window in WINDOWS:
         for goal in GOALS:
             relative = relative_performance(lposts, now=now, goals=(goal,), windows=(window,))
-            yield Slice(
-                f"lift {window} {goal}",
-                {
-                    "hashtag_lift": hashtag_lift(relative, llinks),
-                    "account_baseline": baselines_of(relative),
-                },
-                {"lift_prior": _priors},
-            )
+            plans = {"account_baseline": baselines_of(relative)}
+            derived: dict[str, Derive] = {"lift_prior": _priors}
+            if goal == SLOT_GOAL:
+                # The slots rest on the same regression as this goal's lift (the engagement
+                # log-ratios on hashtags, slot and month): fitted once for both.
+                fit = joint_fit(relative, llinks, cells=True)
+                plans["hashtag_lift"] = hashtag_lift(relative, llinks, fit=fit.tags)
+                plans["hashtag_slot"] = slot_lift(
+                    lposts, llinks, now=now, windows=(window,), fitted_cells=fit.cells
+                )
+                derived["hashtag_best_slot"] = _best_slots
+            else:
+                plans["hashtag_lift"] = hashtag_lift(relative, llinks)
+            yield Slice(f"lift {window} {goal}", plans, derived)
     # Follower growth in one slice for every window: each window's slice would redo the
     # snapshot lookups of every post, and its rows are few (posts with a known growth).
     plan = follower_lift(lposts, llinks, lfollowers, now=now)
     yield Slice("lift followers", {"hashtag_lift": plan}, {"lift_prior": _priors})
-    for window in WINDOWS:
-        plan = slot_lift(lposts, llinks, now=now, windows=(window,))
-        yield Slice(f"slots {window}", {"hashtag_slot": plan}, {"hashtag_best_slot": _best_slots})
     yield Slice("momentum", {"hashtag_momentum": hashtag_momentum(lposts, llinks, now=now)})
     for window in WINDOWS:
         plan = content_reach(lposts, llinks, now=now, windows=(window,))

@@ -33,22 +33,30 @@ _KEYS = ["window", "goal", "hashtag_id"]
 _ROW = ["platform", "account_id", "window", "goal", "hashtag_id"]
 
 
-def hashtag_lift(relative: pl.LazyFrame, links: pl.LazyFrame) -> pl.LazyFrame:
-    """LIFT_SCHEMA rows for every (scope, window, goal, hashtag) with at least one post."""
-    return hashtag_lift_and_priors(relative, links)[0].lazy()
+def hashtag_lift(
+    relative: pl.LazyFrame, links: pl.LazyFrame, *, fit: pl.DataFrame | None = None
+) -> pl.LazyFrame:
+    """LIFT_SCHEMA rows for every (scope, window, goal, hashtag) with at least one post.
+
+    ``fit``: the tags of `effects.joint_fit` on the same ``relative`` and ``links``, when the
+    caller has fitted them already (the full pass fits the engagement regression once per
+    window for the lift and the slots); fitted here otherwise."""
+    return hashtag_lift_and_priors(relative, links, fit=fit)[0].lazy()
 
 
 def hashtag_lift_and_priors(
-    relative: pl.LazyFrame, links: pl.LazyFrame
+    relative: pl.LazyFrame, links: pl.LazyFrame, *, fit: pl.DataFrame | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(LIFT_SCHEMA rows, the fitted priors: `effects.PRIOR_SCHEMA`)."""
+    """(LIFT_SCHEMA rows, the fitted priors: `effects.PRIOR_SCHEMA`); ``fit`` as for
+    `hashtag_lift`."""
     check_schema(relative, RELATIVE_SCHEMA, "relative")
     check_schema(links, LINKS_SCHEMA, "links")
     tagged = tagged_posts(relative, links, ["account_id", "window", "goal", "log_ratio"])
     accounts = tagged.group_by(["account_id", *_KEYS]).agg(moments(pl.col("log_ratio")))
     levels = by_scope(accounts, account_platforms_of(relative), _KEYS, roll_up_moments(), merged())
     raw = levels.pipe(raw_figures).with_columns(pl.col("window", "goal").cast(pl.String)).collect()
-    fit = joint_fit(relative, links).tags
+    if fit is None:
+        fit = joint_fit(relative, links).tags
     rows = raw.join(fit, on=_ROW, how="left")
     rows, priors = effect_rows(rows)
     return conform(rows.lazy(), LIFT_SCHEMA).collect(), priors

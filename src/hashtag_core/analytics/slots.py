@@ -36,7 +36,10 @@ from hashtag_core.analytics.stats import (
     welch,
 )
 
-__all__ = ["best_slots", "hashtag_momentum", "slot_lift"]
+__all__ = ["SLOT_GOAL", "best_slots", "hashtag_momentum", "slot_lift"]
+
+#: The goal whose log-ratios the slots compare (and whose regression they share).
+SLOT_GOAL = "engagement"
 
 _SCOPE = ["platform", "account_id"]
 _CELL = ["weekday", "hour"]
@@ -48,14 +51,17 @@ def slot_lift(
     *,
     now: datetime,
     windows: Sequence[str] = ("all",),
+    fitted_cells: pl.DataFrame | None = None,
 ) -> pl.LazyFrame:
     """SLOT_SCHEMA: engagement lift per (scope, window, hashtag or ALL_HASHTAGS, weekday, hour).
 
     Posts whose local weekday or hour is NULL cannot be placed in a cell and are left out
-    of the cells (they still count in their account's baseline).
+    of the cells (they still count in their account's baseline). ``fitted_cells``: the cells of
+    `effects.joint_fit` on the engagement log-ratios of these windows, when the caller has
+    fitted them already (with the lift's tags: one fit for both); fitted here otherwise.
     """
     check_inputs(posts, links)
-    relative = relative_performance(posts, now=now, goals=["engagement"], windows=windows)
+    relative = relative_performance(posts, now=now, goals=[SLOT_GOAL], windows=windows)
     cells = posts.select(
         "post_id", weekday=pl.col("local_weekday"), hour=pl.col("local_hour")
     ).drop_nulls()
@@ -76,9 +82,10 @@ def slot_lift(
         .with_columns(pl.col("window").cast(pl.String))
         .collect()
     )
-    cells_fit = joint_fit(relative, links, cells=True).cells
-    assert cells_fit is not None
-    estimates = _cell_estimates(cells_fit)
+    if fitted_cells is None:
+        fitted_cells = joint_fit(relative, links, cells=True).cells
+        assert fitted_cells is not None
+    estimates = _cell_estimates(fitted_cells)
     return (
         raw.join(estimates, on=[*_SCOPE, "window", "hashtag_id", *_CELL], how="left")
         .lazy()
