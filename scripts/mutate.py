@@ -13,7 +13,10 @@ N on a session sampled before grows its sample (the mutants already in it stay).
 
 Two kinds of mutant are equivalent by rule and never run (`equivalent_spots`): `frozen=True`
 -> `frozen=False` in a `@dataclass(...)`, and a signature's keyword-only `*` -> `/`. The
-report counts them apart, in "excluded as equivalent by rule".
+report counts them apart, in "excluded as equivalent by rule". Survivors shown equivalent one
+by one are listed, with the reason, in docs/reliability.md's table "Equivalent mutants"
+(`equivalents`): the report counts them apart too, and gives beside the kill rate (killed /
+run) the mutation score (killed / (run - listed equivalents)).
 
 The tests need the servers the suite uses (HASHTAG_TEST_DATABASE_URL / _REDIS_URL, or the
 embedded ones). Each mutant is one niced pytest process over the module's own tests, one at a
@@ -34,7 +37,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +124,34 @@ DEFAULT_SEED = 20261207
 
 
 @dataclass(frozen=True)
+class Equivalent:
+    """A surviving mutant shown to be equivalent (no observable behaviour changes), listed
+    with its reason in docs/reliability.md's table (`equivalents`)."""
+
+    module: str
+    #: Where the mutant was seen; only a hint when `code` is on one line of the module.
+    line: int
+    operator: str
+    #: The code the mutation changes (the mutant's column lies within it): the entry
+    #: follows it when other edits move its line, and matches nothing once it changes.
+    code: str
+    why: str
+    #: What the mutated line holds instead, when the operator makes several mutants of one
+    #: spot and not all of them are equivalent (NumberReplacer: n + 1 and n - 1); "" = any.
+    becomes: str = ""
+
+    def spot(self, source: list[str]) -> tuple[int, int, int] | None:
+        """(line, first column, column after) of `code` in the module's lines: the one line
+        holding it, else the hinted line if it holds it; None when neither (stale)."""
+        found = [i + 1 for i, text in enumerate(source) if self.code in text]
+        line = found[0] if len(found) == 1 else self.line if self.line in found else None
+        if line is None:
+            return None
+        start = source[line - 1].index(self.code)
+        return line, start, start + len(self.code)
+
+
+@dataclass(frozen=True)
 class Tally:
     module: str
     killed: int
@@ -131,10 +162,15 @@ class Tally:
     pending: int = 0
     #: Mutants excluded as equivalent by rule (`exclude_equivalent`), never run.
     excluded: int = 0
+    #: Survivors listed as equivalent in docs/reliability.md (`equivalents`), with the reason.
+    equivalent: list[str] = field(default_factory=list)
+    #: Table entries of this module that match no survivor: stale (their code is gone), not
+    #: run in this session, or killed (then the entry is wrong: a test tells it apart).
+    unmatched: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
-        return self.killed + len(self.survived)
+        return self.killed + len(self.survived) + len(self.equivalent)
 
     @property
     def mutants(self) -> int:
@@ -143,7 +179,87 @@ class Tally:
 
     @property
     def rate(self) -> float:
+        """Killed among the mutants run."""
         return self.killed / self.total if self.total else 1.0
+
+    @property
+    def score(self) -> float:
+        """Killed among the mutants run that are not listed as equivalent: the mutation score
+        (Jia & Harman 2011, "An analysis and survey of the development of mutation testing":
+        killed / (mutants - equivalent))."""
+        real = self.total - len(self.equivalent)
+        return self.killed / real if real else 1.0
+
+
+#: Where the equivalent survivors are listed, with why each changes nothing observable.
+EQUIVALENTS_DOC = ROOT / "docs" / "reliability.md"
+_EQUIVALENTS_HEADING = "#### Equivalent mutants"
+
+
+def equivalents(text: str) -> list[Equivalent]:
+    """The table under `_EQUIVALENTS_HEADING` in docs/reliability.md: one row per surviving
+    mutant shown equivalent, `| module | line | operator | `code` | why |`, where the code
+    cell may say what the mutant makes of it, `` `code` → `mutated` ``. A row that cannot be
+    read stops the run (a typo must not silently drop an entry)."""
+    start = text.find(_EQUIVALENTS_HEADING)
+    if start < 0:
+        return []
+    rows: list[Equivalent] = []
+    for number, line in enumerate(text[start:].splitlines()[1:], start=1):
+        if line.startswith("#"):
+            break
+        if not line.startswith("|") or line.startswith(("| module", "| ---")):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        ok = len(cells) == 5 and cells[0] in MODULES and cells[1].isdigit() and bool(cells[4])
+        code = re.fullmatch(r"`([^`]+)`(?:\s*→\s*`([^`]+)`)?", cells[3]) if ok else None
+        if code is None:
+            raise ValueError(
+                f"{EQUIVALENTS_DOC.name} line {text.count(chr(10), 0, start) + 1 + number}, "
+                "equivalent mutants: expected "
+                f"| module | line | operator | `code` | why |, got {line!r}"
+            )
+        rows.append(Equivalent(cells[0], int(cells[1]), cells[2], code[1], cells[4], code[2] or ""))
+    return rows
+
+
+#: An entry's place: (line, first column, column after, operator, mutated text or "").
+_Spot = tuple[int, int, int, str, str]
+
+
+def classify(
+    module: str, listed: list[Equivalent], source: list[str]
+) -> tuple[dict[_Spot, Equivalent], list[str]]:
+    """The module's entries of the table by where they are (`_Spot`), and the stale ones
+    (their code is no longer in the module)."""
+    spots: dict[_Spot, Equivalent] = {}
+    stale: list[str] = []
+    for entry in listed:
+        if entry.module != module:
+            continue
+        spot = entry.spot(source)
+        if spot is None:
+            stale.append(f"line {entry.line}: {entry.operator} (`{entry.code}` is gone)")
+        else:
+            spots[(*spot, entry.operator, entry.becomes)] = entry
+    return spots, stale
+
+
+def matching(
+    spots: dict[_Spot, Equivalent], line: int, col: int, operator: str, diff: str
+) -> _Spot | None:
+    """The entry whose code holds a mutant at (line, col) of this operator, and whose
+    mutated text (if it names one) is on a line the mutant's diff adds."""
+    added = [t[1:] for t in diff.splitlines() if t.startswith("+") and not t.startswith("+++")]
+    for key in spots:
+        if (
+            key[0] == line
+            and key[1] <= col < key[2]
+            and key[3] == operator
+            and (not key[4] or any(key[4] in text for text in added))
+        ):
+            return key
+    return None
 
 
 def _config(module: str, tests: tuple[str, ...]) -> Path:
@@ -327,11 +443,20 @@ def mutate(
     return tally(module, session)
 
 
-def tally(module: str, session: Path) -> Tally:
+def tally(module: str, session: Path, listed: list[Equivalent] | None = None) -> Tally:
+    """The module's session counted; survivors matching an entry of ``listed`` (the
+    equivalent mutants' table, read from docs/reliability.md when not given) are counted as
+    equivalent, apart from the rest."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 
-    killed, survived, not_sampled, excluded = 0, [], 0, 0
+    if listed is None:
+        listed = equivalents(EQUIVALENTS_DOC.read_text(encoding="utf-8"))
+    source = (SRC / module).read_text(encoding="utf-8").splitlines()
+    spots, unmatched = classify(module, listed, source)
+    seen: set[_Spot] = set()
+    killed, survived, equivalent = 0, [], []
+    not_sampled, excluded = 0, 0
     with use_db(str(session), WorkDB.Mode.open) as db:
         for item, result in db.completed_work_items:
             if result.worker_outcome is WorkerOutcome.SKIPPED:
@@ -340,21 +465,49 @@ def tally(module: str, session: Path) -> Tally:
                 not_sampled += result.output == NOT_SAMPLED
                 excluded += (result.output or "").startswith(EQUIVALENT)
                 continue
+            (mutation,) = item.mutations
+            line, col = mutation.start_pos
+            key = matching(spots, line, col, mutation.operator_name, result.diff or "")
+            where = f"line {line}: {mutation.operator_name}"
+            entry = None if key is None else spots[key]
+            if key is not None:
+                seen.add(key)
             if result.test_outcome is TestOutcome.SURVIVED:
-                (mutation,) = item.mutations
-                line = mutation.start_pos[0]
-                survived.append(f"line {line}: {mutation.operator_name} (job {item.job_id})")
+                if entry is None:
+                    survived.append(f"{where} (job {item.job_id})")
+                else:
+                    changed = f" → `{entry.becomes}`" if entry.becomes else ""
+                    equivalent.append(f"{where} `{entry.code}`{changed}: {entry.why}")
             else:  # killed, timed out, or a mutant that does not even import
                 killed += 1
+                if entry is not None:
+                    unmatched.append(f"{where}: listed as equivalent, but a test kills it")
         pending = len(db.pending_work_items)
-    survived.sort(key=lambda s: int(s.split()[1][:-1]))
-    return Tally(module, killed, survived, not_sampled, pending, excluded)
+    unmatched += [
+        f"line {k[0]}: {k[3]} (listed, not run in this session)" for k in spots if k not in seen
+    ]
+
+    def by_line(entries: list[str]) -> list[str]:
+        return sorted(entries, key=lambda s: int(s.split()[1].rstrip(":")))
+
+    return Tally(
+        module,
+        killed,
+        by_line(survived),
+        not_sampled,
+        pending,
+        excluded,
+        by_line(equivalent),
+        by_line(unmatched),
+    )
 
 
 def report(tallies: list[Tally]) -> str:
     lines = [
-        "| module | mutants | excluded as equivalent by rule | run | killed | kill rate |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| module | mutants | excluded as equivalent by rule | run | killed "
+        "| survived, listed as equivalent | survived, not listed | kill rate "
+        "| mutation score (listed equivalents out) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for t in tallies:
         notes = [
@@ -363,20 +516,40 @@ def report(tallies: list[Tally]) -> str:
         ]
         run = f"{t.total} ({', '.join(notes)})" if notes else f"{t.total}"
         lines.append(
-            f"| {t.module} | {t.mutants} | {t.excluded} | {run} | {t.killed} | {t.rate:.1%} |"
+            f"| {t.module} | {t.mutants} | {t.excluded} | {run} | {t.killed} "
+            f"| {len(t.equivalent)} | {len(t.survived)} | {t.rate:.1%} | {t.score:.1%} |"
         )
     if tallies:
         killed = sum(t.killed for t in tallies)
         total = sum(t.total for t in tallies)
+        listed = sum(len(t.equivalent) for t in tallies)
+        others = sum(len(t.survived) for t in tallies)
         lines.append(
             f"| all | {sum(t.mutants for t in tallies)} | {sum(t.excluded for t in tallies)} "
-            f"| {total} | {killed} | "
-            f"{killed / total if total else 1.0:.1%} |"
+            f"| {total} | {killed} | {listed} | {others} "
+            f"| {killed / total if total else 1.0:.1%} "
+            f"| {killed / (total - listed) if total - listed else 1.0:.1%} |"
         )
     for t in tallies:
         if t.survived:
-            lines += ["", f"Survivors in {t.module} (`cosmic-ray apply` shows one):", ""]
+            lines += [
+                "",
+                f"Survivors in {t.module}, not listed as equivalent (`cosmic-ray apply` shows "
+                "one; kill it with a test, or list it in docs/reliability.md's table of "
+                "equivalent mutants with the reason):",
+                "",
+            ]
             lines += [f"- {s}" for s in t.survived]
+        if t.equivalent:
+            lines += ["", f"Survivors in {t.module} listed as equivalent:", ""]
+            lines += [f"- {s}" for s in t.equivalent]
+        if t.unmatched:
+            lines += [
+                "",
+                f"Entries of the equivalent mutants' table for {t.module} that match no survivor:",
+                "",
+            ]
+            lines += [f"- {s}" for s in t.unmatched]
     return "\n".join(lines) + "\n"
 
 

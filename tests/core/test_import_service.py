@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 
 from arq.connections import ArqRedis
 from sqlalchemy import text
@@ -13,7 +14,7 @@ from hashtag_api.queue import ArqJobQueue
 from hashtag_core.config import Settings
 from hashtag_core.db import create_engine
 from hashtag_core.ingest.parsers import ImportFormat, iter_rows
-from hashtag_core.posts.service import import_rows
+from hashtag_core.posts.service import enqueue_recompute, import_rows
 
 NDJSON = b"""{"platform":"x","post_id":"1","account":"LEGOLANDWindsor","text":"Fun at #LEGOLAND #legoland today","posted_at":"2025-06-07T10:15:00+01:00","likes":10,"comments":2,"shares":3,"impressions":900,"followers":1000,"account_timezone":"Europe/London"}
 {"platform":"x","post_id":"2","account":"LEGOLANDWindsor","text":"#Legoland #Family","posted_at":"2025-06-08T10:15:00+01:00","likes":-1}
@@ -270,3 +271,18 @@ async def test_the_service_connections_run_without_jit(database_url: str):
             assert (await conn.execute(text("SHOW jit"))).scalar_one() == "off"
     finally:
         await engine.dispose()
+
+
+async def test_a_recompute_left_to_the_catch_up_is_logged_and_a_queued_one_is_not(
+    arq_redis: ArqRedis, caplog
+) -> None:
+    # The operator's one sign that figures wait for the worker's catch-up (Redis was down
+    # when the import committed) is this warning; a recompute that was queued says nothing.
+    with caplog.at_level(logging.WARNING, logger="hashtag_core.posts.service"):
+        job_id, queued = await enqueue_recompute(ArqJobQueue(None), 7)
+        assert not queued
+        assert f"recompute {job_id} left to the worker's catch-up" in caplog.text
+        caplog.clear()
+        job_id, queued = await enqueue_recompute(ArqJobQueue(arq_redis), 8)
+        assert queued
+        assert "catch-up" not in caplog.text
