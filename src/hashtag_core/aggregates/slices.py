@@ -18,15 +18,15 @@ from datetime import datetime
 
 import polars as pl
 
-from hashtag_core.aggregates.incremental import baselines_of, priors_of
+from hashtag_core.aggregates.incremental import baselines_of
 from hashtag_core.analytics.baseline import relative_performance
 from hashtag_core.analytics.cooccurrence import cooccurrence
-from hashtag_core.analytics.effects import joint_fit
-from hashtag_core.analytics.followers import content_reach, follower_lift
+from hashtag_core.analytics.effects import PRIOR_SCHEMA, joint_fit
+from hashtag_core.analytics.followers import content_reach, follower_lift_and_priors
 from hashtag_core.analytics.frames import POSTS_SCHEMA, WINDOWS
 from hashtag_core.analytics.insight_frames import GOALS
 from hashtag_core.analytics.languages import hashtag_languages
-from hashtag_core.analytics.lift import hashtag_lift
+from hashtag_core.analytics.lift import hashtag_lift_and_priors
 from hashtag_core.analytics.performance import hashtag_performance
 from hashtag_core.analytics.sentiment import hashtag_sentiment
 from hashtag_core.analytics.slots import SLOT_GOAL, best_slots, hashtag_momentum, slot_lift
@@ -64,8 +64,11 @@ def _best_slots(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
     return best_slots(frames["hashtag_slot"].lazy()).collect()
 
 
-def _priors(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    return priors_of(frames["hashtag_lift"])
+def _held(priors: pl.DataFrame) -> Derive:
+    """The priors the slice's lift was estimated with (fitted with it: `effect_rows`), in
+    PRIOR_SCHEMA's columns."""
+    kept = priors.select(PRIOR_SCHEMA.names())
+    return lambda _frames: kept
 
 
 def slices(
@@ -88,23 +91,25 @@ def slices(
         for goal in GOALS:
             relative = relative_performance(lposts, now=now, goals=(goal,), windows=(window,))
             plans = {"account_baseline": baselines_of(relative)}
-            derived: dict[str, Derive] = {"lift_prior": _priors}
+            derived: dict[str, Derive] = {}
             if goal == SLOT_GOAL:
                 # The slots rest on the same regression as this goal's lift (the engagement
                 # log-ratios on hashtags, slot and month): fitted once for both.
                 fit = joint_fit(relative, llinks, cells=True)
-                plans["hashtag_lift"] = hashtag_lift(relative, llinks, fit=fit.tags)
+                lift, priors = hashtag_lift_and_priors(relative, llinks, fit=fit.tags)
                 plans["hashtag_slot"] = slot_lift(
                     lposts, llinks, now=now, windows=(window,), fitted_cells=fit.cells
                 )
                 derived["hashtag_best_slot"] = _best_slots
             else:
-                plans["hashtag_lift"] = hashtag_lift(relative, llinks)
+                lift, priors = hashtag_lift_and_priors(relative, llinks)
+            plans["hashtag_lift"] = lift.lazy()
+            derived["lift_prior"] = _held(priors)
             yield Slice(f"lift {window} {goal}", plans, derived)
     # Follower growth in one slice for every window: each window's slice would redo the
     # snapshot lookups of every post, and its rows are few (posts with a known growth).
-    plan = follower_lift(lposts, llinks, lfollowers, now=now)
-    yield Slice("lift followers", {"hashtag_lift": plan}, {"lift_prior": _priors})
+    lift, priors = follower_lift_and_priors(lposts, llinks, lfollowers, now=now)
+    yield Slice("lift followers", {"hashtag_lift": lift.lazy()}, {"lift_prior": _held(priors)})
     yield Slice("momentum", {"hashtag_momentum": hashtag_momentum(lposts, llinks, now=now)})
     for window in WINDOWS:
         plan = content_reach(lposts, llinks, now=now, windows=(window,))

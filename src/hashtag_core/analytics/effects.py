@@ -326,10 +326,21 @@ def _overlapping(
     hashtag's variance inflation."""
     span = float(FOLLOWER_GROWTH_DAYS)
     same_day = 1.0 - 1.0 / (3.0 * span)
-    daily = partials.group_by(*group, "day").agg(
-        total=pl.col("deviation").sum(),
-        squares=(pl.col("deviation") ** 2).sum(),
-        inflation=pl.col("inflation").first(),
+    # The hashtags' days in order, numbered by hashtag (`piece`), so that a day's next ones
+    # are plain shifts within the same number (no sort per lag).
+    daily = (
+        partials.group_by(*group, "day")
+        .agg(
+            total=pl.col("deviation").sum(),
+            squares=(pl.col("deviation") ** 2).sum(),
+            inflation=pl.col("inflation").first(),
+        )
+        .sort(*group, "day")
+        .with_columns(
+            piece=pl.any_horizontal(pl.col(c) != pl.col(c).shift(1) for c in group)
+            .fill_null(True)
+            .cum_sum()
+        )
     )
     kernel = (1.0 - same_day) * pl.col("squares") + same_day * pl.col("total") ** 2
     for lag in range(1, FOLLOWER_GROWTH_DAYS + 1):
@@ -337,28 +348,21 @@ def _overlapping(
         # D_{t+lag}: the hashtag's days are distinct, so day t + lag is at most `lag` of its
         # days after t.
         later = pl.sum_horizontal(
-            pl.when(_ahead(pl.col("day"), step, group) - pl.col("day") == lag)
-            .then(_ahead(pl.col("total"), step, group))
+            pl.when(_ahead(pl.col("day"), step) - pl.col("day") == lag)
+            .then(_ahead(pl.col("total"), step))
             .otherwise(0.0)
             for step in range(1, lag + 1)
         )
         kernel = kernel + 2.0 * weight * pl.col("total") * later
-    hac = (
-        daily.with_columns(term=kernel)
-        .group_by(group)
-        .agg(m2=pl.col("term").sum() * pl.col("inflation").first())
-    )
     # Independent pieces of evidence (G): the hashtag's days fall into runs, a new run where
     # L days or more pass without it; a run of d days counts as ceil(d / L) pieces.
-    gap = pl.col("day").diff().over(group, order_by="day")
-    run = (
-        (gap.fill_null(FOLLOWER_GROWTH_DAYS) >= FOLLOWER_GROWTH_DAYS)
-        .cum_sum()
-        .over(group, order_by="day")
-    )
+    same = pl.col("piece") == pl.col("piece").shift(1)
+    gap = pl.when(same).then(pl.col("day") - pl.col("day").shift(1))
+    run = (gap.fill_null(FOLLOWER_GROWTH_DAYS) >= FOLLOWER_GROWTH_DAYS).cum_sum()
+    days = daily.with_columns(term=kernel, run=run)
+    hac = days.group_by(group).agg(m2=pl.col("term").sum() * pl.col("inflation").first())
     blocks = (
-        daily.with_columns(run=run)
-        .group_by(*group, "run")
+        days.group_by(*group, "run")
         .agg(span=pl.col("day").max() - pl.col("day").min() + 1)
         .group_by(group)
         .agg(pieces=((pl.col("span") + FOLLOWER_GROWTH_DAYS - 1) // FOLLOWER_GROWTH_DAYS).sum())
@@ -374,9 +378,10 @@ def _overlapping(
     )
 
 
-def _ahead(column: pl.Expr, step: int, group: list[str]) -> pl.Expr:
-    """`column` of the hashtag's `step`-th next day (NULL past its last)."""
-    return column.shift(-step).over(group, order_by="day")
+def _ahead(column: pl.Expr, step: int) -> pl.Expr:
+    """`column` of the hashtag's `step`-th next day (NULL past its last), in a frame sorted by
+    hashtag and day whose ``piece`` numbers the hashtags."""
+    return pl.when(pl.col("piece").shift(-step) == pl.col("piece")).then(column.shift(-step))
 
 
 def _few_pieces(pieces: pl.Expr, posts: pl.Expr) -> pl.Expr:
