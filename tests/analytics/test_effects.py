@@ -20,8 +20,8 @@ from hashtag_core.analytics.baseline import relative_performance
 from hashtag_core.analytics.effects import (
     MIXTURE_SDS,
     _em_weights,
-    _null_scale,
     _svalues,
+    _with_null_scale,
     components,
     interval,
     joint_fit,
@@ -331,11 +331,11 @@ def test_null_scale_comes_from_the_central_part_of_the_list() -> None:
             "estimate_se": 0.1,
         }
     )
-    scale = rows.select(_null_scale()).to_series()[0]
+    scale = _with_null_scale(rows)["null_scale"][0]
     untrimmed = float(np.median(np.abs(z)) / 0.6744897501960817)
     assert scale == pytest.approx(1.3, rel=0.1)
     assert untrimmed > 1.3 * 1.12  # the whole list's median would overstate it
-    few = rows.head(19).select(_null_scale()).to_series()[0]
+    few = _with_null_scale(rows.head(19))["null_scale"][0]
     assert few == 1.0  # under 20 judged hashtags: no scale
 
 
