@@ -46,6 +46,7 @@ SRC = ROOT / "src" / "hashtag_core"
 OUT = ROOT / ".mutation"
 
 _RECOMPUTE_TESTS = (
+    "tests/core/test_incremental_inputs.py",
     "tests/core/test_staging_names.py",
     "tests/core/test_delta.py",
     "tests/core/test_postcache.py",

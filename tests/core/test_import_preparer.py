@@ -95,6 +95,21 @@ async def test_batches_after_the_first_are_prepared_in_one_worker_process(
     assert len(pools) == 1
 
 
+async def test_an_import_of_one_batch_forks_no_worker_process(pools: list[object]) -> None:
+    # Forking (and loading the language model first) pays off only for the batches after the
+    # first; a short import, one batch and the empty read that ends it, stays in threads.
+    preparer = service._Preparer()
+    if not preparer._fork:
+        pytest.skip("no fork on this platform")
+    rows = _rows(3)
+    try:
+        batches = [await preparer.next(rows, 5) for _ in range(2)]
+    finally:
+        preparer.close()
+    assert [(b.read, b.errors) for b in batches] == [(3, []), (0, [])]
+    assert pools == []
+
+
 async def test_a_failed_batch_is_the_error_raised_not_the_read_ahead_behind_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
