@@ -706,35 +706,40 @@ def apply_priors(rows: pl.DataFrame, priors: pl.DataFrame, *, exact_q: bool) -> 
         parts.append(idle.with_columns(_nulls()))
     prior_groups = priors.partition_by(PRIOR_GROUP, as_dict=True)
     busy = rows.filter(some)
-    for key, part in busy.partition_by(PRIOR_GROUP, as_dict=True, maintain_order=True).items():
+    # Per group, on the few columns the posterior needs (a narrow split, written back once).
+    mean, low, high, lfsr, qvalue = (np.full(busy.height, np.nan) for _ in range(5))
+    narrow = busy.select(*PRIOR_GROUP, "posts", "estimate", "estimate_se").with_row_index("_at")
+    for key, part in narrow.partition_by(PRIOR_GROUP, as_dict=True, maintain_order=True).items():
         prior = prior_groups.get(key)
         if prior is None or prior.height != len(MIXTURE_SDS):
-            parts.append(part.with_columns(_nulls()))
-            continue
+            continue  # no prior: NULL figures
+        at = part["_at"].to_numpy()
         prior = prior.sort("component")
         weights = prior["weight"].to_numpy()
         sds = prior["sd"].to_numpy()
         judged = part["posts"].to_numpy() >= MIN_POSTS
         # Only judged rows get a headline (the others are NULL below): skip their posterior.
-        mean, low, high, lfsr = (np.full(part.height, np.nan) for _ in range(4))
+        found = np.full((4, part.height), np.nan)
         if judged.any():
             b = part["estimate"].to_numpy()[judged]
             se = np.maximum(part["estimate_se"].to_numpy()[judged], _MIN_SE)
-            mean[judged], lfsr[judged] = posterior(b, se, weights, sds)
+            found[0, judged], found[3, judged] = posterior(b, se, weights, sds)
             # The interval is the adjusted estimate's, holding the headline (`interval`).
-            low[judged], high[judged] = interval(b, se, mean[judged])
+            found[1, judged], found[2, judged] = interval(b, se, found[0, judged])
+        mean[at], low[at], high[at], lfsr[at] = found
         if exact_q:
-            qvalue = _svalues(lfsr, judged)
+            qvalue[at] = _svalues(found[3], judged)
         else:
-            qvalue = _from_curve(lfsr, prior["knot_lfsr"].to_numpy(), prior["knot_qvalue"])
-            qvalue = np.where(judged, qvalue, np.nan)
+            curve = _from_curve(found[3], prior["knot_lfsr"].to_numpy(), prior["knot_qvalue"])
+            qvalue[at] = np.where(judged, curve, np.nan)
+    if busy.height:
         parts.append(
-            part.with_columns(
-                post_mean=pl.Series(mean),
-                score=pl.Series(np.expm1(mean)),
-                score_low=pl.Series(np.expm1(low)),
-                score_high=pl.Series(np.expm1(high)),
-                lfsr=pl.Series(lfsr),
+            busy.with_columns(
+                post_mean=pl.Series(mean).fill_nan(None),
+                score=pl.Series(np.expm1(mean)).fill_nan(None),
+                score_low=pl.Series(np.expm1(low)).fill_nan(None),
+                score_high=pl.Series(np.expm1(high)).fill_nan(None),
+                lfsr=pl.Series(lfsr).fill_nan(None),
                 qvalue=pl.Series(qvalue).fill_nan(None),
             )
         )
@@ -817,7 +822,8 @@ def _from_curve(lfsr: Floats, knots: Floats, values: pl.Series) -> Floats:
 def with_q_curve(priors: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
     """`priors` with knot_qvalue filled from the lfsr of the full list in `rows`."""
     parts = []
-    row_groups = rows.partition_by(PRIOR_GROUP, as_dict=True)
+    narrow = rows.select(*PRIOR_GROUP, "posts", "lfsr")
+    row_groups = narrow.partition_by(PRIOR_GROUP, as_dict=True)
     for key, prior in priors.partition_by(PRIOR_GROUP, as_dict=True, maintain_order=True).items():
         part = row_groups.get(key)
         if part is None or part.height == 0:
