@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import text
 
 from hashtag_core.aggregates.service import recompute
 from tests.api.data import NOW, POSTS
@@ -379,7 +380,7 @@ class TestUpdatePost:
         post = (await client.get("/posts/x/b1", headers=AUTH)).json()
         assert post["likes"] != 3  # nothing half-applied
 
-    async def test_refetch_is_queued_with_delay(self, client, loaded, arq_redis):
+    async def test_refetch_is_queued_with_delay(self, client, loaded, arq_redis, session):
         response = await client.post(
             "/update-post",
             json={"platform": "x", "post_id": "b1", "refetch": True, "after": 3600},
@@ -391,6 +392,17 @@ class TestUpdatePost:
         job = (await client.get(f"/jobs/{job_id}")).json()
         assert job["status"] == "queued"
         assert job["function"] == "refresh_post"
+        # The request's durable copy (what the refresh_due cron queues if Redis refused the
+        # job) is due an hour after the request (read a moment later: just under an hour).
+        conn = await session.connection()
+        due = await conn.execute(
+            text(
+                "SELECT extract(epoch FROM due_at - now()) FROM post_refresh "
+                "WHERE age_label = :label"
+            ),
+            {"label": job_id.split(":", 2)[2]},
+        )
+        assert 3000 < due.scalar_one() <= 3600
 
 
 class TestJobsAndHealth:

@@ -81,18 +81,22 @@ async def test_a_worker_process_that_dies_is_not_forked_again(
 
 
 async def test_batches_after_the_first_are_prepared_in_one_worker_process(
-    pools: list[object],
+    pools: list[object], caplog: pytest.LogCaptureFixture
 ) -> None:
     preparer = service._Preparer()
     if not preparer._fork:
         pytest.skip("no fork on this platform")
     rows = _rows(7)
+    caplog.set_level(logging.WARNING, logger=service.__name__)
     try:
         batches = [await preparer.next(rows, 2) for _ in range(5)]
     finally:
         preparer.close()
     assert [(b.read, b.errors) for b in batches] == [(2, []), (2, []), (2, []), (1, []), (0, [])]
     assert len(pools) == 1
+    # The worker started and prepared them: had it failed to start (its signal set-up, say),
+    # the batches would still come, from threads, after this warning.
+    assert not [r for r in caplog.records if "worker process died" in r.getMessage()]
 
 
 async def test_an_import_of_one_batch_forks_no_worker_process(pools: list[object]) -> None:

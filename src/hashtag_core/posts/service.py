@@ -55,9 +55,9 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class _Batch:
+    read: int
     errors: list[RowError] = field(default_factory=list)
     unknown: set[str] = field(default_factory=set)
-    read: int = 0
     rows: StageRows | None = None  # the valid posts as staging rows; None if there are none
 
 
