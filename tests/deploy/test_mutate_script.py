@@ -90,6 +90,9 @@ def test_a_row_naming_the_mutated_text_matches_only_that_mutant() -> None:
     down = "--- a\n+++ b\n-pause = 0.05  # s\n+pause = -0.95  # s\n"
     assert mutate.matching(spots, 2, 8, "core/NumberReplacer", up) is not None
     assert mutate.matching(spots, 2, 8, "core/NumberReplacer", down) is None
+    # cosmic-ray spaces what it writes its own way (a mutated -1 is `- 1`).
+    spaced = "--- a\n+++ b\n-pause = 0.05  # s\n+pause =  1.05 # s\n"
+    assert mutate.matching(spots, 2, 8, "core/NumberReplacer", spaced) is not None
 
 
 def test_listed_equivalents_leave_the_score_but_not_the_kill_rate() -> None:
