@@ -79,3 +79,45 @@ async def test_a_re_read_keeps_the_count_an_import_replaces_it(session: AsyncSes
     # An import states the count when the post went out: it is taken as given.
     await upsert_batch(session, [_staged("p", posted, 450)], source="import")
     assert await _followers(session) == {"p": 450}
+
+
+async def test_a_collected_post_keeps_its_own_counters_and_marks_its_first_comment_s_hashtags(
+    session: AsyncSession,
+):
+    # Only `followers` is taken from the account's history: every other counter of a
+    # collection is the post's own, in the post and in its snapshot; and the hashtags read
+    # from the first comment are linked as such.
+    await _history(session, (T0, 1_000))
+    record = PostRecord(
+        platform="instagram",
+        post_id="c",
+        account="legolandbillund",
+        text="#LEGOLAND",
+        posted_at=T0,
+        likes=5,
+        comments=7,
+        shares=3,
+        saves=2,
+        impressions=900,
+        reach=800,
+        followers=9_000,
+    )
+    staged = StagedPost(
+        row=1,
+        record=record,
+        hashtags=[("legoland", "LEGOLAND")],
+        comment_hashtags=[("familyfun", "FamilyFun")],
+    )
+    await upsert_batch(session, [staged], source="collect")
+    conn = await session.connection()
+    counters = "likes, comments, shares, saves, impressions, reach, followers"
+    post = (await conn.execute(text(f"SELECT {counters} FROM post"))).one()
+    snapshot = (await conn.execute(text(f"SELECT {counters} FROM post_metric_snapshot"))).one()
+    assert tuple(post) == tuple(snapshot) == (5, 7, 3, 2, 900, 800, 1_000)
+    links = await conn.execute(
+        text(
+            "SELECT h.key, ph.in_first_comment FROM post_hashtag ph "
+            "JOIN hashtag h ON h.id = ph.hashtag_id ORDER BY 1"
+        )
+    )
+    assert [tuple(r) for r in links] == [("familyfun", True), ("legoland", False)]

@@ -264,3 +264,11 @@ async def test_an_update_sets_its_columns_and_records_a_snapshot(session, arq_re
     await repository.update_post(session, pk, {}, source="collect")
     (after,) = await _one(session, count, pk=pk)
     assert after == before + 2
+
+
+async def test_the_tables_are_analyzed_after_a_large_import_only_and_it_says_which(session):
+    # True tells the import to commit the ANALYZE; under autovacuum's own threshold (50 rows
+    # plus a tenth of the known ones) nothing runs and there is nothing to commit.
+    assert await repository.analyze_after_import(session, 0) is False
+    assert await repository.analyze_after_import(session, 50) is False
+    assert await repository.analyze_after_import(session, 10**9) is True
