@@ -3,6 +3,7 @@ follower history tells, and a later re-read of the post does not overwrite it.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
@@ -121,3 +122,9 @@ async def test_a_collected_post_keeps_its_own_counters_and_marks_its_first_comme
         )
     )
     assert [tuple(r) for r in links] == [("familyfun", True), ("legoland", False)]
+    # A re-read a day later: its counters replace the stored ones, except the follower count
+    # the post went out with.
+    again = record.model_copy(update={"likes": 9, "comments": 11, "shares": 4, "followers": 9_500})
+    await upsert_batch(session, [replace(staged, record=again)], source="collect")
+    post = (await conn.execute(text(f"SELECT {counters} FROM post"))).one()
+    assert tuple(post) == (9, 11, 4, 2, 900, 800, 1_000)

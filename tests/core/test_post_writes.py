@@ -271,4 +271,23 @@ async def test_the_tables_are_analyzed_after_a_large_import_only_and_it_says_whi
     # plus a tenth of the known ones) nothing runs and there is nothing to commit.
     assert await repository.analyze_after_import(session, 0) is False
     assert await repository.analyze_after_import(session, 50) is False
+    conn = await session.connection()
+    await conn.execute(
+        text("INSERT INTO account (platform, external_id, handle) VALUES ('x', 'a', 'a')")
+    )
+    await conn.execute(
+        text(
+            "INSERT INTO post (platform, platform_post_id, account_id, text, posted_at) "
+            "SELECT 'x', g::text, (SELECT id FROM account), '', now() "
+            "FROM generate_series(1, 300) g"
+        )
+    )
     assert await repository.analyze_after_import(session, 10**9) is True
+    # The statistics now count the 300 posts (ANALYZE sees its own transaction's rows): the
+    # threshold is 50 + 300 / 10.
+    known = (
+        await conn.execute(text("SELECT reltuples FROM pg_class WHERE oid = 'post'::regclass"))
+    ).scalar_one()
+    assert known == 300
+    assert await repository.analyze_after_import(session, 80) is False
+    assert await repository.analyze_after_import(session, 81) is True
