@@ -9,9 +9,10 @@ from datetime import timedelta
 
 import pytest
 
+from hashtag_core.aggregates.service import recompute
 from hashtag_core.sentiment import score_texts
 from tests.api.data import NOW
-from tests.helpers import AUTH, NDJSON, ndjson, recompute_in
+from tests.helpers import AUTH, NDJSON, ndjson
 
 _EN_GOOD = "What a wonderful, happy day at the park with the whole family #parks"
 _EN_BAD = "Terrible queues today and the staff were rude and awful #parks"
@@ -35,12 +36,19 @@ def _post(i: int, text: str) -> dict[str, object]:
 
 
 @pytest.fixture
-async def loaded(client, session):
+def client(real_client):
+    """Every test here runs on the app's real session dependencies."""
+    return real_client
+
+
+@pytest.fixture
+async def loaded(client, engine):
     texts = [_EN_GOOD, _EN_BAD, *_JA]
     records = [_post(i, text) for i, text in enumerate(texts)]
     response = await client.post("/posts/import", content=ndjson(records), headers=NDJSON)
     assert response.status_code == 202, response.text
-    await recompute_in(session, NOW)
+    outcome = await recompute(engine, now=NOW, force=True)
+    assert outcome.status == "computed"
 
 
 async def _get(client, path: str, **params) -> dict:

@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 
 from hashtag_api.queue import ArqJobQueue
+from hashtag_core.aggregates.service import recompute
+from hashtag_core.db import create_sessionmaker
 from hashtag_core.demo import DemoConfig, generate_posts
 from hashtag_core.hashtags.repository import FIGURE_COLUMNS
 from hashtag_core.ingest.parsers import RawRow
 from hashtag_core.posts.service import import_rows
-from tests.helpers import recompute_in
 
 END = datetime(2026, 1, 1, tzinfo=UTC)
 WINDOW = "90d"
@@ -30,14 +31,24 @@ CHECKED = 12
 
 
 @pytest.fixture
-async def demo(session, arq_redis):
+def client(real_client):
+    """Every test here runs on the app's real session dependencies."""
+    return real_client
+
+
+@pytest.fixture
+async def demo(client, engine, arq_redis):
+    # Committed through an import session of its own, then the worker's own full pass:
+    # the endpoints read it through their real session, snapshot and read lock.
     config = DemoConfig(posts=4000, seed=2026, end=END)
     rows = (RawRow(i, r) for i, r in enumerate(generate_posts(config), start=1))
-    result = await import_rows(
-        session, rows, queue=ArqJobQueue(arq_redis), batch_rows=4000, max_errors=10
-    )
+    async with create_sessionmaker(engine)() as session:
+        result = await import_rows(
+            session, rows, queue=ArqJobQueue(arq_redis), batch_rows=4000, max_errors=10
+        )
     assert result.rejected == 0
-    await recompute_in(session, END)
+    outcome = await recompute(engine, now=END, force=True)
+    assert outcome.status == "computed"
 
 
 async def _get(client: Any, path: str, **params: Any) -> Any:
