@@ -78,7 +78,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "tests/core/test_import_preparer.py",
         *_IMPORT_TESTS,
         "tests/core/test_incremental.py",
-        "tests/api/test_endpoints.py",
+        "tests/api/test_endpoints.py::TestUpdatePost",
     ),
     "posts/schemas.py": (
         "tests/api/test_post_examples.py",
@@ -115,8 +115,10 @@ EXCLUDED_OPERATORS = (
     r"core/VariableInserter",
 )
 #: Seconds one mutant's tests may take before it counts as killed (a hang: e.g. a loop that
-#: no longer ends).
-TIMEOUT_S = {"collect": 120.0, "posts": 300.0, "ingest": 600.0, "aggregates": 1_800.0}
+#: no longer ends). Generous: on a loaded machine a slow run that passes must not count as a
+#: hang (the report's "killed" includes these timeouts; `--report-only` after a run on a
+#: quiet machine tells them apart).
+TIMEOUT_S = {"collect": 120.0, "posts": 900.0, "ingest": 600.0, "aggregates": 1_800.0}
 #: The output recorded for a mutant left out of a sample (`--sample`).
 NOT_SAMPLED = "not sampled"
 #: The output recorded for a mutant excluded as equivalent by rule (`equivalent_spots`); the
