@@ -116,8 +116,7 @@ EXCLUDED_OPERATORS = (
 )
 #: Seconds one mutant's tests may take before it counts as killed (a hang: e.g. a loop that
 #: no longer ends). Generous: on a loaded machine a slow run that passes must not count as a
-#: hang (the report's "killed" includes these timeouts; `--report-only` after a run on a
-#: quiet machine tells them apart).
+#: hang. The report counts the timeouts among the killed ("killed, by timeout").
 TIMEOUT_S = {"collect": 120.0, "posts": 900.0, "ingest": 600.0, "aggregates": 1_800.0}
 #: The output recorded for a mutant left out of a sample (`--sample`).
 NOT_SAMPLED = "not sampled"
@@ -171,6 +170,8 @@ class Tally:
     #: Table entries of this module that match no survivor: stale (their code is gone), not
     #: run in this session, or killed (then the entry is wrong: a test tells it apart).
     unmatched: list[str] = field(default_factory=list)
+    #: Of the killed, those whose tests ran out of time (TIMEOUT_S): a hang, or a slow run.
+    timed_out: int = 0
 
     @property
     def total(self) -> int:
@@ -465,7 +466,7 @@ def tally(module: str, session: Path, listed: list[Equivalent] | None = None) ->
     spots, unmatched = classify(module, listed, source)
     seen: set[_Spot] = set()
     killed, survived, equivalent = 0, [], []
-    not_sampled, excluded = 0, 0
+    not_sampled, excluded, timed_out = 0, 0, 0
     with use_db(str(session), WorkDB.Mode.open) as db:
         for item, result in db.completed_work_items:
             if result.worker_outcome is WorkerOutcome.SKIPPED:
@@ -489,6 +490,7 @@ def tally(module: str, session: Path, listed: list[Equivalent] | None = None) ->
                     equivalent.append(f"{where} `{entry.code}`{changed}: {entry.why}")
             else:  # killed, timed out, or a mutant that does not even import
                 killed += 1
+                timed_out += result.output == "timeout"
                 if entry is not None:
                     unmatched.append(f"{where}: listed as equivalent, but a test kills it")
         pending = len(db.pending_work_items)
@@ -508,15 +510,16 @@ def tally(module: str, session: Path, listed: list[Equivalent] | None = None) ->
         excluded,
         by_line(equivalent),
         by_line(unmatched),
+        timed_out,
     )
 
 
 def report(tallies: list[Tally]) -> str:
     lines = [
         "| module | mutants | excluded as equivalent by rule | run | killed "
-        "| survived, listed as equivalent | survived, not listed | kill rate "
-        "| mutation score (listed equivalents out) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| killed, by timeout | survived, listed as equivalent | survived, not listed "
+        "| kill rate | mutation score (listed equivalents out) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for t in tallies:
         notes = [
@@ -525,7 +528,7 @@ def report(tallies: list[Tally]) -> str:
         ]
         run = f"{t.total} ({', '.join(notes)})" if notes else f"{t.total}"
         lines.append(
-            f"| {t.module} | {t.mutants} | {t.excluded} | {run} | {t.killed} "
+            f"| {t.module} | {t.mutants} | {t.excluded} | {run} | {t.killed} | {t.timed_out} "
             f"| {len(t.equivalent)} | {len(t.survived)} | {t.rate:.1%} | {t.score:.1%} |"
         )
     if tallies:
@@ -535,7 +538,7 @@ def report(tallies: list[Tally]) -> str:
         others = sum(len(t.survived) for t in tallies)
         lines.append(
             f"| all | {sum(t.mutants for t in tallies)} | {sum(t.excluded for t in tallies)} "
-            f"| {total} | {killed} | {listed} | {others} "
+            f"| {total} | {killed} | {sum(t.timed_out for t in tallies)} | {listed} | {others} "
             f"| {killed / total if total else 1.0:.1%} "
             f"| {killed / (total - listed) if total - listed else 1.0:.1%} |"
         )

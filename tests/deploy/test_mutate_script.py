@@ -96,12 +96,14 @@ def test_a_row_naming_the_mutated_text_matches_only_that_mutant() -> None:
 
 
 def test_listed_equivalents_leave_the_score_but_not_the_kill_rate() -> None:
-    tally = mutate.Tally("ingest/validate.py", 9, ["line 5: x"], equivalent=["line 33: y: why"])
+    tally = mutate.Tally(
+        "ingest/validate.py", 9, ["line 5: x"], equivalent=["line 33: y: why"], timed_out=2
+    )
     assert tally.total == 11
     assert tally.rate == pytest.approx(9 / 11)
     assert tally.score == pytest.approx(9 / 10)
     text = mutate.report([tally])
-    assert "| ingest/validate.py | 11 | 0 | 11 | 9 | 1 | 1 | 81.8% | 90.0% |" in text
-    assert "| all | 11 | 0 | 11 | 9 | 1 | 1 | 81.8% | 90.0% |" in text
+    assert "| ingest/validate.py | 11 | 0 | 11 | 9 | 2 | 1 | 1 | 81.8% | 90.0% |" in text
+    assert "| all | 11 | 0 | 11 | 9 | 2 | 1 | 1 | 81.8% | 90.0% |" in text
     assert "line 33: y: why" in text
     assert "line 5: x" in text
