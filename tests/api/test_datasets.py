@@ -11,18 +11,25 @@ import pandas as pd
 import pytest
 
 from hashtag_api.queue import ArqJobQueue
+from hashtag_core.aggregates.service import recompute
+from hashtag_core.db import create_sessionmaker
 from hashtag_core.hashtags import hashtags_in_post
 from hashtag_core.ingest.mappings import iter_mapped_records
 from hashtag_core.ingest.parsers import RawRow
 from hashtag_core.posts.service import import_rows
-from tests.helpers import recompute_in
 
 pytestmark = [pytest.mark.datasets, pytest.mark.e2e]
 NOW = pd.Timestamp("2030-01-01", tz="UTC").to_pydatetime()
 REL = 1e-9
 
 
-async def _import(session, arq_redis, files: list[Path], mapping: str):
+@pytest.fixture
+def client(real_client):
+    """Every test here runs on the app's real session dependencies, on committed data."""
+    return real_client
+
+
+async def _import(engine, arq_redis, files: list[Path], mapping: str):
     def rows():
         n = 0
         for path in files:
@@ -32,9 +39,10 @@ async def _import(session, arq_redis, files: list[Path], mapping: str):
                     yield RawRow(n, dict(mapped.record))
 
     started = time.perf_counter()
-    result = await import_rows(
-        session, rows(), queue=ArqJobQueue(arq_redis), batch_rows=5000, max_errors=50
-    )
+    async with create_sessionmaker(engine)() as session:
+        result = await import_rows(
+            session, rows(), queue=ArqJobQueue(arq_redis), batch_rows=5000, max_errors=50
+        )
     return result, time.perf_counter() - started
 
 
@@ -90,12 +98,13 @@ def _compare(served: dict[str, dict], expected: dict[str, dict]) -> None:
                 assert got == pytest.approx(value, rel=REL), (key, name)
 
 
-async def test_ropensci_analytics_export(client, session, arq_redis, shared_dir):
+async def test_ropensci_analytics_export(client, engine, arq_redis, shared_dir):
     folder = shared_dir / "datasets" / "ropensci-twitter-analytics"
     files = sorted(folder.glob("tweet_activity_metrics_*.csv"))
-    result, _ = await _import(session, arq_redis, files, "x-analytics")
+    result, _ = await _import(engine, arq_redis, files, "x-analytics")
     assert (result.inserted, result.rejected) == (1668, 0)
-    await recompute_in(session, NOW)
+    outcome = await recompute(engine, now=NOW, force=True)
+    assert outcome.status == "computed"
     raw = pd.concat(
         [pd.read_csv(f, encoding="utf-8-sig", dtype={"Tweet id": str}) for f in files],
         ignore_index=True,
@@ -112,13 +121,14 @@ async def test_ropensci_analytics_export(client, session, arq_redis, shared_dir)
     _compare(await _served(client), _expected(frame))
 
 
-async def test_fivethirtyeight_timelines(client, session, arq_redis, shared_dir):
+async def test_fivethirtyeight_timelines(client, engine, arq_redis, shared_dir):
     folder = shared_dir / "datasets" / "fivethirtyeight-twitter-ratio"
     files = [folder / "BarackObama.csv", folder / "realDonaldTrump.csv"]
-    result, _ = await _import(session, arq_redis, files, "fivethirtyeight")
+    result, _ = await _import(engine, arq_redis, files, "fivethirtyeight")
     assert result.rejected == 0
     assert result.inserted == 2856 + 2878
-    await recompute_in(session, NOW)
+    outcome = await recompute(engine, now=NOW, force=True)
+    assert outcome.status == "computed"
     raw = pd.concat([pd.read_csv(f, encoding="mac_roman") for f in files])
     raw = raw[~raw["text"].str.startswith("RT @")]
     frame = pd.DataFrame(
@@ -133,11 +143,12 @@ async def test_fivethirtyeight_timelines(client, session, arq_redis, shared_dir)
     _compare(await _served(client), _expected(frame))
 
 
-async def test_pfizer_tweets_many_accounts(client, session, arq_redis, shared_dir):
+async def test_pfizer_tweets_many_accounts(client, engine, arq_redis, shared_dir):
     path = shared_dir / "datasets" / "pfizer-vaccine-tweets" / "vaccination_tweets.csv"
-    result, seconds = await _import(session, arq_redis, [path], "pfizer-kaggle")
+    result, seconds = await _import(engine, arq_redis, [path], "pfizer-kaggle")
     assert (result.inserted, result.rejected) == (9214, 0)
-    await recompute_in(session, NOW)
+    outcome = await recompute(engine, now=NOW, force=True)
+    assert outcome.status == "computed"
     raw = pd.read_csv(path)
     frame = pd.DataFrame(
         {

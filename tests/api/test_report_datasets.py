@@ -25,8 +25,10 @@ import pytest
 from scipy import stats  # type: ignore[import-untyped]
 
 from hashtag_api.queue import ArqJobQueue
+from hashtag_core.aggregates.service import recompute
 from hashtag_core.analytics.frames import ALL_ACCOUNTS, ALL_PLATFORMS, POSTS_SCHEMA, WINDOWS
 from hashtag_core.analytics.performance import window_bounds
+from hashtag_core.db import create_sessionmaker
 from hashtag_core.hashtags.repository import FIGURE_COLUMNS
 from hashtag_core.ingest.mappings import iter_mapped_records
 from hashtag_core.ingest.parsers import RawRow
@@ -37,7 +39,6 @@ from tests.analytics.dataset_frames import (
     load_keyed,
     ropensci_paths,
 )
-from tests.helpers import recompute_in
 from tests.oracles import reference_insights
 from tests.oracles.reference_insights import (
     best_slots_pd,
@@ -75,7 +76,13 @@ def independent_quantiles(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reference_insights, "Z975", float(stats.norm.ppf(0.975)))
 
 
-async def _import(session: Any, arq_redis: Any, paths: list[Path], mapping: str) -> int:
+@pytest.fixture
+def client(real_client):
+    """Every test here runs on the app's real session dependencies, on committed data."""
+    return real_client
+
+
+async def _import(engine: Any, arq_redis: Any, paths: list[Path], mapping: str) -> int:
     def rows() -> Any:
         n = 0
         for path in paths:
@@ -84,9 +91,10 @@ async def _import(session: Any, arq_redis: Any, paths: list[Path], mapping: str)
                     n += 1
                     yield RawRow(n, dict(mapped.record))
 
-    result = await import_rows(
-        session, rows(), queue=ArqJobQueue(arq_redis), batch_rows=5000, max_errors=50
-    )
+    async with create_sessionmaker(engine)() as session:
+        result = await import_rows(
+            session, rows(), queue=ArqJobQueue(arq_redis), batch_rows=5000, max_errors=50
+        )
     assert result.rejected == 0
     return result.inserted
 
@@ -262,10 +270,11 @@ async def _compare_report(
     return served
 
 
-async def test_ropensci_report_every_window(client, session, arq_redis):
+async def test_ropensci_report_every_window(client, engine, arq_redis):
     (posts, links, now), keys = load_keyed(ropensci_paths(), "x-analytics")
-    assert await _import(session, arq_redis, ropensci_paths(), "x-analytics") == posts.height
-    await recompute_in(session, now)
+    assert await _import(engine, arq_redis, ropensci_paths(), "x-analytics") == posts.height
+    outcome = await recompute(engine, now=now, force=True)
+    assert outcome.status == "computed"
     reference = Reference(posts, links, now)
     reports = {w: await _compare_report(client, reference, keys, w) for w in ("all", "365d", "90d")}
     rstats = {w: rows["rstats"] for w, rows in reports.items()}
@@ -277,10 +286,11 @@ async def test_ropensci_report_every_window(client, session, arq_redis):
     assert rstats["365d"]["momentum_change"] == rstats["all"]["momentum_change"]  # no window
 
 
-async def test_pfizer_report_followers_goals(client, session, arq_redis):
+async def test_pfizer_report_followers_goals(client, engine, arq_redis):
     (posts, links, now), keys = load_keyed([PFIZER], "pfizer-kaggle")
-    assert await _import(session, arq_redis, [PFIZER], "pfizer-kaggle") == posts.height
-    await recompute_in(session, now)
+    assert await _import(engine, arq_redis, [PFIZER], "pfizer-kaggle") == posts.height
+    outcome = await recompute(engine, now=now, force=True)
+    assert outcome.status == "computed"
     reference = Reference(posts, links, now)
     for window in ("all", "90d"):
         served = await _compare_report(client, reference, keys, window)
