@@ -13,14 +13,16 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from hashtag_api.queue import ArqJobQueue
+from hashtag_core.aggregates.service import recompute
 from hashtag_core.analytics.stats import t975
 from hashtag_core.campaigns import service as campaign_service
+from hashtag_core.db import create_sessionmaker
 from hashtag_core.demo import DemoConfig, generate_posts
 from hashtag_core.demo.generator import PLANTED_EFFECTS
 from hashtag_core.ingest.parsers import RawRow
 from hashtag_core.platforms import INSTAGRAM_MAX_HASHTAGS
 from hashtag_core.posts.service import import_rows
-from tests.helpers import AUTH, NDJSON, ndjson, recompute_in
+from tests.helpers import AUTH, NDJSON, ndjson
 
 NOW = datetime(2025, 6, 10, tzinfo=UTC)
 PARK = {"platform": "x", "account": "parkx", "account_timezone": "UTC"}
@@ -40,10 +42,21 @@ JUNE = {"starts_on": "2025-06-01", "ends_on": "2025-06-30"}
 
 
 @pytest.fixture
-async def park(client, session):
+def client(real_client):
+    """Every test here runs on the app's real session dependencies, on committed data."""
+    return real_client
+
+
+async def _recompute(engine, now) -> None:
+    outcome = await recompute(engine, now=now, force=True)
+    assert outcome.status == "computed"
+
+
+@pytest.fixture
+async def park(client, engine):
     response = await client.post("/posts/import", content=ndjson(POSTS), headers=NDJSON)
     assert response.status_code == 202, response.text
-    await recompute_in(session, NOW)
+    await _recompute(engine, NOW)
 
 
 async def _create(client, **body):
@@ -172,14 +185,15 @@ LIFT = PLANTED_EFFECTS.lift.name.casefold()
 
 
 @pytest.fixture
-async def demo(session, arq_redis):
+async def demo(client, engine, arq_redis):
     config = DemoConfig(posts=8000, seed=2026, end=END)
     rows = (RawRow(i, r) for i, r in enumerate(generate_posts(config), start=1))
-    result = await import_rows(
-        session, rows, queue=ArqJobQueue(arq_redis), batch_rows=4000, max_errors=10
-    )
+    async with create_sessionmaker(engine)() as session:
+        result = await import_rows(
+            session, rows, queue=ArqJobQueue(arq_redis), batch_rows=4000, max_errors=10
+        )
     assert result.inserted == 8000
-    await recompute_in(session, END)
+    await _recompute(engine, END)
 
 
 async def test_demo_plan_has_the_planted_tag_and_its_review(client, demo):
@@ -251,14 +265,15 @@ def _many_lifting_tags(platform: str, account: str) -> list[dict[str, object]]:
     return rows
 
 
-async def test_instagram_plan_has_at_most_five_hashtags(client, session, arq_redis):
+async def test_instagram_plan_has_at_most_five_hashtags(client, engine, arq_redis):
     records = _many_lifting_tags("instagram", "brand_ig") + _many_lifting_tags("x", "brand_x")
     rows = (RawRow(i, r) for i, r in enumerate(records, start=1))
-    result = await import_rows(
-        session, rows, queue=ArqJobQueue(arq_redis), batch_rows=1000, max_errors=0
-    )
+    async with create_sessionmaker(engine)() as session:
+        result = await import_rows(
+            session, rows, queue=ArqJobQueue(arq_redis), batch_rows=1000, max_errors=0
+        )
     assert result.inserted == 400
-    await recompute_in(session, NOW)
+    await _recompute(engine, NOW)
     body = await _create(client, name="Both", platforms=["instagram", "x"], **JUNE)
     sections = {s["platform"]: s for s in body["plan"]["platforms"]}
     lifting = {f"lift{k}" for k in range(7)}
@@ -271,13 +286,13 @@ async def test_instagram_plan_has_at_most_five_hashtags(client, session, arq_red
     assert scores == sorted(scores, reverse=True)
 
 
-async def test_the_plan_is_kept_as_made_and_the_review_follows_the_posts(client, session, park):
+async def test_the_plan_is_kept_as_made_and_the_review_follows_the_posts(client, engine, park):
     created = await _create(client, name="June", accounts=["parkx"], brief="dragon", **JUNE)
     later = {**PARK, "post_id": "p5", "text": "Another dragon #Dragon",
              "posted_at": "2025-06-08T10:00:00+00:00", "likes": 29}  # fmt: skip
     response = await client.post("/posts/import", content=ndjson([later]), headers=NDJSON)
     assert response.status_code == 202, response.text
-    await recompute_in(session, NOW)
+    await _recompute(engine, NOW)
     again = (await client.get(f"/campaigns/{created['id']}")).json()
     assert again["plan"] == created["plan"]  # the related posts did not gain p5
     assert "p5" not in [p["post_id"] for p in again["plan"]["related_posts"]]
