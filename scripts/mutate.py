@@ -29,6 +29,7 @@ left off; `--retest-survivors` runs the survivors again (after new tests); delet
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import re
@@ -437,6 +438,7 @@ def mutate(
     `sample_size`, a fixed sample of that many mutants runs (see `sample`)."""
     config = _config(module, MODULES[module])
     session = config.with_suffix(".sqlite")
+    _same_source(module, session)
     if retest_survivors and session.exists():
         with sqlite3.connect(session) as db:
             db.execute("DELETE FROM work_results WHERE test_outcome = 'SURVIVED'")
@@ -451,6 +453,23 @@ def mutate(
         sample(session, sample_size, seed)
     _run("cosmic-ray", "exec", str(config), str(session))
     return tally(module, session)
+
+
+def _same_source(module: str, session: Path) -> None:
+    """Refuse to resume (or retest) a session whose module changed since it began, and note
+    the source of a new one. cosmic-ray finds a mutant again by its operator and occurrence
+    (the n-th number, the n-th `==`), not by position: after an edit the same job may mutate
+    another spot, and its old result would stand for a mutant no longer run."""
+    digest = hashlib.sha256((SRC / module).read_bytes()).hexdigest()
+    mark = session.with_suffix(".source")
+    if not session.exists():
+        mark.write_text(digest, encoding="utf-8")
+        return
+    if mark.exists() and mark.read_text(encoding="utf-8").strip() != digest:
+        raise SystemExit(
+            f"{module} changed since its session began: its mutants would not be the ones "
+            f"run before. Delete {session.relative_to(ROOT)} (and {mark.name}) to start again."
+        )
 
 
 def tally(module: str, session: Path, listed: list[Equivalent] | None = None) -> Tally:

@@ -107,3 +107,20 @@ def test_listed_equivalents_leave_the_score_but_not_the_kill_rate() -> None:
     assert "| all | 11 | 0 | 11 | 9 | 2 | 1 | 1 | 81.8% | 90.0% |" in text
     assert "line 33: y: why" in text
     assert "line 5: x" in text
+
+
+def test_a_session_is_not_resumed_once_its_module_changed(tmp_path, monkeypatch) -> None:
+    # cosmic-ray finds a stored mutant again by operator and occurrence: after an edit the
+    # same job would mutate another spot, so the run refuses instead of mixing results.
+    module = tmp_path / "src" / "ingest" / "validate.py"
+    module.parent.mkdir(parents=True)
+    module.write_text("x = 1\n", encoding="utf-8")
+    monkeypatch.setattr(mutate, "SRC", tmp_path / "src")
+    monkeypatch.setattr(mutate, "ROOT", tmp_path)
+    session = tmp_path / "ingest_validate.sqlite"
+    mutate._same_source("ingest/validate.py", session)  # a new session: the source is noted
+    session.write_bytes(b"")
+    mutate._same_source("ingest/validate.py", session)  # unchanged: it resumes
+    module.write_text("x = 2\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="changed since its session began"):
+        mutate._same_source("ingest/validate.py", session)
