@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -120,11 +121,16 @@ async def test_a_failed_batch_is_the_error_raised_not_the_read_ahead_behind_it(
     # Storing batch 1 fails while batch 2 is being read, and that read fails too: the import
     # raises the store's error (the one that matters), and waits for the read ahead to end.
     store_failed = threading.Event()
+    read_ended = threading.Event()
 
     def rows() -> Iterator[RawRow]:
-        yield from _rows(2)
-        store_failed.wait(60)
-        raise ValueError("the read ahead failed as well")
+        try:
+            yield from _rows(2)
+            store_failed.wait(60)
+            time.sleep(0.2)  # a slow read: the import must still wait for it to end
+            raise ValueError("the read ahead failed as well")
+        finally:
+            read_ended.set()
 
     async def refuse(*args: Any, **kwargs: Any) -> Any:
         store_failed.set()
@@ -141,6 +147,8 @@ async def test_a_failed_batch_is_the_error_raised_not_the_read_ahead_behind_it(
             progress=None,
         )
     assert store_failed.is_set()
+    # Nothing of the import runs on after it returned: the read ahead had ended.
+    assert read_ended.is_set()
 
 
 class _LostRace(Exception):

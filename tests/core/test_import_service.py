@@ -286,3 +286,47 @@ async def test_a_recompute_left_to_the_catch_up_is_logged_and_a_queued_one_is_no
         job_id, queued = await enqueue_recompute(ArqJobQueue(arq_redis), 8)
         assert queued
         assert "catch-up" not in caplog.text
+
+
+def _lines(first: int, count: int, likes: int) -> bytes:
+    return "".join(
+        json.dumps(
+            {
+                "platform": "x",
+                "post_id": f"v{i}",
+                "account": "LEGOLANDWindsor",
+                "text": f"Day {i} #Versions",
+                "posted_at": "2025-06-07T10:15:00+01:00",
+                "likes": likes,
+            }
+        )
+        + "\n"
+        for i in range(first, first + count)
+    ).encode()
+
+
+async def test_an_import_that_updates_as_many_posts_as_it_adds_moves_the_data_version(
+    session, arq_redis
+):
+    first = await _import(session, arq_redis, _lines(0, 2, likes=1), ImportFormat.NDJSON)
+    # Two posts re-read with new counts and two new ones: 2 updated, 2 inserted.
+    second = await _import(session, arq_redis, _lines(0, 4, likes=9), ImportFormat.NDJSON)
+    assert (second.inserted, second.updated) == (2, 2)
+    assert first.data_version is not None
+    assert second.data_version is not None
+    assert second.data_version > first.data_version
+    assert second.job_id == f"recompute:{second.data_version}"
+
+
+async def test_the_reported_errors_stop_at_max_errors_across_batches(session, arq_redis):
+    bad = _lines(0, 6, likes=-1)  # six rows, each refused for its likes
+    result = await import_rows(
+        session,
+        iter_rows(io.BytesIO(bad), ImportFormat.NDJSON),
+        queue=ArqJobQueue(arq_redis),
+        batch_rows=2,
+        max_errors=2,
+    )
+    assert result.rejected == 6
+    assert [(e.row, e.field) for e in result.errors] == [(1, "likes"), (2, "likes")]
+    assert result.errors_truncated
