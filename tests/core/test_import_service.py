@@ -330,3 +330,5 @@ async def test_the_reported_errors_stop_at_max_errors_across_batches(session, ar
     assert result.rejected == 6
     assert [(e.row, e.field) for e in result.errors] == [(1, "likes"), (2, "likes")]
     assert result.errors_truncated
+    # Nothing stored: no new data version, so no recompute asked for or queued.
+    assert (result.data_version, result.job_id, result.job_queued) == (None, None, False)
