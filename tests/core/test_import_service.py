@@ -29,14 +29,19 @@ async def _q(session: AsyncSession, sql: str):
 
 
 async def _import(
-    session: AsyncSession, redis: ArqRedis, body: bytes, fmt: ImportFormat, batch_rows: int = 2
+    session: AsyncSession,
+    redis: ArqRedis,
+    body: bytes,
+    fmt: ImportFormat,
+    batch_rows: int = 2,
+    max_errors: int = 100,
 ):
     return await import_rows(
         session,
         iter_rows(io.BytesIO(body), fmt),
         queue=ArqJobQueue(redis),
         batch_rows=batch_rows,
-        max_errors=100,
+        max_errors=max_errors,
     )
 
 
@@ -229,7 +234,8 @@ async def test_batches_prepared_in_a_worker_process_store_the_same(session, arq_
     assert rows.all() == [("instagram", "unknown", True), ("x", "en", False)]
 
 
-def _posts(first: int, count: int) -> bytes:
+def _posts(first: int, count: int, likes: int | None = None) -> bytes:
+    """NDJSON posts s{first}..; each with `likes` (its number when None)."""
     return "\n".join(
         json.dumps(
             {
@@ -238,7 +244,7 @@ def _posts(first: int, count: int) -> bytes:
                 "account": "LEGOLANDBillund",
                 "text": f"Day {i} #Tag{i % 7}",
                 "posted_at": "2025-06-07T10:15:00+02:00",
-                "likes": i,
+                "likes": i if likes is None else likes,
             }
         )
         for i in range(first, first + count)
@@ -288,29 +294,12 @@ async def test_a_recompute_left_to_the_catch_up_is_logged_and_a_queued_one_is_no
         assert "catch-up" not in caplog.text
 
 
-def _lines(first: int, count: int, likes: int) -> bytes:
-    return "".join(
-        json.dumps(
-            {
-                "platform": "x",
-                "post_id": f"v{i}",
-                "account": "LEGOLANDWindsor",
-                "text": f"Day {i} #Versions",
-                "posted_at": "2025-06-07T10:15:00+01:00",
-                "likes": likes,
-            }
-        )
-        + "\n"
-        for i in range(first, first + count)
-    ).encode()
-
-
 async def test_an_import_that_updates_as_many_posts_as_it_adds_moves_the_data_version(
     session, arq_redis
 ):
-    first = await _import(session, arq_redis, _lines(0, 2, likes=1), ImportFormat.NDJSON)
+    first = await _import(session, arq_redis, _posts(0, 2, likes=1), ImportFormat.NDJSON)
     # Two posts re-read with new counts and two new ones: 2 updated, 2 inserted.
-    second = await _import(session, arq_redis, _lines(0, 4, likes=9), ImportFormat.NDJSON)
+    second = await _import(session, arq_redis, _posts(0, 4, likes=9), ImportFormat.NDJSON)
     assert (second.inserted, second.updated) == (2, 2)
     assert first.data_version is not None
     assert second.data_version is not None
@@ -319,14 +308,8 @@ async def test_an_import_that_updates_as_many_posts_as_it_adds_moves_the_data_ve
 
 
 async def test_the_reported_errors_stop_at_max_errors_across_batches(session, arq_redis):
-    bad = _lines(0, 6, likes=-1)  # six rows, each refused for its likes
-    result = await import_rows(
-        session,
-        iter_rows(io.BytesIO(bad), ImportFormat.NDJSON),
-        queue=ArqJobQueue(arq_redis),
-        batch_rows=2,
-        max_errors=2,
-    )
+    bad = _posts(0, 6, likes=-1)  # six rows, each refused for its likes
+    result = await _import(session, arq_redis, bad, ImportFormat.NDJSON, 2, max_errors=2)
     assert result.rejected == 6
     assert [(e.row, e.field) for e in result.errors] == [(1, "likes"), (2, "likes")]
     assert result.errors_truncated
