@@ -22,7 +22,7 @@ from hashtag_core.aggregates.incremental import baselines_of
 from hashtag_core.analytics.baseline import relative_performance
 from hashtag_core.analytics.cooccurrence import cooccurrence
 from hashtag_core.analytics.effects import PRIOR_SCHEMA, joint_fit
-from hashtag_core.analytics.followers import content_reach, follower_lift_and_priors
+from hashtag_core.analytics.followers import content_reach, follower_relative
 from hashtag_core.analytics.frames import POSTS_SCHEMA, WINDOWS
 from hashtag_core.analytics.insight_frames import GOALS
 from hashtag_core.analytics.languages import hashtag_languages
@@ -108,7 +108,8 @@ def slices(
             yield Slice(f"lift {window} {goal}", plans, derived)
     # Follower growth in one slice for every window: each window's slice would redo the
     # snapshot lookups of every post, and its rows are few (posts with a known growth).
-    lift, priors = follower_lift_and_priors(lposts, llinks, lfollowers, now=now)
+    relative = follower_relative(lposts, lfollowers, now=now)
+    lift, priors = hashtag_lift_and_priors(relative, llinks)
     yield Slice("lift followers", {"hashtag_lift": lift.lazy()}, {"lift_prior": _held(priors)})
     yield Slice("momentum", {"hashtag_momentum": hashtag_momentum(lposts, llinks, now=now)})
     for window in WINDOWS:

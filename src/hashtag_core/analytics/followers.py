@@ -30,14 +30,13 @@ from hashtag_core.analytics.insight_frames import (
     GOAL_DTYPE,
     RELATIVE_SCHEMA,
 )
-from hashtag_core.analytics.lift import account_platforms_of, hashtag_lift_and_priors
+from hashtag_core.analytics.lift import account_platforms_of, hashtag_lift
 from hashtag_core.analytics.performance import window_bounds
 from hashtag_core.analytics.stats import by_scope, merged, moments, roll_up_moments, sd, t_bounds
 
 __all__ = [
     "content_reach",
     "follower_lift",
-    "follower_lift_and_priors",
     "follower_relative",
     "post_follower_growth",
 ]
@@ -127,27 +126,11 @@ def follower_lift(
     ``lift`` = exp(mean excess growth) - 1: +0.005 = 0.5% more followers gained in the
     ``days`` after posts with the hashtag than after the account's typical post.
     """
-    return follower_lift_and_priors(
-        posts, links, followers, now=now, days=days, max_gap=max_gap, windows=windows
-    )[0].lazy()
-
-
-def follower_lift_and_priors(
-    posts: pl.LazyFrame,
-    links: pl.LazyFrame,
-    followers: pl.LazyFrame,
-    *,
-    now: datetime,
-    days: float = _DEFAULT_DAYS,
-    max_gap: timedelta = _DEFAULT_GAP,
-    windows: Sequence[str] = tuple(WINDOWS),
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(`follower_lift`'s rows, the priors fitted for them: `effects.PRIOR_SCHEMA`)."""
     check_inputs(posts, links)
     relative = follower_relative(
         posts, followers, now=now, days=days, max_gap=max_gap, windows=windows
     )
-    return hashtag_lift_and_priors(relative, links)
+    return hashtag_lift(relative, links)
 
 
 def content_reach(

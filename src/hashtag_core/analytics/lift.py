@@ -33,22 +33,19 @@ _KEYS = ["window", "goal", "hashtag_id"]
 _ROW = ["platform", "account_id", "window", "goal", "hashtag_id"]
 
 
-def hashtag_lift(
-    relative: pl.LazyFrame, links: pl.LazyFrame, *, fit: pl.DataFrame | None = None
-) -> pl.LazyFrame:
-    """LIFT_SCHEMA rows for every (scope, window, goal, hashtag) with at least one post.
-
-    ``fit``: the tags of `effects.joint_fit` on the same ``relative`` and ``links``, when the
-    caller has fitted them already (the full pass fits the engagement regression once per
-    window for the lift and the slots); fitted here otherwise."""
-    return hashtag_lift_and_priors(relative, links, fit=fit)[0].lazy()
+def hashtag_lift(relative: pl.LazyFrame, links: pl.LazyFrame) -> pl.LazyFrame:
+    """LIFT_SCHEMA rows for every (scope, window, goal, hashtag) with at least one post."""
+    return hashtag_lift_and_priors(relative, links)[0].lazy()
 
 
 def hashtag_lift_and_priors(
     relative: pl.LazyFrame, links: pl.LazyFrame, *, fit: pl.DataFrame | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(LIFT_SCHEMA rows, the fitted priors: `effects.PRIOR_SCHEMA`); ``fit`` as for
-    `hashtag_lift`."""
+    """(LIFT_SCHEMA rows, the fitted priors: `effects.PRIOR_SCHEMA`).
+
+    ``fit``: the tags of `effects.joint_fit` on the same ``relative`` and ``links``, when the
+    caller has fitted them already (the full pass fits the engagement regression once per
+    window for the lift and the slots); fitted here otherwise."""
     check_schema(relative, RELATIVE_SCHEMA, "relative")
     check_schema(links, LINKS_SCHEMA, "links")
     tagged = tagged_posts(relative, links, ["account_id", "window", "goal", "log_ratio"])
