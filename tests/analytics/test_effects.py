@@ -23,6 +23,7 @@ from hashtag_core.analytics.effects import (
     _svalues,
     _with_null_scale,
     components,
+    effect_rows,
     interval,
     joint_fit,
     mixture_grid,
@@ -394,3 +395,48 @@ def test_a_tag_on_too_few_posts_has_no_headline_and_no_rank() -> None:
     ranked = lift.sort("score", descending=True, nulls_last=True)["hashtag_id"].to_list()
     assert ranked.index(999) > ranked.index(1)
     assert set(ranked[-2:]) == {998, 999}
+
+
+def _list_rows(platform: str, account: int, tags: dict[int, tuple[int, float, float]]):
+    """Rows of one list for `effect_rows`: hashtag -> (posts, mean log ratio, variance)."""
+    return [
+        {
+            "platform": platform,
+            "account_id": account,
+            "window": "all",
+            "goal": "engagement",
+            "hashtag_id": tag,
+            "posts": n,
+            "mean_log_ratio": mean,
+            "offset_sum": 0.0,
+            "resid_m2": (n - 1) * var,
+            "m2": (n - 1) * var,
+        }
+        for tag, (n, mean, var) in tags.items()
+    ]
+
+
+def test_a_small_accounts_tag_keeps_its_accounts_spread_in_the_all_accounts_list() -> None:
+    # A main account whose posts vary little (variance 1e-6; 40 hashtags on 300 posts each)
+    # and a small park account whose posts vary 140 times more: its hashtag 99 (5 posts) is
+    # moderated towards the small account's variance in its own list, and must be in the
+    # platform's and all accounts' lists too, not towards the main account's (which would
+    # make 5 posts look as precise as hundreds and give them a verdict).
+    rng = np.random.default_rng(3)
+    big_var, small_var = 1e-6, 1.4e-4
+    big = {t: (300, float(rng.normal(0, (big_var / 300) ** 0.5)), big_var) for t in range(1, 41)}
+    small = {99: (5, -0.0067, small_var), 98: (30, 0.0, small_var), 97: (12, 0.001, small_var)}
+    rows = _list_rows("x", 1, big) + _list_rows("x", 2, small)
+    for platform in ("x", "*"):  # the same posts again in the platform's and the whole list
+        rows += _list_rows(platform, 0, {**big, **small})
+    estimated, _priors = effect_rows(pl.DataFrame(rows))
+    tag = estimated.filter(pl.col("hashtag_id") == 99)
+    own = tag.filter(pl.col("account_id") == 2).row(0, named=True)
+    assert own["estimate_se"] == pytest.approx(
+        ((10 * small_var + 4 * small_var) / 14 / 6) ** 0.5, rel=1e-9
+    )
+    for pooled in tag.filter(pl.col("account_id") == 0).iter_rows(named=True):
+        # At least the account's own (the list's null scale may widen it, never narrow it).
+        assert pooled["estimate_se"] >= own["estimate_se"] * (1 - 1e-9)
+        assert pooled["estimate_se"] <= own["estimate_se"] * 1.3
+        assert pooled["verdict"] == own["verdict"] == "unclear"

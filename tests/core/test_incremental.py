@@ -52,6 +52,7 @@ KEYS = {
 PRIOR_COLUMNS = [
     "offset_sum",
     "resid_m2",
+    "prior_var",
     "estimate",
     "estimate_se",
     "score",

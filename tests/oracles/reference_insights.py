@@ -205,6 +205,7 @@ def _timing(posts: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
 NOT_CLOSED_FORM = (
     "offset_sum",
     "resid_m2",
+    "prior_var",
     "estimate",
     "estimate_se",
     "score",

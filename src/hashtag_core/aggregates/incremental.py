@@ -11,7 +11,8 @@ recompute and passed in:
   mixture weights and the list's q-value curve, `PRIOR_SCHEMA` (`analytics.effects`);
 - per lift row, the joint fit's companion-and-timing offset and residual spread
   (``offset_sum``, ``resid_m2``): a changed post moves its hashtags' own estimates, not the
-  fitted effects of their companions, slots and months.
+  fitted effects of their companions, slots and months; and the variance its own is
+  moderated towards (``prior_var``: its accounts' pooled variances, weighted by its posts).
 
 With those held equal, the rows are the ones a full recompute would write, but for the
 q-value, which is read off the stored curve (see tests/core/test_incremental.py). Rows for
@@ -66,7 +67,7 @@ BASELINE_SCHEMA = pl.Schema(
 _GROUP = ["platform", "account_id", "window", "goal"]
 #: Key of a lift row, and the stored columns an incremental pass holds fixed in it.
 LIFT_ROW = ["platform", "account_id", "window", "goal", "hashtag_id"]
-FROZEN_LIFT = [*LIFT_ROW, "offset_sum", "resid_m2"]
+FROZEN_LIFT = [*LIFT_ROW, "offset_sum", "resid_m2", "prior_var"]
 _KEYS = ["window", "goal", "hashtag_id"]
 
 
@@ -103,8 +104,9 @@ def incremental_frames(
     hour cell or local date. The rows of those keys are the same as without `touched`; other
     rows may be missing or rest on a part of their posts, so pass the result to `restrict_to`.
 
-    `frozen` holds the stored lift rows' ``offset_sum`` and ``resid_m2`` (`FROZEN_LIFT`); a
-    row without one (a hashtag new to its scope and window) has no offset and its raw spread.
+    `frozen` holds the stored lift rows' ``offset_sum``, ``resid_m2`` and ``prior_var``
+    (`FROZEN_LIFT`); a row without one (a hashtag new to its scope and window) has no offset,
+    its raw spread and the prior variance of the account rows at hand.
     """
     mine = links.filter(pl.col("hashtag_id").is_in(list(hashtags)))
     llinks = mine.lazy()
@@ -287,7 +289,9 @@ def lift_rows(
     raw = levels.pipe(raw_figures).collect()
     if frozen is None or frozen.height == 0:
         raw = raw.with_columns(
-            offset_sum=pl.lit(None, pl.Float64), resid_m2=pl.lit(None, pl.Float64)
+            offset_sum=pl.lit(None, pl.Float64),
+            resid_m2=pl.lit(None, pl.Float64),
+            prior_var=pl.lit(None, pl.Float64),
         )
     else:
         raw = raw.join(frozen.select(FROZEN_LIFT), on=LIFT_ROW, how="left")

@@ -42,7 +42,7 @@ from numpy.typing import NDArray
 from scipy import sparse
 from scipy.special import ndtr, stdtrit
 
-from hashtag_core.analytics.frames import ALL_HASHTAGS
+from hashtag_core.analytics.frames import ALL_ACCOUNTS, ALL_HASHTAGS, ALL_PLATFORMS
 from hashtag_core.analytics.insight_frames import FOLLOWER_GROWTH_DAYS, FOLLOWERS_GOAL
 from hashtag_core.analytics.stats import by_scope, merged, roll_up_moments
 
@@ -870,9 +870,10 @@ def _prepared(rows: pl.DataFrame) -> pl.DataFrame:
     if "pooled_var" not in rows.columns:
         rows = rows.with_columns(pooled_var=_pooled())
     rows = (
-        rows.lazy()
+        _with_prior_var(rows)
+        .lazy()
         .with_columns(
-            resid_var=_moderated(pl.col("pooled_var"), pl.col("resid_m2"), pl.col("posts"))
+            resid_var=_moderated(pl.col("prior_var"), pl.col("resid_m2"), pl.col("posts"))
         )
         .pipe(estimate_of)
         .collect()
@@ -921,6 +922,56 @@ def _with_null_scale(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.join(
         groups, on=PRIOR_GROUP, how="left", nulls_equal=True, maintain_order="left"
     ).with_columns(pl.col("null_scale").fill_null(1.0))
+
+
+def _with_prior_var(rows: pl.DataFrame) -> pl.DataFrame:
+    """`rows` with ``prior_var``, the variance a row's own one is moderated towards: in an
+    account's list, the list's pooled variance; in a platform's or all accounts' list, the
+    mean of the pooled variances of the accounts the row's posts come from, weighted by its
+    posts there (the group's pooled variance where no account row is at hand). A row that
+    has one already (held by an incremental pass) keeps it.
+
+    An account's posts are measured against that account's own baseline, so their spread is
+    the account's: 100 times smaller in a brand's main account than in a park's small one for
+    follower growth. Moderated towards the whole list's pooled variance, which the big
+    accounts make, a hashtag used on a few posts of a small account would look precise by
+    luck and get a verdict it has not earned."""
+    keys = [c for c in ("window", "goal", "hashtag_id", "weekday", "hour") if c in rows.columns]
+    held = pl.col("prior_var") if "prior_var" in rows.columns else pl.lit(None, pl.Float64)
+    accounts = rows.filter(
+        pl.col("account_id") != ALL_ACCOUNTS,
+        pl.col("pooled_var").is_not_null(),
+        pl.col("posts") > 0,
+    ).select(
+        "platform",
+        *keys,
+        n=pl.col("posts").cast(pl.Float64),
+        nv=pl.col("posts").cast(pl.Float64) * pl.col("pooled_var"),
+    )
+    mixed = (pl.col("nv").sum() / pl.col("n").sum()).alias("mixed")
+    by_platform = accounts.group_by("platform", *keys).agg(mixed)
+    overall = accounts.group_by(keys).agg(mixed)
+    levels = pl.concat(
+        [
+            by_platform.with_columns(account_id=pl.lit(ALL_ACCOUNTS, pl.Int64)),
+            overall.with_columns(
+                platform=pl.lit(ALL_PLATFORMS, pl.String),
+                account_id=pl.lit(ALL_ACCOUNTS, pl.Int64),
+            ),
+        ],
+        how="diagonal",
+    )
+    return (
+        rows.join(
+            levels,
+            on=["platform", "account_id", *keys],
+            how="left",
+            nulls_equal=True,
+            maintain_order="left",
+        )
+        .with_columns(prior_var=held.fill_null(pl.col("mixed")).fill_null(pl.col("pooled_var")))
+        .drop("mixed")
+    )
 
 
 def _pooled() -> pl.Expr:

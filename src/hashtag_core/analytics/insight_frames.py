@@ -85,6 +85,7 @@ _LIFT_SCHEMA: _Columns = {
     "ci_high": pl.Float64,
     "offset_sum": pl.Float64,  # sum over the posts of their companions' and timing's fit
     "resid_m2": pl.Float64,  # squared deviations of the posts' partial residuals
+    "prior_var": pl.Float64,  # what resid_m2 / (posts - 1) is moderated towards (effects)
     "estimate": pl.Float64,  # adjusted effect (log scale) before shrinkage
     "estimate_se": pl.Float64,  # its standard error
     "score": pl.Float64,  # the headline: exp(posterior mean) - 1
