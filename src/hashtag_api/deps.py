@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from hashtag_api.errors import ApiError
 from hashtag_api.queue import ArqJobQueue
 from hashtag_api.ratelimit import RateLimiter
+from hashtag_api.readcache import ReadCache
 from hashtag_core.aggregates.repository import AGGREGATE_TABLES
 from hashtag_core.aggregates.staging import lock_for_read
 from hashtag_core.config import Settings
@@ -145,13 +146,20 @@ def bootstrap_principal(settings: Settings, given: str) -> Principal | None:
     return Principal("bootstrap", _ALL_SCOPES, identity=f"boot:{digest}", bootstrap=True)
 
 
-async def _authenticate(settings: Settings, session: AsyncSession, given: str) -> Principal:
-    """The principal for a presented key; ApiError 401 invalid_token when it is refused."""
+async def _authenticate(
+    request: Request, settings: Settings, session: AsyncSession, given: str
+) -> Principal:
+    """The principal for a presented key; ApiError 401 invalid_token when it is refused.
+
+    A stored key found valid is remembered in the read cache, whose fast path then knows its
+    caller without the database (until a key changes or a minute passes: ReadCache)."""
     found = bootstrap_principal(settings, given)
     if found is not None:
         return found
+    cache: ReadCache | None = getattr(request.app.state, "read_cache", None)
+    generation = cache.generation if cache is not None else 0
     try:
-        return await key_service.verify_key(session, given)
+        principal = await key_service.verify_key(session, given)
     except KeyRefused as exc:
         code = {"unknown": "invalid_token", "revoked": "key_revoked", "expired": "key_expired"}
         # The reason only: the message names the key, which a header must not carry.
@@ -159,6 +167,9 @@ async def _authenticate(settings: Settings, session: AsyncSession, given: str) -
         raise ApiError(
             401, code[exc.reason], exc.message, headers={"WWW-Authenticate": challenge}
         ) from None
+    if cache is not None:
+        cache.remember_key(key_service.hash_key(given), principal, generation)
+    return principal
 
 
 def _unauthorized(scope: Scope) -> ApiError:
@@ -213,7 +224,7 @@ async def _require(
         await _limit(request, _client_identity(request), write=scope is not Scope.READ)
         raise _unauthorized(scope)
     try:
-        principal = await _authenticate(settings, session, credentials.credentials)
+        principal = await _authenticate(request, settings, session, credentials.credentials)
     except ApiError:
         await _limit(request, _client_identity(request), write=scope is not Scope.READ)
         raise
@@ -256,7 +267,7 @@ async def require_reader(
     principal = None
     if credentials is not None:
         try:
-            principal = await _authenticate(settings, session, credentials.credentials)
+            principal = await _authenticate(request, settings, session, credentials.credentials)
         except ApiError:
             principal = None
     identity = principal.identity if principal else _client_identity(request)

@@ -8,9 +8,12 @@ and answers exactly as it always did):
 * the cache holds a fresh answer for the path, query string and `Accept` (so the listener is
   live: the answer is for the current data; `ReadCache.peek`);
 * the caller is known without the database: no `Authorization` header where reads are open
-  (the client address is counted), or a bootstrap key (HASHTAG_API_KEYS, compared in constant
-  time as `deps` does). Stored keys, invalid keys and keyless reads where keys are required
-  go the usual way, so they are checked and refused exactly as before;
+  (the client address is counted), a bootstrap key (HASHTAG_API_KEYS, compared in constant
+  time as `deps` does), or a stored key the usual path verified less than a minute ago and
+  nothing changed since (`ReadCache.known_key`: a revocation empties it), holding scope read
+  where reads need a key. Unknown, revoked and expired keys, keys without the scope and
+  keyless reads where keys are required go the usual way, so they are checked and refused
+  exactly as before;
 * the in-process budget (hashtag_api.localbudget) has room well short of the limit; near the
   limit, at a window's first request and while the limiter fails open, the usual path asks
   Redis (and answers the 429s);
@@ -35,6 +38,9 @@ from hashtag_api.ratelimit import RateLimiter
 from hashtag_api.readcache import ReadCache
 from hashtag_api.security import base_headers, content_security_policy
 from hashtag_core.config import Settings
+from hashtag_core.keys.schemas import Scope as KeyScope
+from hashtag_core.keys.schemas import grants
+from hashtag_core.keys.service import hash_key, looks_like_key
 
 __all__ = ["FastReads"]
 
@@ -85,7 +91,7 @@ class FastReads:
         entry = cache.peek(key)
         if entry is None or not entry.route:
             return False
-        identity = self._identity(scope, found.get(b"authorization"))
+        identity = self._identity(scope, found.get(b"authorization"), cache)
         if identity is None:
             return False
         limits = self._limits(identity)
@@ -110,7 +116,7 @@ class FastReads:
             log_access(scope, entry.route, 200, seconds, request_id)
         return True
 
-    def _identity(self, scope: Scope, authorization: bytes | None) -> str | None:
+    def _identity(self, scope: Scope, authorization: bytes | None, cache: ReadCache) -> str | None:
         """Whom the request counts against; None when only the usual path can tell."""
         if authorization is None:
             if self.settings.read_requires_key:
@@ -121,6 +127,11 @@ class FastReads:
         if scheme.lower() != "bearer" or not given:
             return None
         principal = bootstrap_principal(self.settings, given)
+        if principal is None and looks_like_key(given):
+            principal = cache.known_key(hash_key(given))
+            if principal is not None and self.settings.read_requires_key:
+                if not grants(principal.scopes, KeyScope.READ):
+                    return None  # refused (403) the usual way
         return principal.identity if principal is not None else None
 
     def _limits(self, identity: str) -> list[tuple[bytes, bytes]] | None:

@@ -27,6 +27,14 @@ Authentication and rate limits run before the lookup (`ReadCacheDep` comes after
 check in each cached route), so a cached answer is given only to a caller allowed the request.
 Most hits never reach the routes: the fast path (hashtag_api.fastpath) serves them before
 routing, with the same key check and rate limit, from this same store.
+
+**Stored keys the usual path verified** are kept here too (by the key's SHA-256, as the table
+stores it), so the fast path can tell their caller without the database. They go with every
+invalidation, like the answers: revoking a key, changing its scopes or expiry, or deleting it
+notifies the same channel (migration 0015), so a revocation is refused from the next request
+on, as it always was. Each is also checked again by the usual path once a minute
+(`KEY_RECHECK_S`), which keeps the key's `last_used_at` as current as without the fast path,
+and no key is used past its expiry.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated
 
 import asyncpg
@@ -45,13 +54,18 @@ from fastapi.responses import Response
 from sqlalchemy.engine import URL
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hashtag_core.keys.schemas import Principal
+from hashtag_core.keys.service import LAST_USED_RESOLUTION
+
 __all__ = [
     "CHANNEL",
+    "KEY_RECHECK_S",
     "CacheListener",
     "CachedAnswer",
     "ReadCache",
     "ReadCacheCapture",
     "ReadCacheDep",
+    "VerifiedKey",
     "install",
 ]
 
@@ -65,6 +79,20 @@ _RETRY_FIRST_S = 0.5
 _RETRY_MAX_S = 10.0
 
 Key = tuple[str, str, str]
+
+#: A verified stored key is trusted this long before the usual path checks it again (and
+#: writes its last_used_at, at most once a minute: `keys.service.LAST_USED_RESOLUTION`).
+KEY_RECHECK_S = LAST_USED_RESOLUTION.total_seconds()
+#: At most this many verified keys are kept (all are forgotten past it).
+MAX_KEYS = 10_000
+
+
+@dataclass(frozen=True)
+class VerifiedKey:
+    """A stored key the usual path accepted, and until when that stands."""
+
+    principal: Principal
+    until: float  # time.monotonic()
 
 
 @dataclass(frozen=True)
@@ -100,6 +128,7 @@ class ReadCache:
     size: int = 0
     stats: Stats = field(default_factory=Stats)
     _entries: OrderedDict[Key, Entry] = field(default_factory=OrderedDict)
+    _keys: dict[str, VerifiedKey] = field(default_factory=dict)
 
     @property
     def enabled(self) -> bool:
@@ -113,6 +142,7 @@ class ReadCache:
         self.generation += 1
         self.stats.invalidations += 1
         self._entries.clear()
+        self._keys.clear()
         self.size = 0
 
     def set_live(self, live: bool) -> None:
@@ -170,6 +200,27 @@ class ReadCache:
             self._drop(next(iter(self._entries)))
         self.stats.stored += 1
         return True
+
+    def remember_key(self, digest: str, principal: Principal, generation: int) -> bool:
+        """Keep a stored key the usual path verified since `generation` (by its SHA-256);
+        False when a change came meanwhile (a revocation, say) or the listener is down."""
+        if not self.live or generation != self.generation or principal.bootstrap:
+            return False
+        if len(self._keys) >= MAX_KEYS:
+            self._keys.clear()
+        self._keys[digest] = VerifiedKey(principal, time.monotonic() + KEY_RECHECK_S)
+        return True
+
+    def known_key(self, digest: str) -> Principal | None:
+        """The principal of a stored key verified less than KEY_RECHECK_S ago and not expired
+        since; None when the usual path must check it."""
+        found = self._keys.get(digest) if self.live else None
+        if found is None or time.monotonic() >= found.until:
+            return None
+        expires = found.principal.expires_at
+        if expires is not None and expires <= datetime.now(UTC):
+            return None
+        return found.principal
 
     def _drop(self, key: Key) -> None:
         self.size -= len(self._entries.pop(key).body)

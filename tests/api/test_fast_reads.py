@@ -7,11 +7,15 @@ usual path's answer to a request is had by switching the fast path off for it.""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import secrets
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
@@ -19,11 +23,15 @@ from prometheus_client import CollectorRegistry
 from hashtag_api.fastpath import FastReads
 from hashtag_api.localbudget import LocalBudget
 from hashtag_api.ratelimit import RateLimiter, counter_key
+from hashtag_api.readcache import CHANNEL, KEY_RECHECK_S, ReadCache
 from hashtag_core.config import Settings
+from hashtag_core.keys.schemas import Principal, Scope
+from hashtag_core.keys.service import hash_key
 from tests.api.test_read_cache import (  # noqa: F401  (make_served is a fixture)
     PERFORMANCE,
     MakeServed,
     Served,
+    _plain,
     make_served,
 )
 from tests.helpers import API_KEY, AUTH
@@ -265,3 +273,110 @@ def test_the_budget_forgets_callers_of_past_windows() -> None:
     assert len(budget) == 3
     budget.seen("ip:c", 5, 1)
     assert len(budget) == 1
+
+
+async def _stored_key(served: Served, name: str, scopes: str = "{read}") -> str:
+    """A stored key (as `keys create` makes one), inserted by another connection."""
+    plaintext = f"hk_{secrets.token_hex(4)}_{secrets.token_urlsafe(32)}"
+    await served.elsewhere(
+        "INSERT INTO api_key (name, prefix, key_hash, scopes) "
+        f"VALUES ('{name}', '{plaintext[:11]}', '{hash_key(plaintext)}', '{scopes}')"
+    )
+    return plaintext
+
+
+async def test_a_stored_key_is_served_fast_once_verified_and_refused_once_revoked(
+    make_served: MakeServed,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    served = await make_served(read_requires_key=True)
+    limiter = _limited(served, 1000)
+    key = await _stored_key(served, "analyst")
+    auth = {"Authorization": f"Bearer {key}", "X-Request-Id": "req-stored"}
+    first = await served.get(PERFORMANCE, headers=auth)  # verified in the database, stored
+    assert first.status_code == 200, first.text
+    assert _fast_count(served) == 0
+    assert served.cache.known_key(hash_key(key)) is not None
+    usual = await _usual(served, monkeypatch, PERFORMANCE, headers=auth)
+    fast = await served.get(PERFORMANCE, headers=auth)
+    assert _fast_count(served) == 1
+    assert fast.content == usual.content == first.content
+    same = [(k, "997" if k == "ratelimit-remaining" else v) for k, v in usual.headers.items()]
+    assert list(fast.headers.items()) == same
+    # Counted against the key, in Redis too, as the usual path counts it.
+    budget = _budget(served)
+    await budget.flush(served.app.state.arq)
+    window = int(time.time() // limiter.window_s)
+    counted = await served.app.state.arq.get(counter_key("requests", f"key:{key[:11]}", window))
+    assert int(counted) == 3
+
+    # Revoked elsewhere (the CLI, another replica): refused from the next request on.
+    generation = served.cache.generation
+    await served.elsewhere("UPDATE api_key SET revoked_at = now() WHERE name = 'analyst'")
+    await served.until(lambda: served.cache.generation > generation)
+    assert served.cache.known_key(hash_key(key)) is None
+    revoked = await served.get(PERFORMANCE, headers=auth)
+    assert revoked.status_code == 401
+    assert revoked.json()["code"] == "key_revoked"
+    assert _fast_count(served) == 1
+
+
+async def test_a_key_revoked_while_it_is_verified_is_not_remembered(
+    make_served: MakeServed,  # noqa: F811
+) -> None:
+    served = await make_served(read_requires_key=True)
+    key = await _stored_key(served, "racing")
+    cache = served.cache
+    principal = Principal("racing", frozenset({Scope.READ}), identity=f"key:{key[:11]}")
+    generation = cache.generation
+    cache.invalidate()  # the revocation's notification, between the lookup and the store
+    assert not cache.remember_key(hash_key(key), principal, generation)
+    assert cache.known_key(hash_key(key)) is None
+    assert cache.remember_key(hash_key(key), principal, cache.generation)
+    assert cache.known_key(hash_key(key)) == principal
+
+
+def test_a_remembered_key_is_checked_again_after_a_minute_and_never_past_its_expiry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cache = ReadCache(max_bytes=1_000, ttl_s=60)
+    cache.set_live(True)
+    now = datetime.now(UTC)
+    lasting = Principal("a", frozenset({Scope.READ}), identity="key:hk_a")
+    expired = Principal("b", frozenset({Scope.READ}), identity="key:hk_b", expires_at=now)
+    later = Principal(
+        "c", frozenset({Scope.READ}), identity="key:hk_c", expires_at=now + timedelta(hours=1)
+    )
+    for digest, principal in (("a", lasting), ("b", expired), ("c", later)):
+        assert cache.remember_key(digest, principal, cache.generation)
+    assert cache.known_key("a") == lasting
+    assert cache.known_key("b") is None  # expired: the usual path says so (401 key_expired)
+    assert cache.known_key("c") == later
+    assert cache.known_key("unknown") is None
+    started = time.monotonic()
+    monkeypatch.setattr(time, "monotonic", lambda: started + KEY_RECHECK_S + 1)
+    assert cache.known_key("a") is None  # the usual path checks it again, and touches it
+    cache.set_live(False)
+    assert not cache.remember_key("a", lasting, cache.generation)  # no listener, no keys
+
+
+async def test_only_changes_to_what_a_key_allows_notify(make_served: MakeServed) -> None:  # noqa: F811
+    served = await make_served()
+    await _stored_key(served, "watched")
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    listener = await asyncpg.connect(_plain(served.database_url), timeout=10)
+    try:
+        await listener.add_listener(CHANNEL, lambda *args: heard.put_nowait(args[3]))
+        for sql in (
+            "UPDATE api_key SET last_used_at = now() WHERE name = 'watched'",  # a use: no
+            "SELECT pg_notify('hashtag_read_cache', 'marker')",
+            "UPDATE api_key SET scopes = '{read,write}' WHERE name = 'watched'",
+            "UPDATE api_key SET expires_at = now() + interval '1 day' WHERE name = 'watched'",
+            "UPDATE api_key SET revoked_at = now() WHERE name = 'watched'",
+            "DELETE FROM api_key WHERE name = 'watched'",
+        ):
+            await served.elsewhere(sql)
+        got = [await asyncio.wait_for(heard.get(), 30) for _ in range(5)]
+    finally:
+        await listener.close()
+    assert got == ["marker", "api_key", "api_key", "api_key", "api_key"]

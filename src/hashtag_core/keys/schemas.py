@@ -101,3 +101,5 @@ class Principal:
     #: What the rate limiter counts against (never the key itself).
     identity: str
     bootstrap: bool = False
+    #: When a stored key stops being valid (None: never, or a bootstrap key).
+    expires_at: datetime | None = None

@@ -164,4 +164,5 @@ async def verify_key(session: AsyncSession, plaintext: str) -> Principal:
         name=row["name"],
         scopes=frozenset(Scope(s) for s in row["scopes"]),
         identity=f"key:{row['prefix']}",
+        expires_at=row["expires_at"],
     )
