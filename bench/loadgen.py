@@ -23,15 +23,20 @@ def tool() -> str:
     return "wrk" if shutil.which("wrk") else "python"
 
 
-def load(url: str, *, connections: int, seconds: float) -> dict[str, Any]:
-    """Hammer `url`; p50/p99/max latency in ms, requests per second, errors."""
+def load(
+    url: str, *, connections: int, seconds: float, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Hammer `url` (with `headers` on every request); p50/p99/max latency in ms, requests
+    per second, errors."""
     if tool() == "wrk":
-        return _wrk(url, connections, seconds)
-    return asyncio.run(_python(url, connections, seconds))
+        return _wrk(url, connections, seconds, headers or {})
+    return asyncio.run(_python(url, connections, seconds, headers or {}))
 
 
-def _wrk(url: str, connections: int, seconds: float) -> dict[str, Any]:
+def _wrk(url: str, connections: int, seconds: float, headers: dict[str, str]) -> dict[str, Any]:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "-s", str(_LUA)]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
     done = subprocess.run([*command, url], capture_output=True, text=True, check=True)
     line = [ln for ln in done.stdout.splitlines() if ln.startswith("{")][-1]
     raw = json.loads(line)
@@ -48,11 +53,14 @@ def _wrk(url: str, connections: int, seconds: float) -> dict[str, Any]:
     }
 
 
-async def _python(url: str, connections: int, seconds: float) -> dict[str, Any]:
+async def _python(
+    url: str, connections: int, seconds: float, headers: dict[str, str]
+) -> dict[str, Any]:
     rest = url.split("://", 1)[1]
     hostport, _, path = rest.partition("/")
     host, _, port = hostport.partition(":")
-    request = f"GET /{path} HTTP/1.1\r\nHost: {hostport}\r\n\r\n".encode()
+    extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    request = f"GET /{path} HTTP/1.1\r\nHost: {hostport}\r\n{extra}\r\n".encode()
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds

@@ -100,9 +100,11 @@ def _targets(base: str, hashtag: str, depth: int) -> dict[str, str]:
     }
 
 
-def _bodies(base: str, targets: dict[str, str]) -> dict[str, dict[str, Any]]:
+def _bodies(
+    base: str, targets: dict[str, str], headers: dict[str, str]
+) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    with httpx.Client(base_url=base, timeout=30) as client:
+    with httpx.Client(base_url=base, timeout=30, headers=headers) as client:
         for target in targets.values():
             response = client.get(target)
             response.raise_for_status()
@@ -114,12 +116,19 @@ def _bodies(base: str, targets: dict[str, str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _run_all(base: str, targets: dict[str, str], seconds: float, warmup: float) -> dict[str, Any]:
+def _run_all(
+    base: str,
+    targets: dict[str, str],
+    seconds: float,
+    warmup: float,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for name, target in targets.items():
+        url = base + target
         if warmup:
-            load(base + target, connections=CONNECTIONS, seconds=warmup)
-        results[name] = load(base + target, connections=CONNECTIONS, seconds=seconds)
+            load(url, connections=CONNECTIONS, seconds=warmup, headers=headers)
+        results[name] = load(url, connections=CONNECTIONS, seconds=seconds, headers=headers)
     return results
 
 
@@ -132,9 +141,12 @@ def measure_reads(
     workdir: Path,
     warmup: float = 1,
     probe: Callable[[str, dict[str, str]], None] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """p50/p99 and throughput of the three reads on the API and on the bare app; `probe`, if
-    given, is called with the API's base URL and the targets while the API still runs."""
+    given, is called with the API's base URL and the targets while the API still runs.
+    `headers` go with every request to every app (an API key, say)."""
+    sent = headers or {}
     workdir.mkdir(parents=True, exist_ok=True)
     hashtag = asyncio.run(_popular(database_url))
     api_port, bare_port = _free_port(), _free_port()
@@ -150,8 +162,8 @@ def measure_reads(
     api_base = f"http://127.0.0.1:{api_port}"
     with _process(api_cmd, env, workdir / "api.log", f"{api_base}/healthz"):
         targets = _targets(api_base, hashtag, depth)
-        bodies = _bodies(api_base, targets)
-        api = _run_all(api_base, targets, seconds, warmup)
+        bodies = _bodies(api_base, targets, sent)
+        api = _run_all(api_base, targets, seconds, warmup, sent)
         if probe is not None:
             probe(api_base, targets)
     spec = workdir / "bare_bodies.json"
@@ -159,7 +171,7 @@ def measure_reads(
     bare_cmd = [sys.executable, "-m", "bench.bare", "--port", str(bare_port), "--bodies"]
     bare_base = f"http://127.0.0.1:{bare_port}"
     with _process([*bare_cmd, str(spec)], env, workdir / "bare.log", f"{bare_base}/healthz"):
-        bare = _run_all(bare_base, targets, seconds, warmup)
+        bare = _run_all(bare_base, targets, seconds, warmup, sent)
     # The same bytes from a route of the real app (same middleware, key check, rate limit,
     # access log): the framework's floor, without the data path.
     stack_port = _free_port()
@@ -168,9 +180,9 @@ def measure_reads(
     with _process([*stack_cmd, str(spec)], env, workdir / "stack.log", f"{stack_base}/healthz"):
         stack_targets = {name: PREFIX + target for name, target in targets.items()}
         for name, target in stack_targets.items():  # the same bytes, checked
-            body = httpx.get(stack_base + target, timeout=30).content
+            body = httpx.get(stack_base + target, timeout=30, headers=sent).content
             assert body == base64.b64decode(bodies[targets[name]]["body"]), name
-        stack = _run_all(stack_base, stack_targets, seconds, warmup)
+        stack = _run_all(stack_base, stack_targets, seconds, warmup, sent)
     endpoints = {
         name: {
             "target": target,

@@ -4,6 +4,10 @@ bench`. For before/after comparisons of the read path on a machine that cannot a
 whole benchmark.
 
     python -m bench.reads_only --posts 10000 --database hashtag_bench_reads_10k [--seconds 10]
+        [--stored-key]
+
+`--stored-key` sends a stored API key (one made for the run, as `keys create` makes them) on
+every request, as a deployment with keys does; without it the reads are open and keyless.
 
 The database (on HASHTAG_BENCH_DATABASE_URL's server) is created, filled with the benchmark
 workload and recomputed when it does not exist yet, and kept afterwards (drop it yourself).
@@ -16,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import statistics
 import time
 from pathlib import Path
@@ -26,6 +31,7 @@ import httpx
 
 from bench import ingest, reads, recompute
 from bench.services import plain, with_database
+from hashtag_core.keys.service import hash_key
 from hashtag_core.migrate import upgrade
 
 
@@ -61,13 +67,31 @@ def prepare(server_url: str, name: str, posts: int) -> str:
     return url
 
 
-async def _first_reads(base: str, targets: dict[str, str], url: str, rounds: int) -> Any:
+async def _stored_key(url: str) -> str:
+    """A new stored key with scope read, in the database at `url`."""
+    plaintext = f"hk_{secrets.token_hex(4)}_{secrets.token_urlsafe(32)}"
+    conn = await asyncpg.connect(plain(url), timeout=10)
+    try:
+        await conn.execute(
+            "INSERT INTO api_key (name, prefix, key_hash, scopes) VALUES ($1, $2, $3, '{read}')",
+            f"bench-{plaintext[3:11]}",
+            plaintext[:11],
+            hash_key(plaintext),
+        )
+    finally:
+        await conn.close()
+    return plaintext
+
+
+async def _first_reads(
+    base: str, targets: dict[str, str], url: str, rounds: int, headers: dict[str, str]
+) -> Any:
     """Per target, the latency of the first read after the cache was emptied (a NOTIFY on the
     cache's channel, as every change sends), `rounds` times."""
     conn = await asyncpg.connect(plain(url))
     out: dict[str, Any] = {}
     try:
-        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        async with httpx.AsyncClient(base_url=base, timeout=30, headers=headers) as client:
             for name, target in targets.items():
                 times = []
                 for _ in range(rounds):
@@ -96,6 +120,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--first-rounds", type=int, default=50)
     parser.add_argument("--out", type=Path, default=Path("bench/results/reads_only.json"))
+    parser.add_argument("--stored-key", action="store_true", help="send a stored API key")
     args = parser.parse_args()
     server = os.environ["HASHTAG_BENCH_DATABASE_URL"]
     redis_url = os.environ["HASHTAG_BENCH_REDIS_URL"]
@@ -103,9 +128,13 @@ def main() -> None:
         os.environ.setdefault(name, str(10**9))  # as `python -m bench`
     url = prepare(server, args.database, args.posts)
     first: dict[str, Any] = {}
+    headers = {}
+    if args.stored_key:
+        headers["Authorization"] = f"Bearer {asyncio.run(_stored_key(url))}"
 
     def probe(base: str, targets: dict[str, str]) -> None:
-        first.update(asyncio.run(_first_reads(base, targets, url, args.first_rounds)))
+        found = _first_reads(base, targets, url, args.first_rounds, headers)
+        first.update(asyncio.run(found))
 
     result = reads.measure_reads(
         url,
@@ -114,8 +143,10 @@ def main() -> None:
         depth=20,
         workdir=args.out.parent / "logs" / "reads_only",
         probe=probe,
+        headers=headers,
     )
     result["first_read_after_change"] = first
+    result["key"] = "stored" if args.stored_key else "none"
     result["posts"] = args.posts
     result["date"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     args.out.parent.mkdir(parents=True, exist_ok=True)
