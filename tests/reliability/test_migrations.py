@@ -204,7 +204,7 @@ async def _import_and_recompute(url: str) -> dict[str, int]:
             result = await import_rows(
                 session, iter(rows), queue=_NoQueue(), batch_rows=10, max_errors=10
             )
-        assert (result.inserted, result.data_version) == (1, 10)
+        assert (result.inserted, result.data_version) == (1, 11)
         outcome = await recompute(engine, now=NOW)
         assert outcome.status == "computed"
         async with engine.connect() as conn:
@@ -239,9 +239,10 @@ def test_a_database_filled_at_the_previous_head_keeps_its_data(fresh_database: s
         # 0011: each post's language is detected and its sentiment re-scored; these texts
         # have two words at most once their hashtags are gone ("unknown": not scored, NULL,
         # where VADER gave 0.4, 0.0 and 0.6). The data version moves on, so the next
-        # recompute is a full one (as after 0009, whose estimate replaces the stored one).
+        # recompute is a full one (as after 0009, whose estimate replaces the stored one,
+        # and 0014, whose per-row prior variance the stored rows lack).
         "posts": [(*row[:-1], None) for row in before["posts"]],
-        "version": [(9,)],
+        "version": [(10,)],
     }
     languages = asyncio.run(_fetch(fresh_database, "SELECT DISTINCT language FROM post"))
     assert languages == [("unknown",)]
@@ -280,7 +281,7 @@ def test_0011_detects_the_language_of_stored_posts_and_rescores_them(
         )
     )
     before = asyncio.run(_fetch(fresh_database, "SELECT version FROM data_version"))
-    upgrade(fresh_database, "head")
+    upgrade(fresh_database, "0011_post_language")
     rows = asyncio.run(_fetch(fresh_database, "SELECT language, sentiment FROM post ORDER BY id"))
     assert [language for language, _ in rows] == [code for code, _, _ in _MULTILINGUAL]
     (_, english), (_, danish), (_, japanese), (_, german) = rows
