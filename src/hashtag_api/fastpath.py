@@ -10,10 +10,9 @@ and answers exactly as it always did):
 * the caller is known without the database: no `Authorization` header where reads are open
   (the client address is counted), a bootstrap key (HASHTAG_API_KEYS, compared in constant
   time as `deps` does), or a stored key the usual path verified less than a minute ago and
-  nothing changed since (`ReadCache.known_key`: a revocation empties it), holding scope read
-  where reads need a key. Unknown, revoked and expired keys, keys without the scope and
-  keyless reads where keys are required go the usual way, so they are checked and refused
-  exactly as before;
+  nothing changed since (`ReadCache.known_key`: a revocation empties it; every stored key
+  holds read). Unknown, revoked and expired keys and keyless reads where keys are required
+  go the usual way, so they are checked and refused exactly as before;
 * the in-process budget (hashtag_api.localbudget) has room well short of the limit; near the
   limit, at a window's first request and while the limiter fails open, the usual path asks
   Redis (and answers the 429s);
@@ -38,8 +37,6 @@ from hashtag_api.ratelimit import RateLimiter
 from hashtag_api.readcache import ReadCache
 from hashtag_api.security import base_headers, content_security_policy
 from hashtag_core.config import Settings
-from hashtag_core.keys.schemas import Scope as KeyScope
-from hashtag_core.keys.schemas import grants
 from hashtag_core.keys.service import hash_key, looks_like_key
 
 __all__ = ["FastReads"]
@@ -128,10 +125,9 @@ class FastReads:
             return None
         principal = bootstrap_principal(self.settings, given)
         if principal is None and looks_like_key(given):
+            # Every stored key may read: scopes nest (admin > write > read) and the table
+            # refuses a key without one (ck_api_key_scopes), so no scope check is due here.
             principal = cache.known_key(hash_key(given))
-            if principal is not None and self.settings.read_requires_key:
-                if not grants(principal.scopes, KeyScope.READ):
-                    return None  # refused (403) the usual way
         return principal.identity if principal is not None else None
 
     def _limits(self, identity: str) -> list[tuple[bytes, bytes]] | None:

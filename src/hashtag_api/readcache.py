@@ -32,9 +32,9 @@ routing, with the same key check and rate limit, from this same store.
 stores it), so the fast path can tell their caller without the database. They go with every
 invalidation, like the answers: revoking a key, changing its scopes or expiry, or deleting it
 notifies the same channel (migration 0015), so a revocation is refused from the next request
-on, as it always was. Each is also checked again by the usual path once a minute
-(`KEY_RECHECK_S`), which keeps the key's `last_used_at` as current as without the fast path,
-and no key is used past its expiry.
+on, as it always was. Each is also checked again by the usual path a minute after it was
+verified (`KEY_RECHECK_S`), which writes the key's `last_used_at` when that is a minute old
+(so it stays within a minute or two of the truth), and no key is used past its expiry.
 """
 
 from __future__ import annotations

@@ -259,9 +259,12 @@ def _fit(rel: pl.DataFrame, pairs: pl.DataFrame, *, cells: bool) -> Fit:
         shape=(obs.height, n_params),
         dtype=np.float64,
     )
-    theta = _ridge_solve(design, y, ridge)
+    transposed = design.T.tocsr()
+    system = _system(transposed, ridge)
+    theta = _ridge_solve(system, transposed @ y)
     residual = y - design @ theta
-    inflation = _inflation(design[:, :n_tags].tocsr(), ridge[:n_tags])
+    inflation = _inflation(system[:n_tags, :n_tags].tocsr())
+    del system, transposed
     # Per (account, hashtag): partial residuals r = residual + theta_h over its posts.
     params = tags["param"].to_numpy()
     partial = residual[tags["row"].to_numpy()] + theta[params]
@@ -450,17 +453,17 @@ def _cells(
     )
 
 
-def _inflation(design: sparse.csr_matrix, ridge: Floats) -> Floats:
+def _inflation(tags: sparse.csr_matrix) -> Floats:
     """Per hashtag, how much its overlap with its closest companion widens its variance:
-    A_hh / (A_hh - max_c A_hc^2 / A_cc), A = X'X + diag(ridge) over the hashtag columns.
+    A_hh / (A_hh - max_c A_hc^2 / A_cc), `tags` = A = X'X + diag(ridge) over the hashtag
+    columns (the hashtags' block of `_system`).
     A hashtag used on half its posts with another one can only be told apart from it by the
     other half (inflation 2, as the exact inverse gives for two hashtags); one never seen
     without the other is capped at 100 (its evidence is then nearly nil). The closest
     companion alone, not the sum over all of them: summed, the many small overlaps of a
     topic's hashtags count the same shared posts again and again."""
-    gram = (design.T @ design).tocsr()
-    diagonal = gram.diagonal() + ridge
-    share = gram.multiply(gram).multiply(1.0 / diagonal[None, :]).tocsr()
+    diagonal = tags.diagonal()
+    share = tags.multiply(tags).multiply(1.0 / diagonal[None, :]).tocsr()
     share.setdiag(0.0)
     closest = np.asarray(share.max(axis=1).todense()).ravel()
     schur = np.maximum(diagonal - closest, diagonal / 100.0)
@@ -468,21 +471,25 @@ def _inflation(design: sparse.csr_matrix, ridge: Floats) -> Floats:
     return result
 
 
-def _ridge_solve(design: sparse.csr_matrix, y: Floats, ridge: Floats) -> Floats:
-    """Solve (X'X + diag(ridge)) theta = X'y by preconditioned conjugate gradients.
+def _system(transposed: sparse.csr_matrix, ridge: Floats) -> sparse.csr_matrix:
+    """A = X'X + diag(ridge), from X' (`transposed`), formed once per fit.
 
-    The matrix A = X'X + diag(ridge) is formed once: a step then multiplies by A (its nonzeros
-    are the pairs of parameters that share a post: a popular hashtag meets at most 7 + 24 +
-    168 weekday, hour and cell levels and one per month, however many posts it has) instead
-    of by X and X',
-    two passes over every post's nonzeros. At a million posts that took the solve from 5.4 to
-    2.3 CPU-s per slice, for 130 MB more at its peak. Dot products are plain sums (no BLAS
-    call: on a loaded machine BLAS threads spin)."""
-    transposed = design.T.tocsr()
-    rhs = transposed @ y
-    system = (transposed @ design).tocsr()
-    diagonal = system.diagonal() + ridge
-    system.setdiag(diagonal)
+    Conjugate gradients then multiply by A (its nonzeros are the pairs of parameters that
+    share a post: a popular hashtag meets at most 7 + 24 + 168 weekday, hour and cell levels
+    and one per month, however many posts it has) instead of by X and X', two passes over
+    every post's nonzeros: at a million posts the solve went from 5.4 to 2.3 CPU-s per
+    slice, for 130 MB more at its peak. Its hashtag block gives `_inflation`."""
+    system = (transposed @ transposed.T).tocsr()
+    system.setdiag(system.diagonal() + ridge)
+    return system
+
+
+def _ridge_solve(system: sparse.csr_matrix, rhs: Floats) -> Floats:
+    """Solve `system` theta = `rhs` (A theta = X'y, A from `_system`) by conjugate gradients
+    preconditioned by A's diagonal.
+
+    Dot products are plain sums (no BLAS call: on a loaded machine BLAS threads spin)."""
+    diagonal = system.diagonal()
     theta: Floats = rhs / diagonal  # the one-hashtag-at-a-time answer: a good start
     residual = rhs - system @ theta
     z = residual / diagonal
@@ -940,10 +947,10 @@ def _with_prior_var(rows: pl.DataFrame) -> pl.DataFrame:
     has one already (held by an incremental pass) keeps it.
 
     An account's posts are measured against that account's own baseline, so their spread is
-    the account's: 100 times smaller in a brand's main account than in a park's small one for
-    follower growth. Moderated towards the whole list's pooled variance, which the big
-    accounts make, a hashtag used on a few posts of a small account would look precise by
-    luck and get a verdict it has not earned."""
+    the account's: for follower growth, a variance over 100 times smaller in a brand's main
+    account than in a small park's. Moderated towards the whole list's pooled variance, which
+    the big accounts make, a hashtag used on a few posts of a small account would look
+    precise by luck and get a verdict it has not earned."""
     keys = [c for c in ("window", "goal", "hashtag_id", "weekday", "hour") if c in rows.columns]
     held = pl.col("prior_var") if "prior_var" in rows.columns else pl.lit(None, pl.Float64)
     accounts = rows.filter(
