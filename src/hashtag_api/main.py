@@ -60,9 +60,10 @@ Which hashtags drive engagement on a brand's social posts, when, and which to us
   `type`, `title`, `status`, `detail`, `instance`, and our `code`, `details` (one entry per
   invalid field) and `request_id`.
 * **Imports are atomic:** the valid records of one `POST /posts/import` body are stored in
-  one transaction. A 5xx (or no answer) means nothing of it was stored; send the same body
-  again. Re-sending is always safe: posts are upserted, and a post whose metrics did not
-  change gets no second metric snapshot.
+  one transaction, all or none. A 5xx (or no answer) means it may not be stored; send the
+  same body again. (PostgreSQL lost at the very moment of the commit can leave all of it
+  stored behind a 503, never a part.) Re-sending is always safe: posts are upserted, and a
+  post whose metrics did not change gets no second metric snapshot.
 """
 
 TAGS = [

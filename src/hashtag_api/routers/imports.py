@@ -131,10 +131,11 @@ async def import_posts(
     reason and nothing of them is written. Answers 202 with the counts and the id of the
     recompute job that will include the import.
 
-    An import is atomic: its valid rows are stored in one transaction, so a 5xx (or a lost
-    connection) means nothing of the body was stored, and sending the same body again is
-    always safe. A retried body adds no second snapshot for a post whose metrics it does not
-    change."""
+    An import is atomic: its valid rows are stored in one transaction, all or none. A 5xx
+    (or a lost connection) means it may not be stored (a database lost at the very moment
+    of the commit can leave all of it stored behind a 503, never a part), and sending the
+    same body again is always safe. A retried body adds no second snapshot for a post whose
+    metrics it does not change."""
     fmt = format or detect_format(request.headers.get("content-type"))
     if fmt is None:
         raise ApiError(

@@ -378,18 +378,25 @@ async def bump_data_version(session: AsyncSession) -> int:
 IMPORTED_TABLES = ("post", "post_hashtag", "hashtag", "account")
 
 
+#: How long the ANALYZE after an import waits for a table another ANALYZE (or VACUUM) holds
+#: before it gives up (autovacuum's own yields to us within deadlock_timeout, 1 s).
+ANALYZE_LOCK_TIMEOUT_MS = 5_000
+
+
 async def analyze_after_import(session: AsyncSession, inserted: int) -> bool:
     """ANALYZE the imported tables when `inserted` new posts exceed autovacuum's default
     threshold for `post` (50 + 10% of the rows its statistics were taken on); whether it did.
 
     Autovacuum may be off, or lag a bulk load by minutes; until then the planner guesses. At
     1M posts with no statistics, a rare hashtag's newest post was found by walking every post
-    by date (1 s) instead of through its 3 links.
+    by date (1 s) instead of through its 3 links. Waits at most ANALYZE_LOCK_TIMEOUT_MS for a
+    table's lock, then raises (the caller treats the ANALYZE as optional).
     """
     apg = await session_driver(session)
     known = await apg.fetchval("SELECT reltuples FROM pg_class WHERE oid = 'post'::regclass")
     if inserted <= 50 + 0.1 * max(float(known or 0), 0.0):
         return False
+    await apg.execute(f"SET LOCAL lock_timeout = {int(ANALYZE_LOCK_TIMEOUT_MS)}")
     for table in IMPORTED_TABLES:
         await apg.execute(f'ANALYZE "{table}"')
     return True

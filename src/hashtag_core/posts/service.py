@@ -3,8 +3,9 @@
 Imports are the one place below the edge that commits: a file (or request body) is stored
 batch by batch in ONE transaction, committed at the end, with one data-version bump. A failure
 part-way (the database refusing a row, a restart) stores nothing, so the import can simply be
-sent again; a re-sent import adds no metric snapshot for a post whose metrics it does not
-change (`repository._store_sql`).
+sent again (a restart at the very moment of the commit may have stored all of it; the retry
+then stores nothing twice); a re-sent import adds no metric snapshot for a post whose metrics
+it does not change (`repository._store_sql`).
 """
 
 from __future__ import annotations
@@ -207,9 +208,23 @@ async def import_rows(
                 raise
             logger.warning("import lost a lock race (attempt %d); running it again", attempt)
             await asyncio.sleep(random.uniform(0, _RETRY_PAUSE_S * 2**attempt))
-    if await repository.analyze_after_import(session, totals.inserted):
-        await session.commit()
+    await _analyze(session, totals.inserted)
     return await _finish(totals, queue=queue, max_errors=max_errors)
+
+
+async def _analyze(session: AsyncSession, inserted: int) -> None:
+    """Refresh the planner's statistics after a large import, if it can be done now.
+
+    The import is committed by then: a failure here (PostgreSQL restarting, a table's lock held
+    past the timeout) must not answer a 5xx for rows that are stored. Autovacuum analyzes them
+    later."""
+    try:
+        if await repository.analyze_after_import(session, inserted):
+            await session.commit()
+    except Exception as exc:
+        logger.warning("import stored; its ANALYZE failed and is left to autovacuum: %r", exc)
+        with contextlib.suppress(Exception):  # a dead connection: the import is stored anyway
+            await session.rollback()
 
 
 async def _store_all(
