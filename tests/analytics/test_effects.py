@@ -26,6 +26,7 @@ from hashtag_core.analytics.effects import (
     effect_rows,
     interval,
     joint_fit,
+    judged_rows,
     mixture_grid,
     posterior,
 )
@@ -37,6 +38,7 @@ NOW = datetime(2026, 6, 1, tzinfo=UTC)
 TAG_RIDGE = 1.0
 MAIN_PENALTY = 2.0  # a weekday, an hour, a month
 CELL_PENALTY = 20.0  # a weekday x hour cell beyond its weekday and hour
+MIN_POSTS = 5  # a hashtag's posts for an estimate (a verdict and a rank)
 GRID = np.array([0.0, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56])
 
 
@@ -440,3 +442,41 @@ def test_a_small_accounts_tag_keeps_its_accounts_spread_in_the_all_accounts_list
         assert pooled["estimate_se"] >= own["estimate_se"] * (1 - 1e-9)
         assert pooled["estimate_se"] <= own["estimate_se"] * 1.3
         assert pooled["verdict"] == own["verdict"] == "unclear"
+
+
+def test_the_judged_rows_alone_get_the_figures_every_row_gives_them() -> None:
+    # Three accounts of very different spread on two platforms; hashtags of 1 to 40 posts per
+    # account, most of them under MIN_POSTS, and their platform and all-accounts rows. The
+    # small rows get no estimate, yet their spread counts in the pooled variances and the
+    # accounts' mix behind a platform's row: `judged_rows` must carry those in. Breaks: the
+    # pooled variance of the judged rows only; the platform rows' mix without the accounts'
+    # small rows (`support`).
+    rng = np.random.default_rng(11)
+    accounts = {1: ("x", 1e-3), 2: ("x", 0.5), 3: ("instagram", 0.05)}
+    rows: list[dict[str, object]] = []
+    merged: dict[tuple[str, int], list[tuple[int, float, float]]] = {}
+    for account, (platform, var) in accounts.items():
+        tags = {}
+        for tag in range(1, 121):
+            n = int(rng.choice([1, 2, 3, 4, 6, 12, 40], p=[0.3, 0.2, 0.15, 0.1, 0.1, 0.1, 0.05]))
+            spread = var * float(rng.chisquare(max(n - 1, 1))) / max(n - 1, 1)  # as observed
+            tags[tag] = (n, float(rng.normal(0.02 * (tag % 5 == 0), (var / n) ** 0.5)), spread)
+            for scope in (platform, "*"):
+                merged.setdefault((scope, tag), []).append(tags[tag])
+        rows += _list_rows(platform, account, tags)
+    for (scope, tag), parts in merged.items():
+        n = sum(p[0] for p in parts)
+        mean = sum(p[0] * p[1] for p in parts) / n
+        var = sum(p[0] * p[2] for p in parts) / n
+        rows += _list_rows(scope, 0, {tag: (n, mean, var)})
+    frame = pl.DataFrame(rows)
+    every, _ = effect_rows(frame)
+    alone, _ = effect_rows(judged_rows(frame))
+    keys = ["platform", "account_id", "hashtag_id"]
+    expected = every.filter(pl.col("posts") >= MIN_POSTS).sort(keys)
+    got = alone.sort(keys)
+    assert got.height == expected.height > 100
+    assert expected.filter(pl.col("account_id") == 0).height > 50
+    for column in ("prior_var", "estimate", "estimate_se", "score", "lfsr", "qvalue"):
+        assert got[column].to_numpy() == pytest.approx(expected[column].to_numpy(), rel=1e-6)
+    assert got["verdict"].to_list() == expected["verdict"].to_list()

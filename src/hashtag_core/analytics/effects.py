@@ -58,6 +58,7 @@ __all__ = [
     "fit_priors",
     "effect_rows",
     "joint_fit",
+    "judged_rows",
     "priors_of",
 ]
 
@@ -419,25 +420,27 @@ def _cells(
 ) -> pl.DataFrame:
     """CELL_SCHEMA rows of `joint_fit` (see there): `timing` is each row's fitted weekday,
     hour and cell effects, `timed` the rows with a slot."""
+    own = residual + timing
+    where = obs.select("account_id", "window", "slot")  # by row number (obs's "row")
     slot_rows = timed["row"].to_numpy()
-    own = residual[slot_rows] + timing[slot_rows]
-    every = timed.select("row", hashtag_id=pl.lit(ALL_HASHTAGS, pl.Int64), r=own)
-    placed = tags.join(timed, on="row", how="semi")
-    rows = placed["row"].to_numpy()
-    per_tag = placed.select(
-        "row",
-        "hashtag_id",
-        r=residual[rows] + timing[rows] + theta[placed["param"].to_numpy()],
+    every = where[slot_rows].with_columns(
+        hashtag_id=pl.lit(ALL_HASHTAGS, pl.Int64), r=own[slot_rows]
     )
-    per_account = (
-        pl.concat([every, per_tag], how="vertical_relaxed")
-        .join(obs.select("row", "account_id", "window", "slot"), on="row")
-        .group_by("account_id", "window", "hashtag_id", "slot")
-        .agg(
-            n=pl.len().cast(pl.Int64),
-            mean=pl.col("r").mean(),
-            m2=pl.col("r").var(ddof=0) * pl.len(),
-        )
+    # Only the columns needed, gathered by row number: a join of the links' wide frame held
+    # ~600 MB at a million posts.
+    placed = tags.select("row", "hashtag_id", "param").join(timed, on="row", how="semi")
+    rows = placed["row"].to_numpy()
+    per_tag = where[rows].with_columns(
+        hashtag_id=placed["hashtag_id"], r=own[rows] + theta[placed["param"].to_numpy()]
+    )
+    moments = {
+        "n": pl.len().cast(pl.Int64),
+        "mean": pl.col("r").mean(),
+        "m2": pl.col("r").var(ddof=0) * pl.len(),
+    }
+    group = ["account_id", "window", "hashtag_id", "slot"]
+    per_account = pl.concat(
+        [every.group_by(group).agg(**moments), per_tag.group_by(group).agg(**moments)]
     )
     keys = ["window", "hashtag_id", "slot"]
     levels = by_scope(per_account.lazy(), platforms, keys, roll_up_moments(), merged())
@@ -862,9 +865,10 @@ def effect_rows(
 
     `rows` has PRIOR_GROUP, hashtag_id, posts, mean_log_ratio, offset_sum and resid_m2 (NULL
     where unknown: no offset, and the raw ``m2`` column stands in for the residual's). Without
-    `priors` (a full pass: `rows` are every hashtag of their groups) the pooled variance, the
-    null scale, the mixture and the q-value curve are fitted here; with them (an incremental
-    pass) they are held fixed.
+    `priors` (a full pass: `rows` are every hashtag of their groups, or only those with
+    MIN_POSTS posts as `judged_rows` gives them) the pooled
+    variance, the null scale, the mixture and the q-value curve are fitted here; with them
+    (an incremental pass) they are held fixed.
     """
     rows = rows.with_columns(pl.col("resid_m2").fill_null(pl.col("m2")))
     if priors is None:
@@ -879,9 +883,35 @@ def effect_rows(
     return rows.drop("pooled_var", "resid_var", "null_scale"), priors
 
 
+def judged_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """The rows of `rows` with at least MIN_POSTS posts, with ``pooled_var`` and ``prior_var``
+    taken over every row of their groups, as `effect_rows` would take them.
+
+    Rows under MIN_POSTS posts get no estimate, but their spread counts in the group's pooled
+    variance, and an account's row in the post-weighted mean of a platform's or all accounts'
+    row (`_with_prior_var`). `effect_rows` of the judged rows alone, carrying these two
+    columns, gives them the same figures as `effect_rows` of every row. The slots need this:
+    at a million posts, 2.2M weekday x hour cells, most of one to four posts; estimating them
+    all held ~800 MB more."""
+    judged = pl.col("posts") >= MIN_POSTS
+    pooled = rows.group_by(PRIOR_GROUP).agg(pooled_var=_pooled_of_group())
+    keys = [c for c in ("window", "goal", "hashtag_id", "weekday", "hour") if c in rows.columns]
+    # The accounts' rows under MIN_POSTS posts that a judged platform or all-accounts row
+    # pools over (the judged accounts' rows come with the judged rows).
+    wanted = rows.filter(judged, pl.col("account_id") == ALL_ACCOUNTS).select(keys).unique()
+    support = rows.filter(~judged, pl.col("account_id") != ALL_ACCOUNTS).join(
+        wanted, on=keys, how="semi", nulls_equal=True
+    )
+    some = pl.concat([rows.filter(judged), support]).join(
+        pooled, on=PRIOR_GROUP, how="left", nulls_equal=True
+    )
+    return _with_prior_var(some).filter(judged)
+
+
 def _prepared(rows: pl.DataFrame) -> pl.DataFrame:
-    """Rows with pooled_var, resid_var, estimate and estimate_se (times the group's
-    null_scale); pooled_var and null_scale are computed per group where absent."""
+    """Rows with pooled_var, prior_var, resid_var, estimate and estimate_se (times the
+    group's null_scale); pooled_var, prior_var and null_scale are computed per group where
+    absent."""
     if "pooled_var" not in rows.columns:
         rows = rows.with_columns(pooled_var=_pooled())
     rows = (
@@ -990,19 +1020,24 @@ def _with_prior_var(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _pooled() -> pl.Expr:
-    """The pooled residual variance of a group: sum(resid_m2) / sum(posts - 1).
+    """`_pooled_of_group`, on every row of its group."""
+    return _pooled_of_group().over(PRIOR_GROUP)
+
+
+def _pooled_of_group() -> pl.Expr:
+    """The pooled residual variance of a group (an aggregation over its rows):
+    sum(resid_m2) / sum(posts - 1).
 
     Follower growth: the median of the judged hashtags' own variances resid_m2 / (posts - 1)
     (the pooled one where none is judged). Its variances are corrected for overlapping growth
     windows and few independent pieces (`_overlapping`), which makes those of hashtags used in
     a burst of days many times the rest; summed, a few of them would widen every other
     hashtag's interval."""
-    pooled_df = (pl.col("posts") - 1).clip(lower_bound=0).sum().over(PRIOR_GROUP)
-    pooled = pl.when(pooled_df > 0).then(pl.col("resid_m2").sum().over(PRIOR_GROUP) / pooled_df)
+    pooled_df = (pl.col("posts") - 1).clip(lower_bound=0).sum()
+    pooled = pl.when(pooled_df > 0).then(pl.col("resid_m2").sum() / pooled_df)
     judged = pl.col("posts") >= MIN_POSTS
-    own = (pl.col("resid_m2") / (pl.col("posts") - 1)).filter(judged)
-    median = own.median().over(PRIOR_GROUP)
-    followers = pl.col("goal") == FOLLOWERS_GOAL
+    median = (pl.col("resid_m2") / (pl.col("posts") - 1)).filter(judged).median()
+    followers = pl.col("goal").first() == FOLLOWERS_GOAL
     return pl.when(followers).then(median.fill_null(pooled)).otherwise(pooled)
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from hashtag_core.analytics.baseline import goal_value, relative_performance, with_baseline
-from hashtag_core.analytics.effects import effect_rows, joint_fit
+from hashtag_core.analytics.effects import MIN_POSTS, effect_rows, joint_fit, judged_rows
 from hashtag_core.analytics.engagement import check_inputs, conform, tagged_posts
 from hashtag_core.analytics.frames import ALL_HASHTAGS
 from hashtag_core.analytics.insight_frames import (
@@ -86,16 +86,20 @@ def slot_lift(
         fitted_cells = joint_fit(relative, links, cells=True).cells
         assert fitted_cells is not None
     estimates = _cell_estimates(fitted_cells)
+    few = pl.col("posts") < MIN_POSTS
     return (
         raw.join(estimates, on=[*_SCOPE, "window", "hashtag_id", *_CELL], how="left")
+        .with_columns(
+            verdict=pl.when(few).then(pl.lit("too_few_posts")).otherwise(pl.col("verdict"))
+        )
         .lazy()
         .pipe(conform, SLOT_SCHEMA)
     )
 
 
 def _cell_estimates(cells: pl.DataFrame) -> pl.DataFrame:
-    """The estimate of each cell (`effects.effect_rows`), one list per scope and window for
-    the ALL_HASHTAGS cells and one for every hashtag's cells."""
+    """The estimate of each cell with at least MIN_POSTS posts (`effects.effect_rows`), one
+    list per scope and window for the ALL_HASHTAGS cells and one for every hashtag's cells."""
     rows = cells.rename({"n": "posts", "mean": "mean_log_ratio"}).with_columns(
         goal=pl.when(pl.col("hashtag_id") == ALL_HASHTAGS)
         .then(pl.lit("all posts"))
@@ -103,7 +107,9 @@ def _cell_estimates(cells: pl.DataFrame) -> pl.DataFrame:
         offset_sum=pl.lit(0.0),
         resid_m2=pl.col("m2"),
     )
-    estimated, _priors = effect_rows(rows)
+    # Only cells with MIN_POSTS posts get an estimate (the others are too_few_posts, filled in
+    # by `slot_lift`); the variances they are moderated towards come from every cell.
+    estimated, _priors = effect_rows(judged_rows(rows))
     return estimated.select(
         *_SCOPE,
         "window",
