@@ -60,9 +60,9 @@ def test_slices_concatenated_equal_the_whole_tables(inputs) -> None:
         for name, frame in collect_slice(piece).items():
             parts.setdefault(name, []).append(frame)
     # Every windowed table comes in one slice per window; the lift in one per window and goal
-    # (follower growth: one for every window).
+    # (the four post-level goals and follower growth).
     assert sum(label.startswith("performance ") for label in labels) == len(WINDOWS)
-    assert sum(label.startswith("lift ") for label in labels) == len(WINDOWS) * 4 + 1
+    assert sum(label.startswith("lift ") for label in labels) == len(WINDOWS) * 5
     assert set(parts) == set(AGGREGATE_TABLES) | set(FROZEN)
     for name, frames in parts.items():
         joined = pl.concat(frames)

@@ -265,7 +265,8 @@ def _fit(rel: pl.DataFrame, pairs: pl.DataFrame, *, cells: bool) -> Fit:
     theta = _ridge_solve(system, transposed @ y)
     residual = y - design @ theta
     inflation = _inflation(system[:n_tags, :n_tags].tocsr())
-    del system, transposed
+    # Let go of the matrices (a few hundred MB at a million posts) before the roll-ups.
+    del system, transposed, design, entries
     # Per (account, hashtag): partial residuals r = residual + theta_h over its posts.
     params = tags["param"].to_numpy()
     partial = residual[tags["row"].to_numpy()] + theta[params]
@@ -283,6 +284,7 @@ def _fit(rel: pl.DataFrame, pairs: pl.DataFrame, *, cells: bool) -> Fit:
     )
     if str(rel["goal"][0]) == FOLLOWERS_GOAL:
         per_account = _overlapping(per_account, partials, group)
+    del partials
     platforms = rel.select("account_id", "platform").unique("account_id").lazy()
     keys = ["window", "goal", "hashtag_id"]
     levels = by_scope(
