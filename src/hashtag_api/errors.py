@@ -30,6 +30,7 @@ from hashtag_core.errors import (
     NotFound,
     ServiceUnavailable,
 )
+from hashtag_core.rawsql import has_sqlstate
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -120,7 +121,8 @@ _DESCRIPTIONS = {
     415: "The body's media type is not one the operation accepts.",
     422: "A parameter or body field is invalid; details name each one.",
     429: "Too many requests for this key or address; retry after the Retry-After seconds.",
-    503: "PostgreSQL or Redis does not answer; retry after the Retry-After seconds.",
+    503: "PostgreSQL or Redis cannot answer now (down, restarting, or over a lock or statement "
+    "timeout); retry after the Retry-After seconds.",
 }
 
 
@@ -318,8 +320,20 @@ UNAVAILABLE_TYPES: tuple[type[Exception], ...] = (
 _CONSUMING_AN_ERROR = "another operation (2) is in progress"
 
 
+#: SQLSTATEs after which the same request can succeed a moment later, so they are answered
+#: 503 with Retry-After, not 500: a connection lost (08), the server out of connections,
+#: memory or disk (53), shutting down or restarting (57P), a statement or lock wait over its
+#: timeout (57014, 55P03), and a transaction PostgreSQL rolled back for a deadlock or a
+#: serialization failure (40P01, 40001; on a read replica also a query cancelled by a
+#: conflict with recovery).
+_TRANSIENT_SQLSTATES = ("08", "53", "57P", "57014", "55P03", "40001", "40P01")
+
+
 def is_unavailable(exc: BaseException) -> bool:
-    """True for errors that mean Postgres or Redis cannot be reached right now."""
+    """True for errors that mean Postgres or Redis cannot answer right now (a retry after a
+    pause can succeed)."""
+    if has_sqlstate(exc, *_TRANSIENT_SQLSTATES):
+        return True
     if isinstance(
         exc,
         (
@@ -355,7 +369,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
             request,
             503,
             "unavailable",
-            "the database or queue does not answer right now; retry shortly",
+            "the database or queue cannot answer right now (unreachable, restarting or busy); "
+            "retry shortly",
             headers={"Retry-After": str(RETRY_AFTER_S)},
         )
     logger.exception("unexpected error on %s %s", request.method, request.url.path)

@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-__all__ = ["driver", "in_transaction", "is_lock_conflict", "session_driver"]
+__all__ = ["driver", "has_sqlstate", "in_transaction", "is_lock_conflict", "session_driver"]
 
 #: serialization_failure and deadlock_detected: the transaction lost a race and may be retried.
-_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+_RETRYABLE_SQLSTATES = ("40001", "40P01")
 
 
 async def driver(conn: AsyncConnection) -> Any:
@@ -37,15 +37,22 @@ async def session_driver(session: AsyncSession) -> Any:
     return await in_transaction(await session.connection())
 
 
-def is_lock_conflict(exc: BaseException) -> bool:
-    """Whether `exc` (asyncpg's own, or wrapped by SQLAlchemy) is a deadlock or serialization
-    failure: PostgreSQL rolled the transaction back and running it again can succeed."""
+def has_sqlstate(exc: BaseException, *prefixes: str) -> bool:
+    """Whether `exc`, or what it wraps (SQLAlchemy's ``orig``, the cause), is a PostgreSQL
+    error whose SQLSTATE starts with one of `prefixes`."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if getattr(current, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str) and state.startswith(prefixes):
             return True
         orig = getattr(current, "orig", None)
         current = orig if isinstance(orig, BaseException) else current.__cause__
     return False
+
+
+def is_lock_conflict(exc: BaseException) -> bool:
+    """Whether `exc` (asyncpg's own, or wrapped by SQLAlchemy) is a deadlock or serialization
+    failure: PostgreSQL rolled the transaction back and running it again can succeed."""
+    return has_sqlstate(exc, *_RETRYABLE_SQLSTATES)
