@@ -4,7 +4,7 @@ the version bookkeeping. Nothing here commits; the service owns the transaction.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -218,28 +218,44 @@ async def replace_aggregates(
     return written
 
 
+#: Rows per CSV chunk a COPY sends: the whole table's CSV is never held at once (at a million
+#: posts the slots' 2.2M rows made ~660 MB of CSV, copied once more by BytesIO.getvalue).
+COPY_CHUNK_ROWS = 100_000
+
+
 def csv_payload(
     table: str, frame: pl.DataFrame, *, computed_at: datetime | None = None
-) -> tuple[list[str], bytes]:
-    """The columns and CSV rows (no header) COPY writes `frame` into an aggregate table with
-    (columns as in AGGREGATE_TABLES, plus computed_at for hashtag_performance)."""
+) -> tuple[list[str], pl.DataFrame]:
+    """The columns and rows COPY writes `frame` into an aggregate table with (columns as in
+    AGGREGATE_TABLES, plus computed_at for hashtag_performance); `copy_payload` encodes the
+    rows as CSV a chunk at a time while it sends them."""
     columns = AGGREGATE_TABLES[table].names()
     out = frame.select(columns)
     if table == "hashtag_performance":  # the one table whose rows say when they were made
         columns = [*columns, "computed_at"]
         out = out.with_columns(pl.lit(computed_at).alias("computed_at"))
-    buffer = io.BytesIO()
-    out.write_csv(buffer, include_header=False)
-    return columns, buffer.getvalue()
+    return columns, out
 
 
-async def copy_payload(conn: AsyncConnection, target: str, columns: list[str], data: bytes) -> None:
+async def copy_payload(
+    conn: AsyncConnection, target: str, columns: list[str], data: pl.DataFrame
+) -> None:
     """COPY a `csv_payload` into the table `target`."""
     await _copy_csv(await in_transaction(conn), target, columns, data)
 
 
-async def _copy_csv(apg: Any, target: str, columns: list[str], data: bytes) -> None:
-    await apg.copy_to_table(target, source=io.BytesIO(data), columns=columns, format="csv")
+async def _csv_chunks(data: pl.DataFrame) -> AsyncIterator[bytes]:
+    """`data` as CSV rows (no header), COPY_CHUNK_ROWS rows at a time."""
+    for offset in range(0, data.height, COPY_CHUNK_ROWS):
+        buffer = io.BytesIO()
+        data.slice(offset, COPY_CHUNK_ROWS).write_csv(buffer, include_header=False)
+        yield buffer.getvalue()
+
+
+async def _copy_csv(apg: Any, target: str, columns: list[str], data: pl.DataFrame) -> None:
+    if data.height == 0:
+        return
+    await apg.copy_to_table(target, source=_csv_chunks(data), columns=columns, format="csv")
 
 
 async def _copy_in(

@@ -303,8 +303,9 @@ def _touched_frames(
     return restrict_to(frames, keys)
 
 
-#: A slice of one table ready for COPY: columns, CSV rows, row count.
-_Payload = tuple[list[str], bytes, int]
+#: A slice of one table ready for COPY: columns, the rows (encoded as CSV a chunk at a time
+#: by the COPY), row count.
+_Payload = tuple[list[str], pl.DataFrame, int]
 _Work = tuple[dict[str, pl.DataFrame], dict[str, _Payload]]
 
 
