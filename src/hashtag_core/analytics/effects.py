@@ -868,9 +868,9 @@ def effect_rows(
     `rows` has PRIOR_GROUP, hashtag_id, posts, mean_log_ratio, offset_sum and resid_m2 (NULL
     where unknown: no offset, and the raw ``m2`` column stands in for the residual's). Without
     `priors` (a full pass: `rows` are every hashtag of their groups, or only those with
-    MIN_POSTS posts as `judged_rows` gives them) the pooled
-    variance, the null scale, the mixture and the q-value curve are fitted here; with them
-    (an incremental pass) they are held fixed.
+    MIN_POSTS posts as `judged_rows` gives them) the pooled variance, the null scale, the
+    mixture and the q-value curve are fitted here; with them (an incremental pass) they are
+    held fixed.
     """
     rows = rows.with_columns(pl.col("resid_m2").fill_null(pl.col("m2")))
     if priors is None:
@@ -896,7 +896,12 @@ def judged_rows(rows: pl.DataFrame) -> pl.DataFrame:
     at a million posts, 2.2M weekday x hour cells, most of one to four posts; estimating them
     all held ~800 MB more."""
     judged = pl.col("posts") >= MIN_POSTS
-    pooled = rows.group_by(PRIOR_GROUP).agg(pooled_var=_pooled_of_group())
+    rows = rows.with_columns(pl.col("resid_m2").fill_null(pl.col("m2")))  # as effect_rows
+    if "pooled_var" in rows.columns:
+        pooled = rows.group_by(PRIOR_GROUP).agg(pl.col("pooled_var").first())
+        rows = rows.drop("pooled_var")
+    else:
+        pooled = rows.group_by(PRIOR_GROUP).agg(pooled_var=_pooled_of_group())
     keys = [c for c in ("window", "goal", "hashtag_id", "weekday", "hour") if c in rows.columns]
     # The accounts' rows under MIN_POSTS posts that a judged platform or all-accounts row
     # pools over (the judged accounts' rows come with the judged rows).
